@@ -1,0 +1,143 @@
+"""Registry values from the IANA TLS parameters (RFC 5246, 8422, 8446, 7627, 5746, 7919)."""
+from enum import IntEnum
+
+
+class ContentType(IntEnum):  # RFC 5246 §6.2.1, RFC 8446 §5.1
+    change_cipher_spec = 20
+    alert = 21
+    handshake = 22
+    application_data = 23
+
+
+class HandshakeType(IntEnum):  # RFC 5246 §7.4, RFC 8446 §4
+    hello_request = 0
+    client_hello = 1
+    server_hello = 2
+    new_session_ticket = 4
+    end_of_early_data = 5
+    encrypted_extensions = 8
+    certificate = 11
+    server_key_exchange = 12
+    certificate_request = 13
+    server_hello_done = 14
+    certificate_verify = 15
+    client_key_exchange = 16
+    finished = 20
+    key_update = 24
+    message_hash = 254
+
+
+class AlertLevel(IntEnum):
+    warning = 1
+    fatal = 2
+
+
+class AlertDescription(IntEnum):  # RFC 8446 §6
+    close_notify = 0
+    unexpected_message = 10
+    bad_record_mac = 20
+    record_overflow = 22
+    handshake_failure = 40
+    bad_certificate = 42
+    unsupported_certificate = 43
+    certificate_revoked = 44
+    certificate_expired = 45
+    certificate_unknown = 46
+    illegal_parameter = 47
+    unknown_ca = 48
+    access_denied = 49
+    decode_error = 50
+    decrypt_error = 51
+    protocol_version = 70
+    insufficient_security = 71
+    internal_error = 80
+    inappropriate_fallback = 86
+    user_canceled = 90
+    no_renegotiation = 100
+    missing_extension = 109
+    unsupported_extension = 110
+    unrecognized_name = 112
+    bad_certificate_status_response = 113
+    unknown_psk_identity = 115
+    certificate_required = 116
+    no_application_protocol = 120
+
+
+class ExtensionType(IntEnum):
+    server_name = 0
+    status_request = 5
+    supported_groups = 10
+    ec_point_formats = 11
+    signature_algorithms = 13
+    application_layer_protocol_negotiation = 16
+    signed_certificate_timestamp = 18
+    padding = 21
+    encrypt_then_mac = 22
+    extended_master_secret = 23
+    session_ticket = 35
+    pre_shared_key = 41
+    early_data = 42
+    supported_versions = 43
+    cookie = 44
+    psk_key_exchange_modes = 45
+    certificate_authorities = 47
+    post_handshake_auth = 49
+    signature_algorithms_cert = 50
+    key_share = 51
+    renegotiation_info = 0xFF01
+
+
+class NamedGroup(IntEnum):  # RFC 8422 §5.1.1, RFC 7919, RFC 8446 §4.2.7
+    secp256r1 = 0x0017
+    secp384r1 = 0x0018
+    secp521r1 = 0x0019
+    x25519 = 0x001D
+    x448 = 0x001E
+    ffdhe2048 = 0x0100
+    ffdhe3072 = 0x0101
+
+
+class SignatureScheme(IntEnum):  # RFC 8446 §4.2.3 (1.2's (hash, signature) pairs read as one uint16)
+    rsa_pkcs1_sha1 = 0x0201
+    ecdsa_sha1 = 0x0203
+    rsa_pkcs1_sha256 = 0x0401
+    rsa_pkcs1_sha384 = 0x0501
+    rsa_pkcs1_sha512 = 0x0601
+    ecdsa_secp256r1_sha256 = 0x0403
+    ecdsa_secp384r1_sha384 = 0x0503
+    ecdsa_secp521r1_sha512 = 0x0603
+    rsa_pss_rsae_sha256 = 0x0804
+    rsa_pss_rsae_sha384 = 0x0805
+    rsa_pss_rsae_sha512 = 0x0806
+    ed25519 = 0x0807
+    ed448 = 0x0808
+    rsa_pss_pss_sha256 = 0x0809
+    rsa_pss_pss_sha384 = 0x080A
+    rsa_pss_pss_sha512 = 0x080B
+
+
+class ProtocolVersion(IntEnum):
+    TLS10 = 0x0301
+    TLS11 = 0x0302
+    TLS12 = 0x0303
+    TLS13 = 0x0304
+
+
+# RFC 5746 §3.3: the signalling cipher suite value that stands in for an empty renegotiation_info.
+TLS_EMPTY_RENEGOTIATION_INFO_SCSV = 0x00FF
+
+# RFC 8446 §4.1.3: the last 8 bytes of ServerHello.random when a TLS 1.3 server negotiates lower.
+DOWNGRADE_TLS12 = bytes.fromhex("444f574e47524401")  # "DOWNGRD" 01
+DOWNGRADE_TLS11 = bytes.fromhex("444f574e47524400")
+
+# RFC 8446 §4.1.3: a ServerHello with this random is a HelloRetryRequest (SHA-256 of "HelloRetryRequest").
+HELLO_RETRY_REQUEST_RANDOM = bytes.fromhex(
+    "cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
+
+
+def name_of(enum_cls, value: int) -> str:
+    """'x25519' for a known value, 'unknown(0x1234)' for one the registry doesn't hold here."""
+    try:
+        return enum_cls(value).name
+    except ValueError:
+        return f"unknown(0x{value:04x})"

@@ -1,0 +1,224 @@
+"""Extension codecs (RFC 6066, 8422, 8446, 7627, 5746, 7366).
+
+An ``Extension`` keeps its raw bytes, so unknown extensions are kept and shown, never dropped.
+``read_extension_body`` parses the known ones as they are read, which both validates them (a real
+stack answers a malformed extension with decode_error) and records nested spans for the hex view.
+``value(ext, where)`` gives the decoded value for display and for the handshake logic.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .constants import ExtensionType, name_of
+from .wire import Reader, opaque, u8, u16, uint16_list
+from .errors import DecodeError
+
+ET = ExtensionType
+
+
+@dataclass(frozen=True)
+class Extension:
+    type: int
+    data: bytes = b""
+
+    @property
+    def name(self) -> str:
+        return name_of(ExtensionType, self.type)
+
+    def encode(self) -> bytes:
+        return u16(self.type) + opaque(2, self.data)
+
+
+@dataclass(frozen=True)
+class KeyShareEntry:
+    group: int
+    key_exchange: bytes
+
+    def encode(self) -> bytes:
+        return u16(self.group) + opaque(2, self.key_exchange)
+
+
+# -- builders -----------------------------------------------------------------------------
+def server_name(host: str) -> Extension:          # RFC 6066 §3: one host_name entry
+    entry = u8(0) + opaque(2, host.encode("ascii"))
+    return Extension(ET.server_name, opaque(2, entry))
+
+
+def supported_groups(groups) -> Extension:
+    return Extension(ET.supported_groups, uint16_list(2, groups))
+
+
+def ec_point_formats() -> Extension:              # RFC 8422 §5.1.2: uncompressed only
+    return Extension(ET.ec_point_formats, opaque(1, b"\x00"))
+
+
+def signature_algorithms(schemes, cert: bool = False) -> Extension:
+    return Extension(ET.signature_algorithms_cert if cert else ET.signature_algorithms,
+                     uint16_list(2, schemes))
+
+
+def extended_master_secret() -> Extension:        # RFC 7627: empty
+    return Extension(ET.extended_master_secret)
+
+
+def renegotiation_info(renegotiated_connection: bytes = b"") -> Extension:   # RFC 5746
+    return Extension(ET.renegotiation_info, opaque(1, renegotiated_connection))
+
+
+def supported_versions_client(versions) -> Extension:
+    return Extension(ET.supported_versions, opaque(1, b"".join(u16(v) for v in versions)))
+
+
+def supported_versions_server(version: int) -> Extension:
+    return Extension(ET.supported_versions, u16(version))
+
+
+def key_share_client(entries) -> Extension:
+    return Extension(ET.key_share, opaque(2, b"".join(e.encode() for e in entries)))
+
+
+def key_share_server(entry: KeyShareEntry) -> Extension:
+    return Extension(ET.key_share, entry.encode())
+
+
+def key_share_retry(group: int) -> Extension:     # HelloRetryRequest names only the group
+    return Extension(ET.key_share, u16(group))
+
+
+def psk_key_exchange_modes(modes=(1,)) -> Extension:   # 1 = psk_dhe_ke
+    return Extension(ET.psk_key_exchange_modes, opaque(1, bytes(modes)))
+
+
+def cookie(data: bytes) -> Extension:
+    return Extension(ET.cookie, opaque(2, data))
+
+
+# -- parsers: each reads one extension body from a Reader ----------------------------------
+def _server_name(r: Reader, where: str):
+    if where != "client_hello":
+        return None                                  # the server echoes it empty
+    names = []
+    lst = r.block(2, "server_name_list", 1)
+    while not lst.at_end():
+        kind = lst.uint8("name_type")
+        name = lst.opaque(2, "host_name", 1)
+        if kind == 0:
+            try:
+                names.append(name.decode("ascii"))
+            except UnicodeDecodeError:
+                raise DecodeError("host_name", lst.pos, "not ASCII") from None
+    return tuple(names)
+
+
+def _groups(r: Reader, where: str):
+    return r.uint16_list(2, "named_group_list", "group", 2)
+
+
+def _point_formats(r: Reader, where: str):
+    return r.opaque(1, "ec_point_format_list", 1)
+
+
+def _sig_algs(r: Reader, where: str):
+    return r.uint16_list(2, "supported_signature_algorithms", "scheme", 2)
+
+
+def _renegotiation(r: Reader, where: str):
+    return r.opaque(1, "renegotiated_connection")
+
+
+def _versions(r: Reader, where: str):
+    if where == "client_hello":
+        sub = r.block(1, "versions", 2)
+        out = []
+        while not sub.at_end():
+            out.append(sub.uint16("version"))
+        return tuple(out)
+    return r.uint16("selected_version")
+
+
+def _key_share_entry(r: Reader) -> KeyShareEntry:
+    group = r.uint16("group")
+    return KeyShareEntry(group, r.opaque(2, "key_exchange", 1))
+
+
+def _key_share(r: Reader, where: str):
+    if where == "client_hello":
+        sub = r.block(2, "client_shares")
+        out = []
+        while not sub.at_end():
+            out.append(_key_share_entry(sub))
+        return tuple(out)
+    if where == "hello_retry_request":
+        return r.uint16("selected_group")
+    return _key_share_entry(r)
+
+
+def _psk_modes(r: Reader, where: str):
+    return r.opaque(1, "ke_modes", 1)
+
+
+def _cookie(r: Reader, where: str):
+    return r.opaque(2, "cookie", 1)
+
+
+def _empty(r: Reader, where: str):
+    return True
+
+
+PARSERS = {
+    ET.server_name: _server_name,
+    ET.supported_groups: _groups,
+    ET.ec_point_formats: _point_formats,
+    ET.signature_algorithms: _sig_algs,
+    ET.signature_algorithms_cert: _sig_algs,
+    ET.extended_master_secret: _empty,
+    ET.encrypt_then_mac: _empty,
+    ET.renegotiation_info: _renegotiation,
+    ET.supported_versions: _versions,
+    ET.key_share: _key_share,
+    ET.psk_key_exchange_modes: _psk_modes,
+    ET.cookie: _cookie,
+}
+
+
+def read_extensions(r: Reader, where: str, name: str = "extensions") -> tuple[Extension, ...]:
+    """Read ``Extension extensions<0..2^16-1>``; parse the known ones; refuse duplicates."""
+    block = r.block(2, name)
+    seen, out = set(), []
+    while not block.at_end():
+        at = block.base + block.pos
+        ext_type = block.uint16("extension_type")
+        label = name_of(ExtensionType, ext_type)
+        body = block.block(2, f"{label} extension_data")
+        if ext_type in seen:   # RFC 8446 §4.2: "There MUST NOT be more than one extension of the same type"
+            raise DecodeError(label, at, "the same extension appears twice")
+        seen.add(ext_type)
+        data = body.data[body.pos:body.end]
+        parser = PARSERS.get(ext_type)
+        if parser is not None and (data or ext_type != ET.server_name):  # SH echoes it empty
+            parser(body, where)
+            body.done(label)
+        out.append(Extension(ext_type, data))
+    return tuple(out)
+
+
+def value(ext: Extension, where: str) -> Any:
+    """The decoded value of a known extension (raw bytes for an unknown one)."""
+    parser = PARSERS.get(ext.type)
+    if parser is None:
+        return ext.data
+    if not ext.data and ext.type == ET.server_name:
+        return None
+    return parser(Reader(ext.data), where)
+
+
+def find(extensions, ext_type: int) -> Extension | None:
+    for ext in extensions:
+        if ext.type == ext_type:
+            return ext
+    return None
+
+
+def encode_all(extensions) -> bytes:
+    return opaque(2, b"".join(e.encode() for e in extensions))

@@ -1,0 +1,121 @@
+"""The hellos: what the client offers and how the server chooses (RFC 5246 §7.4.1, RFC 8446 §4.1).
+
+``client_hello`` builds the offer; ``choose_version``, ``choose_suite`` and ``choose_group`` are the
+server's decisions, each a small function a notebook can call on its own.
+"""
+from __future__ import annotations
+
+import ipaddress
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from . import extensions as ext
+from . import keyexchange
+from .constants import (AlertDescription, ExtensionType as ET, NamedGroup, ProtocolVersion,
+                        TLS_EMPTY_RENEGOTIATION_INFO_SCSV)
+from .errors import AlertError
+from .messages import ClientHello
+from .suites import BY_CODE, CipherSuite
+
+VERSION_CODES = {"1.2": ProtocolVersion.TLS12, "1.3": ProtocolVersion.TLS13}
+VERSION_NAMES = {v: k for k, v in VERSION_CODES.items()}
+
+
+def is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:
+        return False
+
+
+def client_hello(config, random: bytes, session_id: bytes, key_shares=(),
+                 cookie: bytes | None = None) -> ClientHello:
+    """The client's offer: versions, suites, groups, signature schemes, and — when TLS 1.3 is
+    offered — a key share guessed in advance, which is what saves TLS 1.3 a round trip."""
+    offers_12, offers_13 = "1.2" in config.versions, "1.3" in config.versions
+    suites = [s.code for s in config.suites if s.version in config.versions]
+    if offers_12:
+        suites.append(TLS_EMPTY_RENEGOTIATION_INFO_SCSV)   # RFC 5746: "I am not renegotiating"
+    exts = []
+    if config.server_name and not is_ip(config.server_name):   # RFC 6066: no IP literals in SNI
+        exts.append(ext.server_name(config.server_name))
+    exts.append(ext.supported_groups(config.groups))
+    if offers_12:
+        exts.append(ext.ec_point_formats())
+    exts.append(ext.signature_algorithms(config.signature_schemes))
+    if offers_12 and config.ems:
+        exts.append(ext.extended_master_secret())
+    if offers_13:
+        exts.append(ext.supported_versions_client(
+            [VERSION_CODES[v] for v in ("1.3", "1.2") if v in config.versions]))
+        exts.append(ext.key_share_client(
+            [ext.KeyShareEntry(s.group, s.public) for s in key_shares]))
+        exts.append(ext.psk_key_exchange_modes())
+        if cookie is not None:
+            exts.append(ext.cookie(cookie))
+    return ClientHello(random, tuple(suites), tuple(exts), session_id)
+
+
+def offered_versions(hello: ClientHello) -> tuple[int, ...]:
+    sv = hello.extension(ET.supported_versions)
+    if sv is not None:
+        return ext.value(sv, "client_hello")
+    return (hello.legacy_version,)       # a client without supported_versions speaks <= 1.2
+
+
+def choose_version(hello: ClientHello, versions) -> str:
+    """RFC 8446 §4.2.1: the highest version both support; 1.3 only through supported_versions."""
+    offered = offered_versions(hello)
+    if "1.3" in versions and ProtocolVersion.TLS13 in offered:
+        return "1.3"
+    no_list = hello.extension(ET.supported_versions) is None
+    if "1.2" in versions and (ProtocolVersion.TLS12 in offered
+                              or no_list and hello.legacy_version >= ProtocolVersion.TLS12):
+        return "1.2"
+    raise AlertError(AlertDescription.protocol_version,
+                     "no protocol version in common (client offered "
+                     + ", ".join(f"0x{v:04x}" for v in offered) + ")")
+
+
+def client_groups(hello: ClientHello) -> tuple[int, ...]:
+    sg = hello.extension(ET.supported_groups)
+    return ext.value(sg, "client_hello") if sg is not None else ()
+
+
+def _identity_for(suite: CipherSuite, identities):
+    want_rsa = suite.auth == "RSA"
+    for identity in identities:
+        if isinstance(identity.key, rsa.RSAPrivateKey) == want_rsa:
+            return identity
+    return None
+
+
+def choose_suite(hello: ClientHello, version: str, server_suites, groups, identities):
+    """The server's choice, in the server's order of preference: a suite the client offered, of
+    the negotiated version, whose key exchange has a group both sides support and whose
+    authentication matches a certificate the server holds. Returns (suite, identity)."""
+    offered = set(hello.cipher_suites)
+    shared_ec = [g for g in groups if g in keyexchange.EC_GROUPS and g in client_groups(hello)]
+    for suite in server_suites:
+        if suite.code not in offered or suite.version != version:
+            continue
+        if suite.kx == "ECDHE" and not shared_ec:
+            continue                      # ECDHE needs a curve both sides support (RFC 8422)
+        if suite.kx == "DHE" and NamedGroup.ffdhe2048 not in groups:
+            continue
+        identity = _identity_for(suite, identities) if version == "1.2" else identities[0]
+        if identity is not None:
+            return suite, identity
+    names = ", ".join(BY_CODE[c].name if c in BY_CODE else f"0x{c:04x}"
+                      for c in hello.cipher_suites)
+    raise AlertError(AlertDescription.handshake_failure,
+                     f"no cipher suite in common for TLS {version} (client offered: {names})")
+
+
+def choose_group(client_offer, server_groups) -> int | None:
+    """The first of the server's groups that the client also lists (None if there is none)."""
+    for group in server_groups:
+        if group in client_offer:
+            return group
+    return None

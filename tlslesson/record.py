@@ -1,0 +1,210 @@
+"""The record layer (RFC 5246 §6.2, RFC 8446 §5): framing, and protection once keys exist.
+
+A record is ``ContentType type; ProtocolVersion version; uint16 length; opaque fragment``.
+Protection objects turn plaintext into a protected fragment and back, each keeping its own
+64-bit sequence number (never sent, but mixed into every nonce / MAC, so records can't be
+reordered, dropped or replayed unnoticed). Any failure to open a record is ``bad_record_mac``.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import constant_time
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+
+from .constants import AlertDescription, ContentType
+from .errors import AlertError, DecodeError
+from .prf import hmac_digest
+from .suites import CipherSuite
+from .wire import u16, u8
+
+MAX_PLAINTEXT = 2 ** 14                # RFC 8446 §5.1
+MAX_CIPHERTEXT_12 = 2 ** 14 + 2048     # RFC 5246 §6.2.3
+MAX_CIPHERTEXT_13 = 2 ** 14 + 256      # RFC 8446 §5.2
+HEADER = 5
+
+
+@dataclass(frozen=True)
+class Record:
+    content_type: int
+    version: int
+    fragment: bytes
+
+    def encode(self) -> bytes:
+        return u8(self.content_type) + u16(self.version) + u16(len(self.fragment)) + self.fragment
+
+
+class RecordBuffer:
+    """Collects bytes from the network and hands out whole records (TCP has no boundaries)."""
+
+    def __init__(self):
+        self.buffer = bytearray()
+        self.offset = 0          # stream offset of buffer[0], for error messages
+
+    def feed(self, data: bytes) -> None:
+        self.buffer += data
+
+    def next_record(self) -> Record | None:
+        if len(self.buffer) < HEADER:
+            return None
+        content_type = self.buffer[0]
+        version = int.from_bytes(self.buffer[1:3], "big")
+        length = int.from_bytes(self.buffer[3:5], "big")
+        if content_type not in (20, 21, 22, 23):
+            raise DecodeError("record content_type", self.offset,
+                              f"{content_type} is not a TLS content type (not TLS at all?)")
+        if version >> 8 != 3:
+            raise DecodeError("record version", self.offset + 1, f"0x{version:04x} is not TLS")
+        if length > MAX_CIPHERTEXT_12:
+            raise AlertError(AlertDescription.record_overflow,
+                             f"record length {length} exceeds 2^14 + 2048")
+        if len(self.buffer) < HEADER + length:
+            return None
+        fragment = bytes(self.buffer[HEADER:HEADER + length])
+        del self.buffer[:HEADER + length]
+        self.offset += HEADER + length
+        return Record(content_type, version, fragment)
+
+
+def _bad_mac(why: str) -> AlertError:
+    return AlertError(AlertDescription.bad_record_mac, why)
+
+
+class NullProtection:
+    """Before ChangeCipherSpec / before handshake keys: records travel in the clear."""
+    name = "none"
+
+    def seal(self, content_type: int, version: int, plaintext: bytes) -> Record:
+        return Record(content_type, version, plaintext)
+
+    def open(self, record: Record) -> tuple[int, bytes]:
+        return record.content_type, record.fragment
+
+
+class AEAD12:
+    """TLS 1.2 AEAD (RFC 5246 §6.2.3.3). AES-GCM (RFC 5288): nonce = 4-byte implicit IV from the key
+    block + 8-byte explicit part sent in front of the ciphertext (we send the sequence number).
+    ChaCha20-Poly1305 (RFC 7905): nonce = 12-byte IV XOR sequence number, nothing explicit.
+    additional_data = seq_num + type + version + length of the plaintext."""
+
+    def __init__(self, suite: CipherSuite, key: bytes, iv: bytes):
+        self.chacha = suite.cipher == "CHACHA20_POLY1305"
+        self.aead = ChaCha20Poly1305(key) if self.chacha else AESGCM(key)
+        self.iv = iv
+        self.seq = 0
+        self.name = suite.cipher
+
+    def nonce(self, seq: int, explicit: bytes = b"") -> bytes:
+        if self.chacha:
+            return (int.from_bytes(self.iv, "big") ^ seq).to_bytes(12, "big")
+        return self.iv + explicit
+
+    def seal(self, content_type: int, version: int, plaintext: bytes) -> Record:
+        seq, self.seq = self.seq, self.seq + 1
+        explicit = b"" if self.chacha else seq.to_bytes(8, "big")
+        aad = seq.to_bytes(8, "big") + u8(content_type) + u16(version) + u16(len(plaintext))
+        body = self.aead.encrypt(self.nonce(seq, explicit), plaintext, aad)
+        return Record(content_type, version, explicit + body)
+
+    def open(self, record: Record) -> tuple[int, bytes]:
+        seq, self.seq = self.seq, self.seq + 1
+        explicit_len = 0 if self.chacha else 8
+        fragment = record.fragment
+        if len(fragment) < explicit_len + 16:
+            raise _bad_mac("record shorter than its explicit nonce and tag")
+        explicit, body = fragment[:explicit_len], fragment[explicit_len:]
+        aad = (seq.to_bytes(8, "big") + u8(record.content_type) + u16(record.version)
+               + u16(len(body) - 16))
+        try:
+            return record.content_type, self.aead.decrypt(self.nonce(seq, explicit), body, aad)
+        except InvalidTag:
+            raise _bad_mac(f"AEAD tag check failed on record {seq}") from None
+
+
+class CBC12:
+    """TLS 1.2 AES-CBC with HMAC, MAC-then-encrypt (RFC 5246 §6.2.3.2) — shown for comparison:
+    the MAC covers the plaintext, so padding is checked before the MAC can be, which is where
+    padding-oracle attacks (Lucky Thirteen) come from. AEAD suites replaced it."""
+
+    def __init__(self, suite: CipherSuite, key: bytes, mac_key: bytes, rng=None):
+        self.key, self.mac_key, self.mac = key, mac_key, suite.mac
+        self.mac_length = suite.mac_length
+        self.seq = 0
+        self.random = (rng.bytes if rng is not None else os.urandom)
+        self.name = suite.cipher
+
+    def _mac(self, seq: int, content_type: int, version: int, plaintext: bytes) -> bytes:
+        header = seq.to_bytes(8, "big") + u8(content_type) + u16(version) + u16(len(plaintext))
+        return hmac_digest(self.mac, self.mac_key, header + plaintext)
+
+    def seal(self, content_type: int, version: int, plaintext: bytes) -> Record:
+        seq, self.seq = self.seq, self.seq + 1
+        data = plaintext + self._mac(seq, content_type, version, plaintext)
+        pad = 15 - len(data) % 16                 # padding_length bytes, each = padding_length
+        data += bytes([pad]) * (pad + 1)
+        iv = self.random(16)                       # explicit per-record IV (TLS 1.1+)
+        enc = Cipher(algorithms.AES(self.key), modes.CBC(iv)).encryptor()
+        return Record(content_type, version, iv + enc.update(data) + enc.finalize())
+
+    def open(self, record: Record) -> tuple[int, bytes]:
+        seq, self.seq = self.seq, self.seq + 1
+        fragment = record.fragment
+        if len(fragment) < 32 or len(fragment) % 16:
+            raise _bad_mac("CBC record length is not a whole number of blocks")
+        dec = Cipher(algorithms.AES(self.key), modes.CBC(fragment[:16])).decryptor()
+        data = dec.update(fragment[16:]) + dec.finalize()
+        pad = data[-1]
+        # One alert for bad padding and bad MAC alike, so they can't be told apart (RFC 5246 §6.2.3.2).
+        good_pad = pad + 1 + self.mac_length <= len(data) and \
+            data[-pad - 1:] == bytes([pad]) * (pad + 1)
+        end = len(data) - (pad + 1 if good_pad else 0) - self.mac_length
+        plaintext, tag = data[:max(end, 0)], data[max(end, 0):max(end, 0) + self.mac_length]
+        expected = self._mac(seq, record.content_type, record.version, plaintext)
+        if not (constant_time.bytes_eq(tag, expected) and good_pad):
+            raise _bad_mac(f"CBC padding or HMAC check failed on record {seq}")
+        return record.content_type, plaintext
+
+
+class AEAD13:
+    """TLS 1.3 (RFC 8446 §5.2): every protected record says application_data (0x17) outside; the
+    real type is the last non-zero byte of the decrypted TLSInnerPlaintext, after optional zero
+    padding. nonce = IV XOR sequence number; additional_data = the 5-byte record header."""
+
+    def __init__(self, suite: CipherSuite, key: bytes, iv: bytes):
+        self.aead = ChaCha20Poly1305(key) if suite.cipher == "CHACHA20_POLY1305" else AESGCM(key)
+        self.iv = int.from_bytes(iv, "big")
+        self.seq = 0
+        self.name = suite.cipher
+
+    def seal(self, content_type: int, version: int, plaintext: bytes, padding: int = 0) -> Record:
+        seq, self.seq = self.seq, self.seq + 1
+        inner = plaintext + u8(content_type) + bytes(padding)
+        aad = b"\x17\x03\x03" + u16(len(inner) + 16)
+        nonce = (self.iv ^ seq).to_bytes(12, "big")
+        return Record(ContentType.application_data, 0x0303, self.aead.encrypt(nonce, inner, aad))
+
+    def open(self, record: Record) -> tuple[int, bytes]:
+        seq, self.seq = self.seq, self.seq + 1
+        if record.content_type != ContentType.application_data:
+            raise AlertError(AlertDescription.unexpected_message,
+                             f"protected record with outer type {record.content_type}")
+        if len(record.fragment) > MAX_CIPHERTEXT_13:
+            raise AlertError(AlertDescription.record_overflow, "TLS 1.3 record too long")
+        aad = u8(record.content_type) + u16(record.version) + u16(len(record.fragment))
+        try:
+            inner = self.aead.decrypt((self.iv ^ seq).to_bytes(12, "big"), record.fragment, aad)
+        except InvalidTag:
+            raise _bad_mac(f"AEAD tag check failed on record {seq}") from None
+        stripped = inner.rstrip(b"\x00")
+        if not stripped:
+            raise AlertError(AlertDescription.unexpected_message, "record with no content type")
+        return stripped[-1], stripped[:-1]
+
+
+def fragment(data: bytes, size: int = MAX_PLAINTEXT):
+    """Cut application data into record-sized pieces."""
+    for i in range(0, len(data), size):
+        yield data[i:i + size]

@@ -1,0 +1,41 @@
+"""Where randomness comes from: the system by default, a named seed for lessons.
+
+``lesson_rng("tls-lesson")`` makes every random and every ephemeral key of a handshake
+reproducible, so a notebook shows the same values on every run. That is a LESSON-ONLY choice:
+a real TLS stack must use fresh, unpredictable randomness (``SystemRandom``), or an attacker who
+guesses the seed learns every key.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+
+
+class SystemRandom:
+    """Fresh randomness from the operating system: what real connections use."""
+
+    deterministic = False
+
+    def bytes(self, n: int) -> bytes:
+        return os.urandom(n)
+
+
+class LessonRandom:
+    """Deterministic bytes: SHA-256(seed || counter) blocks. Lesson-only, never for real keys."""
+
+    deterministic = True
+
+    def __init__(self, seed: str):
+        self.seed = seed
+        self._counter = 0
+
+    def bytes(self, n: int) -> bytes:
+        out = b""
+        while len(out) < n:
+            out += hashlib.sha256(f"{self.seed}/{self._counter}".encode()).digest()
+            self._counter += 1
+        return out[:n]
+
+
+def lesson_rng(seed: str = "tls-lesson") -> LessonRandom:
+    return LessonRandom(seed)

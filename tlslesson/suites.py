@@ -1,0 +1,98 @@
+"""The cipher-suite table: the single place that knows what a suite name means.
+
+A TLS 1.2 suite name reads ``TLS_<key exchange>_<authentication>_WITH_<cipher>_<MAC or PRF hash>``;
+a TLS 1.3 suite names only the AEAD and the hash (key exchange and authentication are negotiated
+separately, in key_share and signature_algorithms).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import AlertError
+from .constants import AlertDescription
+
+
+@dataclass(frozen=True)
+class CipherSuite:
+    code: int            # the two bytes on the wire
+    name: str            # IANA name
+    openssl_name: str    # what `openssl ciphers` calls it
+    version: str         # "1.2" or "1.3"
+    kx: str | None       # key exchange: "RSA", "ECDHE", "DHE" (None in 1.3: always (EC)DHE)
+    auth: str | None     # whose signature proves the server: "RSA", "ECDSA" (None in 1.3)
+    cipher: str          # bulk encryption: "AES_128_GCM", "AES_256_GCM", "CHACHA20_POLY1305", "AES_128_CBC"
+    key_length: int      # bytes of cipher key
+    iv_length: int       # bytes of IV taken from the key block (1.2) / traffic secret (1.3)
+    mac: str | None      # HMAC hash for CBC suites (MAC-then-encrypt); None for AEAD
+    mac_length: int      # bytes of MAC key and tag (0 for AEAD)
+    hash: str            # PRF hash (1.2) / HKDF hash (1.3): "SHA256" or "SHA384"
+
+    @property
+    def aead(self) -> bool:
+        return self.mac is None
+
+    @property
+    def forward_secret(self) -> bool:
+        return self.kx != "RSA"
+
+    def parts(self) -> dict[str, str]:
+        """The suite name taken apart, for the suite picker."""
+        if self.version == "1.3":
+            return {"key exchange": "(EC)DHE, from key_share", "authentication":
+                    "from signature_algorithms", "cipher": self.cipher, "hash": self.hash}
+        return {"key exchange": self.kx, "authentication": self.auth, "cipher": self.cipher,
+                "MAC": f"HMAC-{self.mac}" if self.mac else "AEAD (no separate MAC)",
+                "PRF hash": self.hash}
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _s(code, name, openssl_name, kx, auth, cipher, key, iv, mac, mac_len, hash_):
+    return CipherSuite(code, name, openssl_name, "1.3" if kx is None else "1.2",
+                       kx, auth, cipher, key, iv, mac, mac_len, hash_)
+
+
+# RFC 5288 (GCM: 4-byte implicit IV), RFC 7905 (ChaCha20: 12-byte IV), RFC 5246 (CBC: IV per record)
+SUITES: tuple[CipherSuite, ...] = (
+    _s(0xC02F, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
+       "ECDHE", "RSA", "AES_128_GCM", 16, 4, None, 0, "SHA256"),
+    _s(0xC030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
+       "ECDHE", "RSA", "AES_256_GCM", 32, 4, None, 0, "SHA384"),
+    _s(0xC02B, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256",
+       "ECDHE", "ECDSA", "AES_128_GCM", 16, 4, None, 0, "SHA256"),
+    _s(0xCCA8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-RSA-CHACHA20-POLY1305",
+       "ECDHE", "RSA", "CHACHA20_POLY1305", 32, 12, None, 0, "SHA256"),
+    _s(0x009E, "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", "DHE-RSA-AES128-GCM-SHA256",
+       "DHE", "RSA", "AES_128_GCM", 16, 4, None, 0, "SHA256"),
+    _s(0x009C, "TLS_RSA_WITH_AES_128_GCM_SHA256", "AES128-GCM-SHA256",
+       "RSA", "RSA", "AES_128_GCM", 16, 4, None, 0, "SHA256"),
+    _s(0x002F, "TLS_RSA_WITH_AES_128_CBC_SHA", "AES128-SHA",
+       "RSA", "RSA", "AES_128_CBC", 16, 16, "SHA1", 20, "SHA256"),
+    _s(0x1301, "TLS_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256",
+       None, None, "AES_128_GCM", 16, 12, None, 0, "SHA256"),
+    _s(0x1302, "TLS_AES_256_GCM_SHA384", "TLS_AES_256_GCM_SHA384",
+       None, None, "AES_256_GCM", 32, 12, None, 0, "SHA384"),
+    _s(0x1303, "TLS_CHACHA20_POLY1305_SHA256", "TLS_CHACHA20_POLY1305_SHA256",
+       None, None, "CHACHA20_POLY1305", 32, 12, None, 0, "SHA256"),
+)
+
+BY_CODE = {s.code: s for s in SUITES}
+_BY_NAME = {n.upper(): s for s in SUITES for n in (s.name, s.openssl_name)}
+TLS12_SUITES = tuple(s for s in SUITES if s.version == "1.2")
+TLS13_SUITES = tuple(s for s in SUITES if s.version == "1.3")
+
+
+def get(name_or_code: str | int | CipherSuite) -> CipherSuite:
+    """Look a suite up by IANA name, OpenSSL name or code: ``get("AES128-SHA")``."""
+    if isinstance(name_or_code, CipherSuite):
+        return name_or_code
+    if isinstance(name_or_code, int):
+        suite = BY_CODE.get(name_or_code)
+    else:
+        suite = _BY_NAME.get(name_or_code.strip().upper())
+    if suite is None:
+        raise AlertError(AlertDescription.handshake_failure,
+                         f"unknown cipher suite {name_or_code!r}; known: "
+                         + ", ".join(s.openssl_name for s in SUITES))
+    return suite

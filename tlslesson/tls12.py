@@ -1,0 +1,135 @@
+"""TLS 1.2 key derivation as plain functions (RFC 5246 §5, §6.3, §7.4.9; RFC 7627).
+
+Every function takes bytes and a suite and returns bytes (or a frozen result), so a notebook cell
+can call one, print it, and compare it with ``openssl kdf ... TLS1-PRF``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric import rsa as _rsa
+
+from . import keyexchange, signatures
+from .constants import AlertDescription
+from .errors import AlertError
+from .messages import ClientKeyExchange, ServerKeyExchange
+from .prf import hmac_digest
+from .suites import CipherSuite
+
+
+def p_hash(hash_name: str, secret: bytes, seed: bytes, length: int) -> bytes:
+    """RFC 5246 §5: A(0) = seed, A(i) = HMAC(secret, A(i-1));
+    P_hash = HMAC(secret, A(1) + seed) + HMAC(secret, A(2) + seed) + ... cut to ``length``."""
+    out, a = b"", seed
+    while len(out) < length:
+        a = hmac_digest(hash_name, secret, a)
+        out += hmac_digest(hash_name, secret, a + seed)
+    return out[:length]
+
+
+def prf(secret: bytes, label: bytes, seed: bytes, length: int, hash_name: str = "SHA256") -> bytes:
+    """PRF(secret, label, seed) = P_<hash>(secret, label + seed). The label is ASCII text."""
+    return p_hash(hash_name, secret, label + seed, length)
+
+
+def master_secret(pre_master: bytes, client_random: bytes, server_random: bytes,
+                  suite: CipherSuite) -> bytes:
+    """RFC 5246 §8.1: 48 bytes from the pre-master secret and both randoms."""
+    return prf(pre_master, b"master secret", client_random + server_random, 48, suite.hash)
+
+
+def extended_master_secret(pre_master: bytes, session_hash: bytes, suite: CipherSuite) -> bytes:
+    """RFC 7627 §4: bind the master secret to the whole handshake up to ClientKeyExchange
+    (``session_hash``), so a man in the middle can't make two sessions share one secret."""
+    return prf(pre_master, b"extended master secret", session_hash, 48, suite.hash)
+
+
+def dhe_pre_master(shared_secret: bytes) -> bytes:
+    """RFC 5246 §8.1.2: "Leading bytes of Z that contain all zero bits are stripped"."""
+    return shared_secret.lstrip(b"\x00")
+
+
+@dataclass(frozen=True)
+class KeyBlock:
+    """RFC 5246 §6.3: the key block cut, in this order, into MAC keys, cipher keys and IVs."""
+    client_write_mac_key: bytes
+    server_write_mac_key: bytes
+    client_write_key: bytes
+    server_write_key: bytes
+    client_write_iv: bytes
+    server_write_iv: bytes
+
+
+def key_block(master: bytes, client_random: bytes, server_random: bytes,
+              suite: CipherSuite) -> KeyBlock:
+    """key_block = PRF(master, "key expansion", server_random + client_random) — note the
+    randoms are in the opposite order from the master secret's seed."""
+    mac, key = suite.mac_length, suite.key_length
+    # CBC suites in TLS 1.2 send an explicit IV in each record; none comes from the key block.
+    iv = 0 if suite.mac else suite.iv_length
+    block = prf(master, b"key expansion", server_random + client_random,
+                2 * (mac + key + iv), suite.hash)
+    sizes = (mac, mac, key, key, iv, iv)
+    parts, at = [], 0
+    for size in sizes:
+        parts.append(block[at:at + size])
+        at += size
+    return KeyBlock(*parts)
+
+
+def verify_data(master: bytes, sender: str, handshake_hash: bytes, suite: CipherSuite) -> bytes:
+    """RFC 5246 §7.4.9: PRF(master, "client finished" | "server finished", Hash(messages))[0..11]."""
+    return prf(master, f"{sender} finished".encode(), handshake_hash, 12, suite.hash)
+
+
+# -- message stages ------------------------------------------------------------------------
+
+
+def server_key_exchange(suite: CipherSuite, share: keyexchange.KeyShare, key, scheme: int,
+                        client_random: bytes, server_random: bytes) -> ServerKeyExchange:
+    """The server's ephemeral public value, signed with its certificate key over
+    client_random + server_random + params, so the client knows it wasn't swapped in transit."""
+    unsigned = ServerKeyExchange(suite.kx, share.public, scheme, b"", share.group,
+                                 share.p.to_bytes((share.p.bit_length() + 7) // 8, "big")
+                                 if share.p else b"",
+                                 share.g.to_bytes(1, "big") if share.p else b"")
+    signature = signatures.sign(key, scheme, client_random + server_random + unsigned.params())
+    return ServerKeyExchange(unsigned.kx, unsigned.public, scheme, signature, unsigned.group,
+                             unsigned.dh_p, unsigned.dh_g)
+
+
+def verify_server_key_exchange(ske: ServerKeyExchange, public_key, client_random: bytes,
+                               server_random: bytes, offered_schemes) -> None:
+    if ske.scheme not in offered_schemes:
+        raise AlertError(AlertDescription.illegal_parameter,
+                         f"ServerKeyExchange signed with scheme 0x{ske.scheme:04x} we did not offer")
+    signatures.verify(public_key, ske.scheme, client_random + server_random + ske.params(),
+                      ske.signature, "ServerKeyExchange")
+
+
+def client_key_exchange(suite: CipherSuite, server_public_key, ske: ServerKeyExchange | None,
+                        rng) -> tuple[ClientKeyExchange, bytes, keyexchange.KeyShare | None]:
+    """The client's half: (message, pre_master_secret, ephemeral key share or None for RSA)."""
+    if suite.kx == "RSA":
+        if not isinstance(server_public_key, _rsa.RSAPublicKey):
+            raise AlertError(AlertDescription.unsupported_certificate,
+                             "RSA key exchange needs an RSA server certificate")
+        pre_master = keyexchange.rsa_pre_master(rng)
+        return (ClientKeyExchange("RSA", keyexchange.rsa_encrypt(server_public_key, pre_master)),
+                pre_master, None)
+    if suite.kx == "ECDHE":
+        share = keyexchange.generate(ske.group, rng)
+        return ClientKeyExchange("ECDHE", share.public), share.exchange(ske.public), share
+    share = keyexchange.generate_dh(int.from_bytes(ske.dh_p, "big"),
+                                    int.from_bytes(ske.dh_g, "big"), rng)
+    return (ClientKeyExchange("DHE", share.public),
+            dhe_pre_master(share.exchange(ske.public)), share)
+
+
+def server_pre_master(suite: CipherSuite, cke: ClientKeyExchange, server_key,
+                      share: keyexchange.KeyShare | None, rng) -> bytes:
+    """The server's view of the same pre-master secret."""
+    if suite.kx == "RSA":
+        return keyexchange.rsa_decrypt(server_key, cke.exchange, rng)
+    secret = share.exchange(cke.exchange)
+    return dhe_pre_master(secret) if suite.kx == "DHE" else secret

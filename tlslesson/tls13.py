@@ -1,0 +1,125 @@
+"""The TLS 1.3 key schedule (RFC 8446 §7) as small named functions, and one object showing it all.
+
+                 0
+                 |
+       PSK ->  HKDF-Extract = Early Secret
+                 |  Derive-Secret(., "derived", "")
+ (EC)DHE ->  HKDF-Extract = Handshake Secret --> c hs traffic, s hs traffic
+                 |  Derive-Secret(., "derived", "")
+       0 ->  HKDF-Extract = Master Secret --> c ap traffic, s ap traffic, exp master, res master
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
+
+from .prf import HASHES, digest, hmac_digest
+from .suites import CipherSuite
+from .wire import opaque, u16
+
+
+def hkdf_extract(hash_name: str, salt: bytes, ikm: bytes) -> bytes:
+    """RFC 5869 §2.2: PRK = HMAC-Hash(salt, IKM); an empty salt means HashLen zero bytes."""
+    return hmac_digest(hash_name, salt or bytes(HASHES[hash_name].digest_size), ikm)
+
+
+def hkdf_expand_label(hash_name: str, secret: bytes, label: str, context: bytes,
+                      length: int) -> bytes:
+    """RFC 8446 §7.1: HKDF-Expand(secret, HkdfLabel, length) where
+    HkdfLabel = uint16 length + opaque label<7..255> ("tls13 " + label) + opaque context<0..255>."""
+    hkdf_label = u16(length) + opaque(1, b"tls13 " + label.encode()) + opaque(1, context)
+    return HKDFExpand(HASHES[hash_name](), length, hkdf_label).derive(secret)
+
+
+def derive_secret(hash_name: str, secret: bytes, label: str, transcript_hash: bytes) -> bytes:
+    """Derive-Secret(Secret, Label, Messages) = HKDF-Expand-Label(Secret, Label,
+    Transcript-Hash(Messages), Hash.length). Takes the transcript hash already computed."""
+    return hkdf_expand_label(hash_name, secret, label, transcript_hash,
+                             HASHES[hash_name].digest_size)
+
+
+def traffic_keys(suite: CipherSuite, secret: bytes) -> tuple[bytes, bytes]:
+    """RFC 8446 §7.3: write key and IV from a traffic secret."""
+    return (hkdf_expand_label(suite.hash, secret, "key", b"", suite.key_length),
+            hkdf_expand_label(suite.hash, secret, "iv", b"", suite.iv_length))
+
+
+def finished_verify_data(suite: CipherSuite, base_key: bytes, transcript_hash: bytes) -> bytes:
+    """RFC 8446 §4.4.4: HMAC(finished_key, Transcript-Hash), finished_key from the traffic secret."""
+    size = HASHES[suite.hash].digest_size
+    finished_key = hkdf_expand_label(suite.hash, base_key, "finished", b"", size)
+    return hmac_digest(suite.hash, finished_key, transcript_hash)
+
+
+def next_traffic_secret(suite: CipherSuite, secret: bytes) -> bytes:
+    """RFC 8446 §7.2 (KeyUpdate): application_traffic_secret_N+1."""
+    return hkdf_expand_label(suite.hash, secret, "traffic upd", b"",
+                             HASHES[suite.hash].digest_size)
+
+
+@dataclass
+class KeySchedule:
+    """Every secret of one TLS 1.3 handshake, filled in as the handshake reaches it."""
+    suite: CipherSuite
+    early_secret: bytes = b""
+    handshake_secret: bytes = b""
+    master_secret: bytes = b""
+    client_handshake_traffic_secret: bytes = b""
+    server_handshake_traffic_secret: bytes = b""
+    client_application_traffic_secret_0: bytes = b""
+    server_application_traffic_secret_0: bytes = b""
+    exporter_master_secret: bytes = b""
+    resumption_master_secret: bytes = b""
+    keys: dict = field(default_factory=dict)   # name -> (key, iv)
+
+    def _empty_hash(self) -> bytes:
+        return digest(self.suite.hash, b"")
+
+    def start(self, psk: bytes | None = None) -> None:
+        """Early Secret = HKDF-Extract(0, PSK); without a PSK the IKM is HashLen zeros."""
+        zeros = bytes(HASHES[self.suite.hash].digest_size)
+        self.early_secret = hkdf_extract(self.suite.hash, zeros, psk or zeros)
+
+    def handshake(self, shared_secret: bytes, hello_hash: bytes) -> None:
+        """After ServerHello: mix in the (EC)DHE secret; derive the handshake traffic secrets."""
+        h = self.suite.hash
+        derived = derive_secret(h, self.early_secret, "derived", self._empty_hash())
+        self.handshake_secret = hkdf_extract(h, derived, shared_secret)
+        self.client_handshake_traffic_secret = derive_secret(
+            h, self.handshake_secret, "c hs traffic", hello_hash)
+        self.server_handshake_traffic_secret = derive_secret(
+            h, self.handshake_secret, "s hs traffic", hello_hash)
+        self.keys["client_handshake"] = traffic_keys(self.suite, self.client_handshake_traffic_secret)
+        self.keys["server_handshake"] = traffic_keys(self.suite, self.server_handshake_traffic_secret)
+
+    def application(self, server_finished_hash: bytes) -> None:
+        """After the server's Finished: the master secret and the application traffic secrets."""
+        h = self.suite.hash
+        derived = derive_secret(h, self.handshake_secret, "derived", self._empty_hash())
+        self.master_secret = hkdf_extract(h, derived, b"")
+        self.client_application_traffic_secret_0 = derive_secret(
+            h, self.master_secret, "c ap traffic", server_finished_hash)
+        self.server_application_traffic_secret_0 = derive_secret(
+            h, self.master_secret, "s ap traffic", server_finished_hash)
+        self.exporter_master_secret = derive_secret(
+            h, self.master_secret, "exp master", server_finished_hash)
+        self.keys["client_application"] = traffic_keys(
+            self.suite, self.client_application_traffic_secret_0)
+        self.keys["server_application"] = traffic_keys(
+            self.suite, self.server_application_traffic_secret_0)
+
+    def resumption(self, client_finished_hash: bytes) -> None:
+        self.resumption_master_secret = derive_secret(
+            self.suite.hash, self.master_secret, "res master", client_finished_hash)
+
+    def secrets(self) -> dict[str, bytes]:
+        """Name -> value of every secret derived so far (for the notebook's table)."""
+        return {k: v for k, v in vars(self).items() if isinstance(v, bytes) and v}
+
+
+def certificate_verify_content(transcript_hash: bytes, signer: str) -> bytes:
+    """RFC 8446 §4.4.3: 64 spaces, a context string naming who signs, a zero byte, then the
+    transcript hash. The prefix keeps a TLS 1.3 signature from being reused anywhere else."""
+    context = f"TLS 1.3, {signer} CertificateVerify".encode()
+    return b"\x20" * 64 + context + b"\x00" + transcript_hash
