@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
+from typing import Callable
 
 from . import extensions as ext
 from . import hello as hello_stage
@@ -50,6 +51,9 @@ class ClientConfig:
     now: _dt.datetime | None = None                    # clock for certificate validity (None: now)
     session_id: bytes | None = None                    # None: 32 random bytes when offering 1.3
     rng: object = field(default_factory=SystemRandom)
+    # Lesson/test hook: rewrite the ClientHello before it is sent (reproduce another client's
+    # exact bytes, or play the attacker who strips TLS 1.3 from the offer).
+    customize_hello: Callable[[ClientHello], ClientHello] | None = None
 
 
 @dataclass
@@ -404,8 +408,12 @@ class ClientConnection(Connection):
             for group in cfg.key_share_groups or cfg.groups[:1]:
                 self._shares[group] = keyexchange.generate(group, self.rng)
         self._set_value(client_random=random)
-        self._hello = hello_stage.client_hello(cfg, random, session_id, self._shares.values())
+        self._hello = self._customized(
+            hello_stage.client_hello(cfg, random, session_id, self._shares.values()))
         self._send_hello(self._hello)
+
+    def _customized(self, hello: ClientHello) -> ClientHello:
+        return self.config.customize_hello(hello) if self.config.customize_hello else hello
 
     def _send_hello(self, message: ClientHello) -> None:
         self._record_version = ProtocolVersion.TLS10   # like OpenSSL: 0x0301 on the first record
@@ -551,9 +559,9 @@ class ClientConnection(Connection):
         self.transcript.add(raw)
         self._shares = {group: keyexchange.generate(group, self.rng)}
         cookie = hrr.extension(ET.cookie)
-        self._hello = hello_stage.client_hello(
+        self._hello = self._customized(hello_stage.client_hello(
             self.config, self._hello.random, self._hello.session_id, self._shares.values(),
-            ext.value(cookie, "hello_retry_request") if cookie else None)
+            ext.value(cookie, "hello_retry_request") if cookie else None))
         self._set_value(hello_retry_request_group=NamedGroup(group).name)
         self._send_ccs_if_compat()
         self._send_handshake(self._hello)
