@@ -1,0 +1,817 @@
+"""A toy certificate authority, and certificate-chain validation as explicit, named steps.
+
+Read this next to RFC 5280. Two halves:
+
+* **Making certificates** (§4): ``make_ca`` makes a self-signed root, ``issue`` signs a
+  certificate for a new key, ``make_pki`` builds the lesson's small PKI (root → intermediate →
+  servers, root → client), ``write_pki``/``load_pki`` put it on disk in the files OpenSSL reads.
+  ``lesson_pki()`` loads a fixed copy shipped with the package, so notebooks show the same
+  certificates every time and never wait for RSA key generation.
+
+* **Checking certificates** (§6): ``validate_chain`` takes what a peer sent in its TLS
+  Certificate message and runs the checks a TLS client (or a server checking a client) runs,
+  one small function per step, in a fixed order::
+
+      chain building / trust anchor → signature → validity period → basic constraints
+      → key usage → extended key usage → name
+
+  Each step is recorded in a ``ValidationReport`` (a checklist a notebook can print). The first
+  failing step raises ``CertificateError`` carrying the alert OpenSSL would send for it.
+
+Every error on bad input is a ``tlslesson.errors`` exception with a one-line message.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import ipaddress
+import re
+import ssl
+import warnings
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Iterable, Union
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from .constants import AlertDescription
+from .errors import CertificateError, DecodeError, TLSError
+
+PrivateKey = Union[rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey]
+
+ONE_DAY = _dt.timedelta(days=1)
+DEFAULT_LIFETIME = _dt.timedelta(days=3650)
+# The shipped lesson PKI must be valid on any student's clock: from well before it was made
+# until long after anyone still runs these notebooks.
+LESSON_NOT_BEFORE = _dt.datetime(2020, 1, 1, tzinfo=_dt.timezone.utc)
+LESSON_NOT_AFTER = _dt.datetime(2126, 1, 1, tzinfo=_dt.timezone.utc)
+LESSON_PKI_DIR = ("data", "lesson-pki")
+
+# ---------------------------------------------------------------------------------------------
+# Identities: a certificate, its private key, and the intermediates a peer must send with it
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What a TLS endpoint needs to authenticate itself.
+
+    ``chain`` holds the intermediate CA certificates above ``certificate`` (not the root: the
+    peer already has the root, RFC 8446 §4.4.2 lets us omit it). ``key`` is None only for a CA
+    loaded from files without its private key.
+    """
+
+    certificate: x509.Certificate
+    key: PrivateKey | None
+    chain: tuple[x509.Certificate, ...] = ()
+
+    @property
+    def cert_pem(self) -> bytes:
+        """The certificate alone, PEM."""
+        return self.certificate.public_bytes(serialization.Encoding.PEM)
+
+    @property
+    def chain_pem(self) -> bytes:
+        """Certificate then intermediates, PEM: what ``openssl s_server -cert`` reads."""
+        return b"".join(c.public_bytes(serialization.Encoding.PEM)
+                        for c in (self.certificate, *self.chain))
+
+    @property
+    def key_pem(self) -> bytes:
+        """The private key as unencrypted PKCS#8 PEM (lesson keys only!)."""
+        if self.key is None:
+            raise TLSError(f"{_name(self.certificate)}: no private key loaded")
+        return self.key.private_bytes(serialization.Encoding.PEM,
+                                      serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption())
+
+    def chain_der(self) -> list[bytes]:
+        """DER certificates, leaf first: the certificate_list of a TLS Certificate message."""
+        return [c.public_bytes(serialization.Encoding.DER)
+                for c in (self.certificate, *self.chain)]
+
+
+@dataclass(frozen=True)
+class LessonPKI:
+    """The lesson's PKI: root → intermediate → {rsa_server, ecdsa_server}; root → client."""
+
+    root: Identity
+    intermediate: Identity
+    rsa_server: Identity
+    ecdsa_server: Identity
+    client: Identity
+
+    @property
+    def trusted(self) -> list[x509.Certificate]:
+        """The trust store a lesson client or server uses: just the root."""
+        return [self.root.certificate]
+
+
+# ---------------------------------------------------------------------------------------------
+# Making certificates (RFC 5280 §4)
+# ---------------------------------------------------------------------------------------------
+
+
+def new_key(key_type: str = "rsa") -> PrivateKey:
+    """RSA 2048 or ECDSA P-256: the two key types TLS 1.2 and 1.3 servers commonly use."""
+    if key_type == "rsa":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if key_type == "ecdsa":
+        return ec.generate_private_key(ec.SECP256R1())
+    raise TLSError(f"unknown key_type {key_type!r}: use 'rsa' or 'ecdsa'")
+
+
+def _subject(common_name: str) -> x509.Name:
+    return x509.Name([
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "tlslesson (lesson only)"),
+        x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+    ])
+
+
+def _validity(not_before, not_after) -> tuple[_dt.datetime, _dt.datetime]:
+    # A day of slack before "now" so a peer with a slightly slow clock still accepts the cert.
+    now = _dt.datetime.now(_dt.timezone.utc)
+    return (not_before or now - ONE_DAY, not_after or now + DEFAULT_LIFETIME)
+
+
+def _key_usage(names: Iterable[str]) -> x509.KeyUsage:
+    """KeyUsage from names like {'digital_signature', 'key_cert_sign'} (§4.2.1.3)."""
+    flags = dict.fromkeys(("digital_signature", "content_commitment", "key_encipherment",
+                           "data_encipherment", "key_agreement", "key_cert_sign", "crl_sign",
+                           "encipher_only", "decipher_only"), False)
+    for name in names:
+        if name not in flags:
+            raise TLSError(f"unknown key usage {name!r}; choose from {sorted(flags)}")
+        flags[name] = True
+    try:
+        return x509.KeyUsage(**flags)
+    except ValueError as exc:  # encipher_only/decipher_only need key_agreement
+        raise TLSError(f"bad key usage: {exc}") from None
+
+
+def _default_key_usage(key, is_ca: bool, purpose: str | None, rsa_key_encipherment: bool):
+    if is_ca:  # a CA signs certificates and CRLs, nothing else
+        return {"key_cert_sign", "crl_sign"}
+    usage = {"digital_signature"}  # sign ServerKeyExchange / CertificateVerify
+    if purpose == "server" and isinstance(key, rsa.RSAPrivateKey) and rsa_key_encipherment:
+        usage.add("key_encipherment")  # the client may encrypt the RSA pre-master to this key
+    return usage
+
+
+def _san(dns_names, ip_addresses) -> x509.SubjectAlternativeName | None:
+    """§4.2.1.6: the names TLS checks (the CN is not one of them any more: RFC 6125 §6.4.4)."""
+    names = [x509.DNSName(d) for d in dns_names]
+    names += [x509.IPAddress(ipaddress.ip_address(a)) for a in ip_addresses]
+    return x509.SubjectAlternativeName(names) if names else None
+
+
+EKU_FOR_PURPOSE = {"server": ExtendedKeyUsageOID.SERVER_AUTH,
+                   "client": ExtendedKeyUsageOID.CLIENT_AUTH}
+EKU_NAMES = {ExtendedKeyUsageOID.SERVER_AUTH: "serverAuth",
+             ExtendedKeyUsageOID.CLIENT_AUTH: "clientAuth"}
+
+
+def _build(subject: x509.Name, public_key, issuer_name: x509.Name, issuer_public_key,
+           signing_key, *, is_ca: bool, path_length, key_usage, eku, san,
+           not_before, not_after) -> x509.Certificate:
+    """Fill in one TBSCertificate and sign it with SHA-256 (§4.1)."""
+    ski = x509.SubjectKeyIdentifier.from_public_key(public_key)
+    aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_public_key)
+    builder = (x509.CertificateBuilder()
+               .subject_name(subject)
+               .issuer_name(issuer_name)
+               .public_key(public_key)
+               .serial_number(x509.random_serial_number())
+               .not_valid_before(not_before)
+               .not_valid_after(not_after)
+               .add_extension(x509.BasicConstraints(ca=is_ca, path_length=path_length),
+                              critical=True)
+               .add_extension(ski, critical=False)
+               .add_extension(aki, critical=False))
+    if key_usage is not None:
+        builder = builder.add_extension(key_usage, critical=True)
+    if eku is not None:
+        builder = builder.add_extension(x509.ExtendedKeyUsage([eku]), critical=False)
+    if san is not None:
+        builder = builder.add_extension(san, critical=False)
+    return builder.sign(signing_key, hashes.SHA256())
+
+
+def make_ca(common_name: str, key_type: str = "rsa", not_before: _dt.datetime | None = None,
+            not_after: _dt.datetime | None = None) -> Identity:
+    """A self-signed root CA: subject == issuer, signed with its own key (§3.2)."""
+    key = new_key(key_type)
+    start, end = _validity(not_before, not_after)
+    name = _subject(common_name)
+    cert = _build(name, key.public_key(), name, key.public_key(), key, is_ca=True,
+                  path_length=None, key_usage=_key_usage({"key_cert_sign", "crl_sign"}),
+                  eku=None, san=None, not_before=start, not_after=end)
+    return Identity(cert, key, ())
+
+
+def issue(issuer: Identity, common_name: str, *, key_type: str = "rsa",
+          dns_names: Iterable[str] = (), ip_addresses: Iterable = (), is_ca: bool = False,
+          purpose: str | None = "server", key_usage: Iterable[str] | None = None,
+          not_before: _dt.datetime | None = None, not_after: _dt.datetime | None = None,
+          rsa_key_encipherment: bool = True, path_length: int | None = None) -> Identity:
+    """A new key and a certificate for it, signed by ``issuer``.
+
+    ``purpose`` "server" adds EKU serverAuth (and, with no names given, SAN localhost +
+    127.0.0.1); "client" adds EKU clientAuth; None adds no EKU. ``key_usage`` overrides the
+    default KeyUsage bits (names as in ``x509.KeyUsage``; an empty set leaves the extension out).
+    """
+    if issuer.key is None:
+        raise TLSError(f"{_name(issuer.certificate)}: cannot issue without the CA's private key")
+    if purpose not in (None, "server", "client"):
+        raise TLSError(f"unknown purpose {purpose!r}: use 'server', 'client' or None")
+    key = new_key(key_type)
+    if purpose == "server" and not dns_names and not ip_addresses:
+        dns_names, ip_addresses = ("localhost",), ("127.0.0.1",)
+    if key_usage is None:
+        key_usage = _default_key_usage(key, is_ca, purpose, rsa_key_encipherment)
+    key_usage = set(key_usage)
+    try:
+        san = _san(dns_names, ip_addresses)
+    except ValueError as exc:
+        raise TLSError(f"bad subjectAltName: {exc}") from None
+    start, end = _validity(not_before, not_after)
+    issuer_cert = issuer.certificate
+    cert = _build(_subject(common_name), key.public_key(), issuer_cert.subject,
+                  issuer_cert.public_key(), issuer.key, is_ca=is_ca,
+                  path_length=path_length if is_ca else None,
+                  key_usage=_key_usage(key_usage) if key_usage else None,
+                  eku=EKU_FOR_PURPOSE.get(purpose), san=san, not_before=start, not_after=end)
+    # The new cert's chain: its issuer, then the issuer's own intermediates; never a root.
+    above = () if _self_issued(issuer_cert) else (issuer_cert, *issuer.chain)
+    return Identity(cert, key, above)
+
+
+def make_pki(*, not_before: _dt.datetime | None = None,
+             not_after: _dt.datetime | None = None) -> LessonPKI:
+    """A fresh lesson PKI (five new keys: takes a fraction of a second for the RSA ones)."""
+    start, end = _validity(not_before, not_after)
+    when = dict(not_before=start, not_after=end)
+    root = make_ca("tlslesson Lesson Root CA", "rsa", **when)
+    inter = issue(root, "tlslesson Lesson Intermediate CA", is_ca=True, purpose=None,
+                  path_length=0, **when)
+    return LessonPKI(
+        root=root,
+        intermediate=inter,
+        rsa_server=issue(inter, "localhost", key_type="rsa", purpose="server", **when),
+        ecdsa_server=issue(inter, "localhost", key_type="ecdsa", purpose="server", **when),
+        client=issue(root, "lesson client", key_type="rsa", purpose="client", **when),
+    )
+
+
+# file name -> (LessonPKI field, what goes in the file)
+PKI_FILES = {
+    "ca.crt": ("root", "cert"),
+    "intermediate.crt": ("intermediate", "cert"),
+    "server.crt": ("rsa_server", "chain"),
+    "server.key": ("rsa_server", "key"),
+    "server-ecdsa.crt": ("ecdsa_server", "chain"),
+    "server-ecdsa.key": ("ecdsa_server", "key"),
+    "client.crt": ("client", "chain"),
+    "client.key": ("client", "key"),
+}
+CA_KEY_FILES = {"ca.key": "root", "intermediate.key": "intermediate"}
+
+
+def _pem(ident: Identity, what: str) -> bytes:
+    if what == "cert":
+        return ident.cert_pem
+    return ident.chain_pem if what == "chain" else ident.key_pem
+
+
+def write_pki(directory, pki: LessonPKI | None = None, *,
+              include_ca_keys: bool = False) -> dict[str, Path]:
+    """Write ``pki`` (default: a fresh ``make_pki()``) as PEM files OpenSSL reads directly.
+
+    ``server.crt`` holds the leaf then the intermediate (what nginx, Apache and
+    SSL_CTX_use_certificate_chain_file expect). ``openssl s_server -cert`` reads only the first
+    certificate of a file, so give it the intermediate again: ``openssl s_server -cert
+    server.crt -cert_chain intermediate.crt -key server.key``. The CA keys are written only with
+    ``include_ca_keys=True`` (the shipped lesson PKI does, so notebooks can issue certificates).
+    """
+    pki = pki or make_pki()
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    contents = {filename: _pem(getattr(pki, field), what)
+                for filename, (field, what) in PKI_FILES.items()}
+    if include_ca_keys:
+        contents.update({f: getattr(pki, field).key_pem for f, field in CA_KEY_FILES.items()})
+    written = {}
+    for filename, data in contents.items():
+        path = directory / filename
+        path.write_bytes(data)
+        written[filename] = path
+    return written
+
+
+def load_pki(directory) -> LessonPKI:
+    """Read back what ``write_pki`` wrote (a Path or an importlib.resources Traversable)."""
+    def read(name: str) -> bytes:
+        try:
+            return directory.joinpath(name).read_bytes()
+        except OSError as exc:
+            raise TLSError(f"cannot read {name}: {exc.strerror or exc}") from None
+
+    def identity(cert_file: str, key_file: str | None) -> Identity:
+        leaf, *chain = load_pem_chain(read(cert_file))
+        key = None
+        if key_file is not None and directory.joinpath(key_file).is_file():
+            key = load_private_key(read(key_file))
+        return Identity(leaf, key, tuple(chain))
+
+    directory = Path(directory) if isinstance(directory, str) else directory
+    return LessonPKI(
+        root=identity("ca.crt", "ca.key"),
+        intermediate=identity("intermediate.crt", "intermediate.key"),
+        rsa_server=identity("server.crt", "server.key"),
+        ecdsa_server=identity("server-ecdsa.crt", "server-ecdsa.key"),
+        client=identity("client.crt", "client.key"),
+    )
+
+
+@functools.lru_cache(maxsize=None)
+def lesson_pki() -> LessonPKI:
+    """The fixed lesson PKI shipped in ``tlslesson/data/lesson-pki/`` (loaded once, cached).
+
+    Its private keys are public: they are for lessons on 127.0.0.1, never for real use.
+    """
+    return load_pki(resources.files("tlslesson").joinpath(*LESSON_PKI_DIR))
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading certificates and keys: every failure becomes a DecodeError
+# ---------------------------------------------------------------------------------------------
+
+
+def _as_bytes(data, what: str) -> bytes:
+    if isinstance(data, str):
+        data = data.encode("ascii", "replace")
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise DecodeError(what, 0, f"expected bytes, got {type(data).__name__}")
+    return bytes(data)
+
+
+def load_der_certificate(der: bytes) -> x509.Certificate:
+    """One DER certificate, as carried in a TLS Certificate message.
+
+    cryptography parses extensions only when asked; we ask here, so a malformed extension is
+    reported as a decode error now rather than as a surprise in the middle of validation.
+    """
+    der = _as_bytes(der, "certificate")
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        cert.extensions  # noqa: B018 - force the lazy parse
+    except Exception as exc:  # ValueError, DuplicateExtension, ...: all mean "bad bytes"
+        raise DecodeError("certificate", 0, _one_line(exc)) from None
+    return cert
+
+
+_PEM_CERT = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
+
+
+def load_pem_chain(data: bytes) -> list[x509.Certificate]:
+    """Every certificate in a PEM file, in file order (leaf first for a server.crt)."""
+    data = _as_bytes(data, "certificate")
+    blocks = _PEM_CERT.findall(data)
+    if not blocks:
+        raise DecodeError("certificate", 0, "no PEM CERTIFICATE block found")
+    certs = []
+    for block in blocks:
+        try:
+            cert = x509.load_pem_x509_certificate(block)
+            cert.extensions  # noqa: B018 - force the lazy parse (see load_der_certificate)
+        except Exception as exc:
+            raise DecodeError("certificate", data.find(block), _one_line(exc)) from None
+        certs.append(cert)
+    return certs
+
+
+def load_private_key(data: bytes) -> PrivateKey:
+    """An unencrypted private key, PEM (any of PKCS#8, PKCS#1, SEC1) or DER."""
+    data = _as_bytes(data, "private key")
+    try:
+        if data.lstrip().startswith(b"-----"):
+            return serialization.load_pem_private_key(data, password=None)
+        return serialization.load_der_private_key(data, password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise DecodeError("private key", 0, _one_line(exc)) from None
+
+
+SYSTEM_BUNDLE_FALLBACK = "/etc/ssl/certs/ca-certificates.crt"
+
+
+@functools.lru_cache(maxsize=1)
+def _system_trust() -> tuple[x509.Certificate, ...]:
+    paths = ssl.get_default_verify_paths()
+    for candidate in (paths.cafile, paths.openssl_cafile, SYSTEM_BUNDLE_FALLBACK):
+        if candidate and Path(candidate).is_file():
+            data = Path(candidate).read_bytes()
+            break
+    else:
+        return ()
+    certs = []
+    with warnings.catch_warnings():  # old roots with odd serials only earn a deprecation note
+        warnings.simplefilter("ignore")
+        for block in _PEM_CERT.findall(data):
+            try:
+                certs.append(x509.load_pem_x509_certificate(block))
+            except ValueError:
+                continue  # a root cryptography can't parse can't anchor our chains either
+    return tuple(certs)
+
+
+def load_system_trust() -> list[x509.Certificate]:
+    """The system's CA bundle (what OpenSSL trusts by default); [] if none is installed."""
+    return list(_system_trust())
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking certificates (RFC 5280 §6, RFC 6125 for names)
+# ---------------------------------------------------------------------------------------------
+
+STEP_CHAIN = "chain building / trust anchor"
+STEP_SIGNATURE = "signature"
+STEP_VALIDITY = "validity period"
+STEP_BASIC_CONSTRAINTS = "basic constraints"
+STEP_KEY_USAGE = "key usage"
+STEP_EKU = "extended key usage"
+STEP_NAME = "name"
+STEPS = (STEP_CHAIN, STEP_SIGNATURE, STEP_VALIDITY, STEP_BASIC_CONSTRAINTS, STEP_KEY_USAGE,
+         STEP_EKU, STEP_NAME)
+
+# Which alert a real stack sends for each failure. Source: OpenSSL ssl/statem/statem_lib.c,
+# table `x509table` used by ssl_x509err2alert() (X509_V_ERR_* -> SSL_AD_*). The numbers are
+# the X509_V_ERR_* codes of OpenSSL 3 (include/openssl/x509_vfy.h), so a test can compare them
+# with `openssl verify`'s "error N" (OpenSSL 1.1 numbered INVALID_CA 24; 3.0 renumbered it 79).
+AD = AlertDescription
+OPENSSL_ERRORS: dict[str, tuple[int, AlertDescription]] = {
+    "X509_V_ERR_CERT_SIGNATURE_FAILURE": (7, AD.decrypt_error),
+    "X509_V_ERR_CERT_NOT_YET_VALID": (9, AD.bad_certificate),
+    "X509_V_ERR_CERT_HAS_EXPIRED": (10, AD.certificate_expired),
+    "X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT": (18, AD.unknown_ca),
+    "X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN": (19, AD.unknown_ca),
+    "X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY": (20, AD.unknown_ca),
+    "X509_V_ERR_CERT_CHAIN_TOO_LONG": (22, AD.unknown_ca),
+    "X509_V_ERR_INVALID_CA": (79, AD.unknown_ca),
+    "X509_V_ERR_PATH_LENGTH_EXCEEDED": (25, AD.unknown_ca),
+    "X509_V_ERR_INVALID_PURPOSE": (26, AD.unsupported_certificate),
+    "X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY": (6, AD.bad_certificate),
+    "X509_V_ERR_HOSTNAME_MISMATCH": (62, AD.bad_certificate),
+    "X509_V_ERR_IP_ADDRESS_MISMATCH": (64, AD.bad_certificate),
+    # Not in x509table, so ssl_x509err2alert() falls through to its last entry.
+    "X509_V_ERR_INVALID_EXTENSION": (41, AD.certificate_unknown),
+    # Not an X509 error: the TLS 1.2 client's own check that an RSA key-exchange server can
+    # decrypt (OpenSSL 1.1 ssl/statem/statem_clnt.c ssl3_check_cert_and_algorithm():
+    # SSL_R_MISSING_RSA_ENCRYPTING_CERT with al = SSL_AD_HANDSHAKE_FAILURE).
+    "SSL_R_MISSING_RSA_ENCRYPTING_CERT": (0, AD.handshake_failure),
+}
+
+
+def _fail(step: str, reason: str, openssl_error: str) -> CertificateError:
+    err = CertificateError(step, reason, OPENSSL_ERRORS[openssl_error][1])
+    err.openssl_error = openssl_error  # the name OpenSSL gives the same failure
+    return err
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """The path that was checked (leaf → trust anchor) and every step done, in order."""
+
+    path: tuple[x509.Certificate, ...]
+    steps: tuple[Step, ...]
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.steps) and all(s.ok for s in self.steps)
+
+    def __str__(self) -> str:
+        lines = ["path: " + " -> ".join(_name(c) for c in self.path)]
+        lines += [f"  [{'ok' if s.ok else 'FAILED'}] {s.name}: {s.detail}" for s in self.steps]
+        return "\n".join(lines)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:200]
+
+
+def _name(cert: x509.Certificate) -> str:
+    """The CN, or the whole subject when there is no CN: how the report names a certificate."""
+    try:
+        cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        return f"'{cns[0].value}'" if cns else cert.subject.rfc4514_string()
+    except ValueError:
+        return "<unreadable subject>"
+
+
+def _extension(cert: x509.Certificate, ext_type, step: str):
+    """One extension's value or None; a malformed extension fails ``step``."""
+    try:
+        return cert.extensions.get_extension_for_class(ext_type).value
+    except x509.ExtensionNotFound:
+        return None
+    except Exception as exc:  # cryptography parses extensions lazily, here
+        raise _fail(step, f"{_name(cert)} has a malformed extension: {_one_line(exc)}",
+                    "X509_V_ERR_INVALID_EXTENSION") from None
+
+
+def _public_key(cert: x509.Certificate, step: str):
+    try:
+        return cert.public_key()
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise _fail(step, f"{_name(cert)}: unreadable public key: {_one_line(exc)}",
+                    "X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY") from None
+
+
+def _key_id(cert: x509.Certificate, ext_type):
+    ext = _extension(cert, ext_type, STEP_CHAIN)
+    if ext is None:
+        return None
+    return ext.key_identifier if ext_type is x509.AuthorityKeyIdentifier else ext.digest
+
+
+def _could_issue(issuer: x509.Certificate, cert: x509.Certificate) -> bool:
+    """§6.1: issuer's subject is cert's issuer; when both key identifiers exist they agree."""
+    if issuer.subject != cert.issuer:
+        return False
+    aki = _key_id(cert, x509.AuthorityKeyIdentifier)
+    ski = _key_id(issuer, x509.SubjectKeyIdentifier)
+    return aki is None or ski is None or aki == ski
+
+
+def _self_issued(cert: x509.Certificate) -> bool:
+    return _could_issue(cert, cert)
+
+
+def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+        return True
+    except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
+        return False
+
+
+MAX_PATH_LENGTH = 10  # certificates; OpenSSL's default depth limit is 100, real paths are 2-4
+
+
+def check_chain_building(path: list, pool: list, trusted: list) -> str:
+    """Walk from the leaf to a trusted certificate, choosing each issuer by name (and key id).
+
+    ``path`` starts as [leaf] and grows in place, so a failure still shows how far we got.
+    Trusted certificates are preferred to ones the peer sent (the peer may send a root; we
+    only believe our own copy).
+    """
+    while not any(path[-1] == t for t in trusted):
+        cert = path[-1]
+        if len(path) > MAX_PATH_LENGTH:
+            raise _fail(STEP_CHAIN, f"path longer than {MAX_PATH_LENGTH} certificates",
+                        "X509_V_ERR_CERT_CHAIN_TOO_LONG")
+        candidates = ([t for t in trusted if _could_issue(t, cert)]
+                      or [c for c in pool if c not in path and _could_issue(c, cert)])
+        if not candidates:
+            if _self_issued(cert):  # a root, but not one of ours
+                where = "the leaf" if len(path) == 1 else "a certificate in the chain"
+                code = ("X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT" if len(path) == 1
+                        else "X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN")
+                raise _fail(STEP_CHAIN, f"{where} {_name(cert)} is self-signed and not trusted",
+                            code)
+            raise _fail(STEP_CHAIN, f"no trusted or sent certificate issued {_name(cert)} "
+                        f"(issuer {cert.issuer.rfc4514_string()})",
+                        "X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY")
+        # Several CAs with one name (e.g. a re-keyed CA): the signature decides.
+        if len(candidates) > 1:
+            candidates = [c for c in candidates if _signed_by(cert, c)] or candidates
+        path.append(candidates[0])
+    return " -> ".join(_name(c) for c in path) + " (trusted)"
+
+
+def check_signatures(path: list) -> str:
+    """Each certificate is signed by the next one's key. The anchor's own signature is not
+    checked: we trust it because it is in our store, not because of what it says."""
+    for depth, (cert, issuer) in enumerate(zip(path, path[1:])):
+        _public_key(issuer, STEP_SIGNATURE)  # an unreadable key gets its own message
+        if not _signed_by(cert, issuer):
+            raise _fail(STEP_SIGNATURE, f"signature on {_name(cert)} (depth {depth}) does not "
+                        f"verify with the key of {_name(issuer)}",
+                        "X509_V_ERR_CERT_SIGNATURE_FAILURE")
+    links = len(path) - 1
+    return f"{links} signature{'s' * (links != 1)} verified"
+
+
+def check_validity(path: list, now: _dt.datetime) -> str:
+    """notBefore <= now <= notAfter for every certificate, the anchor included (§4.1.2.5)."""
+    for depth, cert in enumerate(path):
+        if now < cert.not_valid_before_utc:
+            raise _fail(STEP_VALIDITY, f"{_name(cert)} (depth {depth}) is not valid before "
+                        f"{cert.not_valid_before_utc:%Y-%m-%d %H:%M:%SZ}",
+                        "X509_V_ERR_CERT_NOT_YET_VALID")
+        if now > cert.not_valid_after_utc:
+            raise _fail(STEP_VALIDITY, f"{_name(cert)} (depth {depth}) expired at "
+                        f"{cert.not_valid_after_utc:%Y-%m-%d %H:%M:%SZ}",
+                        "X509_V_ERR_CERT_HAS_EXPIRED")
+    return f"all {len(path)} certificates valid at {now:%Y-%m-%d %H:%M:%SZ}"
+
+
+def check_basic_constraints(path: list) -> str:
+    """Every issuer says CA:TRUE (§4.2.1.9), and no CA has more CAs below it than its
+    pathLenConstraint allows (the leaf does not count)."""
+    for depth, issuer in enumerate(path[1:], start=1):
+        bc = _extension(issuer, x509.BasicConstraints, STEP_BASIC_CONSTRAINTS)
+        if bc is None or not bc.ca:
+            raise _fail(STEP_BASIC_CONSTRAINTS, f"{_name(issuer)} signed a certificate but is "
+                        "not a CA (no basicConstraints CA:TRUE)", "X509_V_ERR_INVALID_CA")
+        cas_below = depth - 1
+        if bc.path_length is not None and cas_below > bc.path_length:
+            raise _fail(STEP_BASIC_CONSTRAINTS, f"{_name(issuer)} allows pathLen "
+                        f"{bc.path_length} but has {cas_below} CA(s) below it",
+                        "X509_V_ERR_PATH_LENGTH_EXCEEDED")
+    return f"{len(path) - 1} issuer(s) are CAs; path lengths respected"
+
+
+def check_key_usage(path: list, rsa_key_exchange: bool) -> str:
+    """§4.2.1.3: issuers may sign certificates (keyCertSign); the leaf key may sign
+    (digitalSignature), or, for TLS 1.2 RSA key exchange, may decrypt (keyEncipherment).
+    A certificate without the extension may be used for anything."""
+    for issuer in path[1:]:
+        ku = _extension(issuer, x509.KeyUsage, STEP_KEY_USAGE)
+        if ku is not None and not ku.key_cert_sign:
+            raise _fail(STEP_KEY_USAGE, f"{_name(issuer)} signed a certificate without "
+                        "keyCertSign", "X509_V_ERR_INVALID_CA")
+    leaf = path[0]
+    ku = _extension(leaf, x509.KeyUsage, STEP_KEY_USAGE)
+    if ku is None:
+        return "issuers may sign certificates; leaf has no keyUsage (any use)"
+    if rsa_key_exchange and isinstance(_public_key(leaf, STEP_KEY_USAGE), rsa.RSAPublicKey):
+        if not ku.key_encipherment:
+            raise _fail(STEP_KEY_USAGE, f"{_name(leaf)} lacks keyEncipherment, needed to "
+                        "receive an RSA-encrypted pre-master secret",
+                        "SSL_R_MISSING_RSA_ENCRYPTING_CERT")
+        return "issuers may sign certificates; leaf has keyEncipherment"
+    # Stricter than `openssl verify -purpose sslserver`, which also takes keyEncipherment or
+    # keyAgreement here; TLS needs a signature from the leaf whenever the key exchange isn't RSA.
+    if not ku.digital_signature:
+        raise _fail(STEP_KEY_USAGE, f"{_name(leaf)} lacks digitalSignature",
+                    "X509_V_ERR_INVALID_PURPOSE")
+    return "issuers may sign certificates; leaf has digitalSignature"
+
+
+def check_extended_key_usage(path: list, purpose: str) -> str:
+    """§4.2.1.12: if the leaf lists its purposes, ours must be one. Like OpenSSL, an issuer
+    that lists purposes must list ours too."""
+    wanted = EKU_FOR_PURPOSE[purpose]
+    for depth, cert in enumerate(path):
+        eku = _extension(cert, x509.ExtendedKeyUsage, STEP_EKU)
+        if eku is not None and wanted not in eku:
+            raise _fail(STEP_EKU, f"{_name(cert)} (depth {depth}) is not for {EKU_NAMES[wanted]}",
+                        "X509_V_ERR_INVALID_PURPOSE")
+    return f"leaf may be used for {EKU_NAMES[wanted]}"
+
+
+def _dns_matches(pattern: str, host: str) -> bool:
+    """RFC 6125 §6.4.3: exact match, or '*' as the whole left-most label of a name with at
+    least two more labels ('*.example.com' matches 'www.example.com', not 'a.b.example.com')."""
+    pattern = pattern.lower().rstrip(".")
+    if pattern == host:
+        return True
+    if not pattern.startswith("*.") or pattern.count(".") < 2:
+        return False
+    first, _, rest = host.partition(".")
+    return bool(first) and rest == pattern[2:]
+
+
+def _ip_literal(hostname: str):
+    try:
+        return ipaddress.ip_address(hostname)
+    except ValueError:
+        return None
+
+
+def check_name(leaf: x509.Certificate, hostname: str) -> str:
+    """The name we connected to is in subjectAltName: a DNS name, or an IP address when we
+    connected to an address (RFC 6125 §6; the CN is not checked: RFC 6125 §6.4.4 / RFC 9525)."""
+    san = _extension(leaf, x509.SubjectAlternativeName, STEP_NAME)
+    address = _ip_literal(hostname)
+    if address is not None:
+        ips = san.get_values_for_type(x509.IPAddress) if san else []
+        if address in ips:
+            return f"{hostname} matches SAN IP:{address}"
+        raise _fail(STEP_NAME, f"{hostname} is not among the SAN IP addresses "
+                    f"{[str(i) for i in ips]}", "X509_V_ERR_IP_ADDRESS_MISMATCH")
+    host = hostname.lower().rstrip(".")
+    dns = san.get_values_for_type(x509.DNSName) if san else []
+    for pattern in dns:
+        if _dns_matches(pattern, host):
+            return f"{hostname} matches SAN DNS:{pattern}"
+    raise _fail(STEP_NAME, f"{hostname} is not among the SAN DNS names {dns}"
+                + ("" if san else " (no subjectAltName; the CN is not checked)"),
+                "X509_V_ERR_HOSTNAME_MISMATCH")
+
+
+def validate_chain(chain: list, trusted: list, *, hostname: str | None,
+                   purpose: str = "server", now: _dt.datetime | None = None,
+                   rsa_key_exchange: bool = False) -> ValidationReport:
+    """Validate a peer's certificate list; return the report or raise ``CertificateError``.
+
+    ``chain[0]`` is the peer's own certificate; the rest is whatever it sent (any order, extra
+    certificates, maybe the root). ``hostname`` None skips the name step (a server checking a
+    client). The raised error carries ``.step``, ``.alert``, ``.openssl_error`` and ``.report``
+    (the steps that passed, then the one that failed).
+    """
+    if purpose not in EKU_FOR_PURPOSE:
+        raise TLSError(f"unknown purpose {purpose!r}: use 'server' or 'client'")
+    chain = [c if isinstance(c, x509.Certificate) else load_der_certificate(c) for c in chain]
+    now = now or _dt.datetime.now(_dt.timezone.utc)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=_dt.timezone.utc)  # a naive time is taken as UTC
+    path: list[x509.Certificate] = chain[:1]
+    checks = [
+        (STEP_CHAIN, lambda: check_chain_building(path, chain[1:], trusted)),
+        (STEP_SIGNATURE, lambda: check_signatures(path)),
+        (STEP_VALIDITY, lambda: check_validity(path, now)),
+        (STEP_BASIC_CONSTRAINTS, lambda: check_basic_constraints(path)),
+        (STEP_KEY_USAGE, lambda: check_key_usage(path, rsa_key_exchange)),
+        (STEP_EKU, lambda: check_extended_key_usage(path, purpose)),
+    ]
+    if hostname is not None:
+        checks.append((STEP_NAME, lambda: check_name(path[0], hostname)))
+    steps: list[Step] = []
+    try:
+        if not chain:
+            err = CertificateError(STEP_CHAIN, "the peer sent no certificate",
+                                   AD.certificate_required if purpose == "client"
+                                   else AD.decode_error)
+            err.openssl_error = None
+            raise err
+        for name, check in checks:
+            steps.append(Step(name, True, check()))
+    except CertificateError as err:
+        steps.append(Step(err.step, False, err.reason))
+        err.report = ValidationReport(tuple(path), tuple(steps))
+        raise
+    return ValidationReport(tuple(path), tuple(steps))
+
+
+# ---------------------------------------------------------------------------------------------
+# For the notebooks
+# ---------------------------------------------------------------------------------------------
+
+_KU_NAMES = ("digital_signature", "content_commitment", "key_encipherment", "data_encipherment",
+             "key_agreement", "key_cert_sign", "crl_sign")
+
+
+def _key_description(key) -> tuple[str, int]:
+    if isinstance(key, rsa.RSAPublicKey):
+        return "RSA", key.key_size
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return f"ECDSA {key.curve.name}", key.curve.key_size
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return "Ed25519", 256
+    if isinstance(key, ed448.Ed448PublicKey):
+        return "Ed448", 456
+    return type(key).__name__, 0
+
+
+def describe(cert: x509.Certificate) -> dict:
+    """The fields a student looks at first, as plain Python values."""
+    try:
+        key_type, key_size = _key_description(cert.public_key())
+        san = _extension(cert, x509.SubjectAlternativeName, "describe")
+        ku = _extension(cert, x509.KeyUsage, "describe")
+        eku = _extension(cert, x509.ExtendedKeyUsage, "describe")
+        bc = _extension(cert, x509.BasicConstraints, "describe")
+        return {
+            "subject": cert.subject.rfc4514_string(),
+            "issuer": cert.issuer.rfc4514_string(),
+            "serial": f"{cert.serial_number:x}",
+            "not_before": cert.not_valid_before_utc,
+            "not_after": cert.not_valid_after_utc,
+            "public_key": key_type,
+            "key_size": key_size,
+            "san": ([f"DNS:{d}" for d in san.get_values_for_type(x509.DNSName)]
+                    + [f"IP:{i}" for i in san.get_values_for_type(x509.IPAddress)]) if san else [],
+            "key_usage": [n for n in _KU_NAMES if getattr(ku, n)] if ku else [],
+            "extended_key_usage": [EKU_NAMES.get(o, o.dotted_string) for o in eku] if eku else [],
+            "is_ca": bool(bc and bc.ca),
+            "path_length": bc.path_length if bc else None,
+            "sha256": cert.fingerprint(hashes.SHA256()).hex(),
+        }
+    except CertificateError as exc:
+        raise DecodeError("certificate", 0, exc.reason) from None
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise DecodeError("certificate", 0, _one_line(exc)) from None
