@@ -97,7 +97,9 @@ class KeySchedule:
         """After the server's Finished: the master secret and the application traffic secrets."""
         h = self.suite.hash
         derived = derive_secret(h, self.handshake_secret, "derived", self._empty_hash())
-        self.master_secret = hkdf_extract(h, derived, b"")
+        # "0" in the §7.1 diagram is HashLen zero bytes, not an empty string: HMAC pads a key
+        # with zeros but hashes the message as given, so b"" would give another secret.
+        self.master_secret = hkdf_extract(h, derived, bytes(HASHES[h].digest_size))
         self.client_application_traffic_secret_0 = derive_secret(
             h, self.master_secret, "c ap traffic", server_finished_hash)
         self.server_application_traffic_secret_0 = derive_secret(

@@ -8,14 +8,14 @@ Writing is done with small functions (``u16(x)``, ``opaque(2, data)``) whose res
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import DecodeError
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
-    """One field: ``data[start:end]`` is named ``name``; ``depth`` is how deeply it is nested."""
+class Span(NamedTuple):
+    """One field: ``data[start:end]`` is named ``name``; ``depth`` is how deeply it is nested.
+    (A NamedTuple: a handshake records a hundred of these, so they must be cheap to make.)"""
 
     name: str
     start: int
