@@ -335,6 +335,23 @@ MESSAGE_CLASSES = {cls.msg_type: cls for cls in (
     NewSessionTicket, KeyUpdate, HelloRequest)}
 
 
+@dataclass(frozen=True)
+class Stage:
+    """What a stage function produced: the message, and the values a student wants to see
+    (randoms, public values, secrets) — the same object a notebook prints and the connection sends."""
+    message: object
+    values: dict = field(default_factory=dict)
+    context: Context = Context()
+
+    @property
+    def wire(self) -> bytes:
+        return encode_handshake(self.message)
+
+    @property
+    def spans(self) -> list[Span]:
+        return layout(self.wire, self.context)
+
+
 def encode_handshake(msg) -> bytes:
     """Handshake header (msg_type, uint24 length) + body: the bytes that go into the transcript."""
     body = msg.encode()

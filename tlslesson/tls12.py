@@ -12,7 +12,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa as _rsa
 from . import keyexchange, signatures
 from .constants import AlertDescription
 from .errors import AlertError
-from .messages import ClientKeyExchange, ServerKeyExchange
+from . import extensions as ext
+from .messages import (Certificate, CertificateRequest, CertificateVerify, ClientKeyExchange,
+                       Context, Finished, ServerHello, ServerHelloDone, ServerKeyExchange, Stage)
 from .prf import hmac_digest
 from .suites import CipherSuite
 
@@ -85,17 +87,47 @@ def verify_data(master: bytes, sender: str, handshake_hash: bytes, suite: Cipher
 # -- message stages ------------------------------------------------------------------------
 
 
+def server_hello(suite: CipherSuite, server_random: bytes, ems: bool) -> Stage:
+    """The server's choice: version 1.2 (legacy_version 0x0303), one suite, its own random, and the
+    extensions it agrees to: renegotiation_info (RFC 5746 — an OpenSSL 3 client insists on it),
+    extended_master_secret if both want it (RFC 7627), ec_point_formats for ECDHE (RFC 8422)."""
+    exts = [ext.renegotiation_info()]
+    if ems:
+        exts.append(ext.extended_master_secret())
+    if suite.kx == "ECDHE":
+        exts.append(ext.ec_point_formats())
+    return Stage(ServerHello(server_random, suite.code, tuple(exts)),
+                 {"server_random": server_random, "cipher_suite": suite.name,
+                  "extended_master_secret": ems})
+
+
+def certificate(identity) -> Stage:
+    """The certificate chain, leaf first (empty when a client has none to give)."""
+    chain = tuple(identity.chain_der()) if identity is not None else ()
+    return Stage(Certificate(chain), {"certificates_sent": len(chain)})
+
+
 def server_key_exchange(suite: CipherSuite, share: keyexchange.KeyShare, key, scheme: int,
-                        client_random: bytes, server_random: bytes) -> ServerKeyExchange:
+                        client_random: bytes, server_random: bytes) -> Stage:
     """The server's ephemeral public value, signed with its certificate key over
     client_random + server_random + params, so the client knows it wasn't swapped in transit."""
-    unsigned = ServerKeyExchange(suite.kx, share.public, scheme, b"", share.group,
-                                 share.p.to_bytes((share.p.bit_length() + 7) // 8, "big")
-                                 if share.p else b"",
-                                 share.g.to_bytes(1, "big") if share.p else b"")
+    dh_p = share.p.to_bytes((share.p.bit_length() + 7) // 8, "big") if share.p else b""
+    dh_g = share.g.to_bytes(1, "big") if share.p else b""
+    unsigned = ServerKeyExchange(suite.kx, share.public, scheme, b"", share.group, dh_p, dh_g)
     signature = signatures.sign(key, scheme, client_random + server_random + unsigned.params())
-    return ServerKeyExchange(unsigned.kx, unsigned.public, scheme, signature, unsigned.group,
-                             unsigned.dh_p, unsigned.dh_g)
+    message = ServerKeyExchange(suite.kx, share.public, scheme, signature, share.group, dh_p, dh_g)
+    return Stage(message, {"server_public": share.public}, Context("1.2", suite.kx))
+
+
+def certificate_request(schemes, client_ca) -> Stage:
+    """Ask the client for a certificate: which signature schemes, which CAs we trust."""
+    cas = tuple(c.subject.public_bytes() for c in client_ca)
+    return Stage(CertificateRequest(tuple(schemes), certificate_authorities=cas))
+
+
+def server_hello_done() -> Stage:
+    """"That's all from me": the client may now answer (RFC 5246 §7.4.5)."""
+    return Stage(ServerHelloDone())
 
 
 def verify_server_key_exchange(ske: ServerKeyExchange, public_key, client_random: bytes,
@@ -108,22 +140,45 @@ def verify_server_key_exchange(ske: ServerKeyExchange, public_key, client_random
 
 
 def client_key_exchange(suite: CipherSuite, server_public_key, ske: ServerKeyExchange | None,
-                        rng) -> tuple[ClientKeyExchange, bytes, keyexchange.KeyShare | None]:
-    """The client's half: (message, pre_master_secret, ephemeral key share or None for RSA)."""
+                        rng) -> Stage:
+    """The client's half of the key exchange. values: pre_master_secret (never sent in the clear)
+    and, for (EC)DHE, the client's public value."""
+    ctx = Context("1.2", suite.kx)
     if suite.kx == "RSA":
         if not isinstance(server_public_key, _rsa.RSAPublicKey):
             raise AlertError(AlertDescription.unsupported_certificate,
                              "RSA key exchange needs an RSA server certificate")
         pre_master = keyexchange.rsa_pre_master(rng)
-        return (ClientKeyExchange("RSA", keyexchange.rsa_encrypt(server_public_key, pre_master)),
-                pre_master, None)
+        encrypted = keyexchange.rsa_encrypt(server_public_key, pre_master)
+        return Stage(ClientKeyExchange("RSA", encrypted), {"pre_master_secret": pre_master}, ctx)
     if suite.kx == "ECDHE":
         share = keyexchange.generate(ske.group, rng)
-        return ClientKeyExchange("ECDHE", share.public), share.exchange(ske.public), share
-    share = keyexchange.generate_dh(int.from_bytes(ske.dh_p, "big"),
-                                    int.from_bytes(ske.dh_g, "big"), rng)
-    return (ClientKeyExchange("DHE", share.public),
-            dhe_pre_master(share.exchange(ske.public)), share)
+        pre_master = share.exchange(ske.public)
+    else:
+        share = keyexchange.generate_dh(int.from_bytes(ske.dh_p, "big"),
+                                        int.from_bytes(ske.dh_g, "big"), rng)
+        pre_master = dhe_pre_master(share.exchange(ske.public))
+    return Stage(ClientKeyExchange(suite.kx, share.public),
+                 {"pre_master_secret": pre_master, "client_public": share.public}, ctx)
+
+
+def certificate_verify(key, offered_schemes, handshake_messages: bytes) -> Stage:
+    """A signature over every handshake message so far: proof that the client holds the private
+    key of the certificate it sent. (It is NOT a signature on the certificate.)"""
+    scheme = signatures.choose(key, offered_schemes)
+    return Stage(CertificateVerify(scheme, signatures.sign(key, scheme, handshake_messages)))
+
+
+def verify_certificate_verify(message: CertificateVerify, public_key,
+                              handshake_messages: bytes) -> None:
+    signatures.verify(public_key, message.scheme, handshake_messages, message.signature,
+                      "client CertificateVerify")
+
+
+def finished(master: bytes, sender: str, handshake_hash: bytes, suite: CipherSuite) -> Stage:
+    """Finished carries verify_data: a MAC over the whole handshake under the master secret."""
+    data = verify_data(master, sender, handshake_hash, suite)
+    return Stage(Finished(data), {f"{sender}_verify_data": data})
 
 
 def server_pre_master(suite: CipherSuite, cke: ClientKeyExchange, server_key,
