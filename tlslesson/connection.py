@@ -24,7 +24,7 @@ from .errors import AlertError, TLSError
 from .messages import (Certificate, CertificateRequest, CertificateVerify, ClientHello,
                        Context, EncryptedExtensions, Finished, KeyUpdate, ServerHello,
                        ServerHelloDone, decode_handshake, encode_handshake)
-from .prf import Transcript, digest
+from .prf import Transcript
 from .record import AEAD12, AEAD13, CBC12, NullProtection, RecordBuffer, fragment
 from .rng import SystemRandom
 from .suites import SUITES, CipherSuite
@@ -121,7 +121,9 @@ class Connection:
         self.keylog: list[str] = []
         self.log: list[Step] = []
         self.handshake_complete = False
-        self.closed = False
+        self.closed = False          # no more records are read: the peer closed, or a check failed
+        self.close_sent = False      # we sent close_notify; reading goes on (RFC 8446 §6.1)
+        self.failed = False          # a fatal alert was sent or received
         self.expected: tuple[int, ...] = ()
         self._records = RecordBuffer()
         self._handshake_buffer = b""
@@ -160,16 +162,19 @@ class Connection:
 
     def send(self, data: bytes) -> None:
         """Queue application data (after the handshake), cut into records of at most 2^14 bytes."""
-        if not self.handshake_complete or self.closed:
-            raise TLSError("cannot send application data before the handshake completes")
+        if not self.handshake_complete or self.failed or self.close_sent:
+            raise TLSError("cannot send application data: "
+                           + ("the handshake is not complete" if not self.handshake_complete
+                              else "the connection is closed"))
         for piece in fragment(data):
             self._send_record(CT.application_data, piece, "ApplicationData", None)
 
     def close(self) -> None:
-        """Send close_notify: "I will send no more" (RFC 8446 §6.1)."""
-        if not self.closed:
+        """Send close_notify: "I will send no more" (RFC 8446 §6.1). Reading goes on until the
+        peer's close_notify arrives; after it, close() is the reply RFC 5246 §7.2.1 asks for."""
+        if not self.close_sent and not self.failed:
             self._send_alert(AD.close_notify, AlertLevel.warning)
-            self.closed = True
+            self.close_sent = True
 
     # -- records --------------------------------------------------------------------------------
     def _send_record(self, content_type: int, payload: bytes, name: str, message,
@@ -193,6 +198,7 @@ class Connection:
         self._send_record(CT.alert, bytes([level, description]), "Alert", None)
 
     def _fail(self, error: TLSError) -> None:
+        self.failed = True
         if not self.closed:
             self.closed = True
             if not getattr(error, "received", False):
@@ -321,9 +327,14 @@ class Connection:
         self.keylog.append(keylog.line("CLIENT_RANDOM", cr, master))
         self._install_tls12_keys()
 
-    def _tls12_finished(self, sender: str) -> bytes:
-        return tls12.verify_data(self.values["master_secret"], sender,
-                                 self.transcript.hash(self.suite.hash), self.suite)
+    def _tls12_finished(self, sender: str):
+        return tls12.finished(self.values["master_secret"], sender,
+                              self.transcript.hash(self.suite.hash), self.suite)
+
+    def _send_stage(self, stage) -> None:
+        """Send a stage function's message and keep the values it brought into being."""
+        self._set_value(**stage.values)
+        self._send_handshake(stage.message)
 
     def _check_finished(self, message: Finished, expected: bytes, raw: bytes, sender: str) -> None:
         if message.verify_data != expected:
@@ -495,30 +506,26 @@ class ClientConnection(Connection):
         self.transcript.add(raw)
         identity = self.config.identity
         if self._certificate_requested is not None:
-            self._send_handshake(Certificate(tuple(identity.chain_der()) if identity else ()))
-        cke, pre_master, share = tls12.client_key_exchange(
-            self.suite, self._peer_key, getattr(self, "_ske", None), self.rng)
-        self._send_handshake(cke)
-        if share is not None:
-            self._set_value(client_public=share.public)
-        self._tls12_master_secret(pre_master)
+            self._send_stage(tls12.certificate(identity))
+        cke = tls12.client_key_exchange(self.suite, self._peer_key, getattr(self, "_ske", None),
+                                        self.rng)
+        self._send_stage(cke)
+        self._tls12_master_secret(cke.values["pre_master_secret"])
         if self._certificate_requested is not None and identity is not None:
-            scheme = signatures.choose(identity.key,
-                                       self._certificate_requested.signature_algorithms)
-            signature = signatures.sign(identity.key, scheme, bytes(self.transcript))
-            self._send_handshake(CertificateVerify(scheme, signature))
+            self._send_stage(tls12.certificate_verify(
+                identity.key, self._certificate_requested.signature_algorithms,
+                bytes(self.transcript)))
         self._send_ccs()
         self._write = self._pending_write
-        verify = self._tls12_finished("client")
-        self._set_value(client_verify_data=verify)
-        self._send_handshake(Finished(verify))
+        self._send_stage(self._tls12_finished("client"))
         self._expect_ccs = True
         self.expected = ()
 
     def _on_finished(self, message: Finished, raw: bytes) -> None:
         if self.version == "1.3":
             return self._server_finished13(message, raw)
-        self._check_finished(message, self._tls12_finished("server"), raw, "server")
+        self._check_finished(message, self._tls12_finished("server").message.verify_data, raw,
+                             "server")
         self._complete()
 
     # -- TLS 1.3 -----------------------------------------------------------------------------
@@ -660,14 +667,8 @@ class ServerConnection(Connection):
         if "1.3" in cfg.versions:          # RFC 8446 §4.1.3: tell a 1.3 client we were downgraded
             random = random[:24] + DOWNGRADE_TLS12
         ems = cfg.ems and ch.extension(ET.extended_master_secret) is not None
-        exts = [ext.renegotiation_info()]   # RFC 5746; an OpenSSL 3 client insists on it
-        if ems:
-            exts.append(ext.extended_master_secret())
-        if suite.kx == "ECDHE":
-            exts.append(ext.ec_point_formats())
-        self._set_value(server_random=random, extended_master_secret=ems)
-        self._send_handshake(ServerHello(random, suite.code, tuple(exts)))
-        self._send_handshake(Certificate(tuple(self._identity.chain_der())))
+        self._send_stage(tls12.server_hello(suite, random, ems))
+        self._send_stage(tls12.certificate(self._identity))
         if suite.kx in ("ECDHE", "DHE"):
             if suite.kx == "ECDHE":
                 group = hello_stage.choose_group(hello_stage.client_groups(ch),
@@ -677,19 +678,18 @@ class ServerConnection(Connection):
             self._share = keyexchange.generate(group, self.rng)
             offered = _client_schemes(ch)
             scheme = signatures.choose(self._identity.key, offered)
-            self._send_handshake(tls12.server_key_exchange(
+            self._set_value(group=NamedGroup(group).name)
+            self._send_stage(tls12.server_key_exchange(
                 suite, self._share, self._identity.key, scheme, ch.random, random))
-            self._set_value(group=NamedGroup(group).name, server_public=self._share.public)
         else:
             self._share = None
         if cfg.client_ca:
-            self._send_handshake(CertificateRequest(
-                tuple(s for s in signatures.SUPPORTED if s in cfg.signature_schemes),
-                certificate_authorities=tuple(c.subject.public_bytes() for c in cfg.client_ca)))
+            self._send_stage(tls12.certificate_request(
+                [s for s in signatures.SUPPORTED if s in cfg.signature_schemes], cfg.client_ca))
             self.expected = (HT.certificate,)
         else:
             self.expected = (HT.client_key_exchange,)
-        self._send_handshake(ServerHelloDone())
+        self._send_stage(tls12.server_hello_done())
 
     def _on_certificate(self, message: Certificate, raw: bytes) -> None:
         if not message.certificate_list:
@@ -716,20 +716,18 @@ class ServerConnection(Connection):
     def _on_certificate_verify(self, message: CertificateVerify, raw: bytes) -> None:
         if self.version == "1.3":
             return self._check_certificate_verify13(message, raw)
-        signatures.verify(self._peer_key, message.scheme, bytes(self.transcript),
-                          message.signature, "client CertificateVerify")
+        tls12.verify_certificate_verify(message, self._peer_key, bytes(self.transcript))
         self.transcript.add(raw)
         self.expected, self._expect_ccs = (), True
 
     def _on_finished(self, message: Finished, raw: bytes) -> None:
         if self.version == "1.3":
             return self._client_finished13(message, raw)
-        self._check_finished(message, self._tls12_finished("client"), raw, "client")
+        self._check_finished(message, self._tls12_finished("client").message.verify_data, raw,
+                             "client")
         self._send_ccs()
         self._write = self._pending_write
-        verify = self._tls12_finished("server")
-        self._set_value(server_verify_data=verify)
-        self._send_handshake(Finished(verify))
+        self._send_stage(self._tls12_finished("server"))
         self._complete()
 
     # -- TLS 1.3 -----------------------------------------------------------------------------
