@@ -19,7 +19,7 @@ from . import hello as hello_stage
 from . import keyexchange, keylog, pki, signatures, tls12, tls13
 from .constants import (AlertDescription as AD, AlertLevel, ContentType as CT,
                         DOWNGRADE_TLS12, ExtensionType as ET, HandshakeType as HT,
-                        HELLO_RETRY_REQUEST_RANDOM, NamedGroup, ProtocolVersion)
+                        NamedGroup, ProtocolVersion)
 from .errors import AlertError, TLSError
 from .messages import (Certificate, CertificateRequest, CertificateVerify, ClientHello,
                        Context, EncryptedExtensions, Finished, KeyUpdate, ServerHello,
@@ -211,6 +211,17 @@ class Connection:
         return Context(self.version or "1.2", self.suite.kx if self.suite else None)
 
     def _receive_record(self, rec) -> None:
+        # Record version, checked as OpenSSL 3 does (ssl3_get_record): the first record from the
+        # peer may carry any 3.x (RFC 5246 App. E.1; our version is unknown until it arrives);
+        # after that a TLS 1.2 record must say 0x0303 (protocol_version). TLS 1.3 ignores the
+        # field (RFC 8446 §5.1) on plaintext records; OpenSSL wants 0x0303 once keys are in use.
+        if rec.version != ProtocolVersion.TLS12:
+            if self.version == "1.2":
+                raise AlertError(AD.protocol_version,
+                                 f"record version 0x{rec.version:04x} in a TLS 1.2 connection")
+            if isinstance(self._read, AEAD13):
+                raise AlertError(AD.decode_error,
+                                 f"protected TLS 1.3 record with version 0x{rec.version:04x}")
         tls13_ccs = (self.version == "1.3" and rec.content_type == CT.change_cipher_spec)
         if tls13_ccs:          # RFC 8446 §5: a middlebox-compatibility CCS is ignored
             if rec.fragment != b"\x01" or self.handshake_complete:
@@ -358,20 +369,14 @@ class Connection:
         key, iv = self.schedule.keys[which]
         return AEAD13(self.suite, key, iv)
 
-    def _certificate_verify13(self, identity, offered) -> CertificateVerify:
-        scheme = signatures.choose(identity.key, offered, tls13=True)
-        content = tls13.certificate_verify_content(self.transcript.hash(self.suite.hash),
-                                                   self.role)
-        return CertificateVerify(scheme, signatures.sign(identity.key, scheme, content))
+    def _certificate_verify13(self, identity, offered):
+        return tls13.certificate_verify(identity.key, offered,
+                                        self.transcript.hash(self.suite.hash), self.role)
 
     def _check_certificate_verify13(self, message: CertificateVerify, raw: bytes) -> None:
         peer = "server" if self.role == "client" else "client"
-        if message.scheme not in signatures.RSA_SCHEMES_13 + signatures.ECDSA_SCHEMES:
-            raise AlertError(AD.illegal_parameter,
-                             f"CertificateVerify scheme 0x{message.scheme:04x} not allowed in TLS 1.3")
-        content = tls13.certificate_verify_content(self.transcript.hash(self.suite.hash), peer)
-        signatures.verify(self._peer_key, message.scheme, content, message.signature,
-                          f"{peer} CertificateVerify")
+        tls13.verify_certificate_verify(message, self._peer_key,
+                                        self.transcript.hash(self.suite.hash), peer)
         self.transcript.add(raw)
         self.expected = (HT.finished,)
 
@@ -475,7 +480,8 @@ class ClientConnection(Connection):
         if not message.certificate_list:
             raise AlertError(AD.decode_error, "server sent no certificate")   # RFC 8446 §4.4.2.4
         cfg = self.config
-        self._peer_key = (self._validate_peer(message, cfg.trusted or _lesson_trust(),
+        trusted = cfg.trusted if cfg.trusted is not None else _lesson_trust()   # [] trusts nothing
+        self._peer_key = (self._validate_peer(message, trusted,
                                               cfg.server_name, "server") if cfg.verify
                           else pki.load_der_certificate(message.certificate_list[0]).public_key())
         self.transcript.add(raw)
@@ -562,7 +568,7 @@ class ClientConnection(Connection):
             raise AlertError(AD.illegal_parameter, f"HelloRetryRequest for unusable group {group}")
         first = self.transcript.hash(self.suite.hash)
         self.transcript = Transcript()
-        self.transcript.add(bytes([HT.message_hash, 0, 0, len(first)]) + first)
+        self.transcript.add(tls13.message_hash(first))
         self.transcript.add(raw)
         self._shares = {group: keyexchange.generate(group, self.rng)}
         cookie = hrr.extension(ET.cookie)
@@ -600,15 +606,11 @@ class ClientConnection(Connection):
         request = self._certificate_requested
         if request is not None:
             identity = self.config.identity
-            self._send_handshake(Certificate(tuple(identity.chain_der()) if identity else (), True,
-                                             request.certificate_request_context))
+            self._send_stage(tls13.certificate(identity, request.certificate_request_context))
             if identity is not None:
-                self._send_handshake(self._certificate_verify13(identity,
-                                                                request.signature_algorithms))
-        verify = tls13.finished_verify_data(self.suite, s.client_handshake_traffic_secret,
-                                            self.transcript.hash(self.suite.hash))
-        self._set_value(client_verify_data=verify)
-        self._send_handshake(Finished(verify))
+                self._send_stage(self._certificate_verify13(identity, request.signature_algorithms))
+        self._send_stage(tls13.finished(self.suite, s.client_handshake_traffic_secret,
+                                        self.transcript.hash(self.suite.hash), "client"))
         s.resumption(self.transcript.hash(self.suite.hash))
         self._traffic = {"client": s.client_application_traffic_secret_0,
                          "server": s.server_application_traffic_secret_0}
@@ -747,13 +749,10 @@ class ServerConnection(Connection):
     def _send_hello_retry_request(self, ch: ClientHello, group: int) -> None:
         first = self.transcript.hash(self.suite.hash)
         self.transcript = Transcript()
-        self.transcript.add(bytes([HT.message_hash, 0, 0, len(first)]) + first)
+        self.transcript.add(tls13.message_hash(first))
         self._hrr_group = group
+        self._send_stage(tls13.hello_retry_request(self.suite, ch.session_id, group))
         self._set_value(hello_retry_request_group=NamedGroup(group).name)
-        self._send_handshake(ServerHello(
-            HELLO_RETRY_REQUEST_RANDOM, self.suite.code,
-            (ext.supported_versions_server(ProtocolVersion.TLS13), ext.key_share_retry(group)),
-            ch.session_id))
         if ch.session_id:
             self._send_ccs()
             self._sent_ccs = True
@@ -776,33 +775,25 @@ class ServerConnection(Connection):
         self._identity = _identity13(cfg.identities, offered_schemes)
         share = keyexchange.generate(entry.group, self.rng)
         shared = share.exchange(entry.key_exchange)
-        random = self.rng.bytes(32)
-        self._send_handshake(ServerHello(
-            random, suite.code,
-            (ext.supported_versions_server(ProtocolVersion.TLS13),
-             ext.key_share_server(ext.KeyShareEntry(entry.group, share.public))),
-            ch.session_id))
+        self._send_stage(tls13.server_hello(suite, self.rng.bytes(32), ch.session_id,
+                                            ext.KeyShareEntry(entry.group, share.public)))
         s = self.schedule = tls13.KeySchedule(suite)
         s.start()
         s.handshake(shared, self.transcript.hash(suite.hash))
-        self._set_value(server_random=random, group=NamedGroup(entry.group).name,
-                        client_share=entry.key_exchange, server_share=share.public,
+        self._set_value(group=NamedGroup(entry.group).name, client_share=entry.key_exchange,
                         shared_secret=shared, schedule=s)
         self._tls13_keylog("client_handshake_traffic_secret", "server_handshake_traffic_secret")
         if ch.session_id and not getattr(self, "_sent_ccs", False):
             self._send_ccs()               # RFC 8446 App. D.4 middlebox compatibility
         self._write = self._protection13("server_handshake")
-        self._send_handshake(EncryptedExtensions(()))
+        self._send_stage(tls13.encrypted_extensions())
         if cfg.client_ca:
-            self._send_handshake(CertificateRequest(
-                tls13=True, extensions=(ext.signature_algorithms(
-                    signatures.RSA_SCHEMES_13 + signatures.ECDSA_SCHEMES),)))
-        self._send_handshake(Certificate(tuple(self._identity.chain_der()), True))
-        self._send_handshake(self._certificate_verify13(self._identity, offered_schemes))
-        verify = tls13.finished_verify_data(suite, s.server_handshake_traffic_secret,
-                                            self.transcript.hash(suite.hash))
-        self._set_value(server_verify_data=verify)
-        self._send_handshake(Finished(verify))
+            self._send_stage(tls13.certificate_request(
+                signatures.RSA_SCHEMES_13 + signatures.ECDSA_SCHEMES))
+        self._send_stage(tls13.certificate(self._identity))
+        self._send_stage(self._certificate_verify13(self._identity, offered_schemes))
+        self._send_stage(tls13.finished(suite, s.server_handshake_traffic_secret,
+                                        self.transcript.hash(suite.hash), "server"))
         s.application(self.transcript.hash(suite.hash))
         self._tls13_keylog("client_application_traffic_secret_0",
                            "server_application_traffic_secret_0", "exporter_master_secret")

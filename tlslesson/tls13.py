@@ -14,6 +14,14 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
+from . import extensions as ext
+from . import signatures
+from .constants import (AlertDescription, HandshakeType, HELLO_RETRY_REQUEST_RANDOM,
+                        ProtocolVersion)
+from .errors import AlertError
+from .extensions import KeyShareEntry
+from .messages import (Certificate, CertificateRequest, CertificateVerify, Context,
+                       EncryptedExtensions, Finished, ServerHello, Stage)
 from .prf import HASHES, digest, hmac_digest
 from .suites import CipherSuite
 from .wire import opaque, u16
@@ -125,3 +133,73 @@ def certificate_verify_content(transcript_hash: bytes, signer: str) -> bytes:
     transcript hash. The prefix keeps a TLS 1.3 signature from being reused anywhere else."""
     context = f"TLS 1.3, {signer} CertificateVerify".encode()
     return b"\x20" * 64 + context + b"\x00" + transcript_hash
+
+
+# -- message stages (RFC 8446 §4) ---------------------------------------------------------------
+TLS13 = Context("1.3")
+
+
+def server_hello(suite: CipherSuite, server_random: bytes, session_id_echo: bytes,
+                 share: KeyShareEntry) -> Stage:
+    """The version is chosen in supported_versions (legacy_version stays 0x0303 so old
+    middleboxes don't choke) and the server's key share completes the (EC)DHE in one round trip."""
+    message = ServerHello(server_random, suite.code,
+                          (ext.supported_versions_server(ProtocolVersion.TLS13),
+                           ext.key_share_server(share)), session_id_echo)
+    return Stage(message, {"server_random": server_random, "cipher_suite": suite.name,
+                           "server_share": share.key_exchange}, TLS13)
+
+
+def hello_retry_request(suite: CipherSuite, session_id_echo: bytes, group: int) -> Stage:
+    """A ServerHello with the special random: "send me a key share for this group instead"."""
+    message = ServerHello(HELLO_RETRY_REQUEST_RANDOM, suite.code,
+                          (ext.supported_versions_server(ProtocolVersion.TLS13),
+                           ext.key_share_retry(group)), session_id_echo)
+    return Stage(message, {"hello_retry_request_group": group}, TLS13)
+
+
+def message_hash(first_client_hello_hash: bytes) -> bytes:
+    """RFC 8446 §4.4.1: after a HelloRetryRequest the first ClientHello is replaced in the
+    transcript by this synthetic handshake message holding only its hash."""
+    return bytes([HandshakeType.message_hash, 0, 0, len(first_client_hello_hash)]) + \
+        first_client_hello_hash
+
+
+def encrypted_extensions(extensions=()) -> Stage:
+    """The first encrypted message: extensions not needed to set up keys (e.g. ALPN)."""
+    return Stage(EncryptedExtensions(tuple(extensions)), {}, TLS13)
+
+
+def certificate_request(schemes, context: bytes = b"") -> Stage:
+    return Stage(CertificateRequest(tls13=True, certificate_request_context=context,
+                                    extensions=(ext.signature_algorithms(schemes),)),
+                 {}, TLS13)
+
+
+def certificate(identity, request_context: bytes = b"") -> Stage:
+    chain = tuple(identity.chain_der()) if identity is not None else ()
+    return Stage(Certificate(chain, True, request_context), {"certificates_sent": len(chain)},
+                 TLS13)
+
+
+def certificate_verify(key, offered_schemes, transcript_hash: bytes, signer: str) -> Stage:
+    """A signature over the transcript hash (with the 64-space prefix and context string):
+    proof of possession of the certificate's private key, bound to this very handshake."""
+    scheme = signatures.choose(key, offered_schemes, tls13=True)
+    content = certificate_verify_content(transcript_hash, signer)
+    return Stage(CertificateVerify(scheme, signatures.sign(key, scheme, content)), {}, TLS13)
+
+
+def verify_certificate_verify(message: CertificateVerify, public_key, transcript_hash: bytes,
+                              signer: str) -> None:
+    if message.scheme not in signatures.RSA_SCHEMES_13 + signatures.ECDSA_SCHEMES:
+        raise AlertError(AlertDescription.illegal_parameter,   # PKCS#1 v1.5 is banned in 1.3
+                         f"CertificateVerify scheme 0x{message.scheme:04x} not allowed in TLS 1.3")
+    signatures.verify(public_key, message.scheme,
+                      certificate_verify_content(transcript_hash, signer), message.signature,
+                      f"{signer} CertificateVerify")
+
+
+def finished(suite: CipherSuite, base_key: bytes, transcript_hash: bytes, sender: str) -> Stage:
+    data = finished_verify_data(suite, base_key, transcript_hash)
+    return Stage(Finished(data), {f"{sender}_verify_data": data}, TLS13)
