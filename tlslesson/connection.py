@@ -71,7 +71,11 @@ class ServerConfig:
     def __post_init__(self):
         if not self.identities:
             lesson = pki.lesson_pki()
-            self.identities = (lesson.rsa_server, lesson.ecdsa_server)
+            # Lesson mode puts the ECDSA certificate first: TLS 1.3 then signs with deterministic
+            # ECDSA (RFC 6979) instead of salted RSA-PSS, so every value of the run is reproducible.
+            self.identities = ((lesson.ecdsa_server, lesson.rsa_server)
+                               if self.rng.deterministic else
+                               (lesson.rsa_server, lesson.ecdsa_server))
 
 
 # -- events -------------------------------------------------------------------------------------
@@ -257,7 +261,8 @@ class Connection:
 
     def _receive_alert(self, payload: bytes, rec) -> None:
         if len(payload) != 2:
-            raise AlertError(AD.decode_error, f"alert of {len(payload)} bytes, not 2")
+            # OpenSSL 3 (ssl3_read_bytes, SSL_R_INVALID_ALERT) answers unexpected_message
+            raise AlertError(AD.unexpected_message, f"alert of {len(payload)} bytes, not 2")
         level, description = payload
         self._log_received("Alert", None, payload, rec)
         if description == AD.close_notify:
@@ -440,6 +445,9 @@ class ClientConnection(Connection):
     # -- ServerHello: which version, which suite ------------------------------------------------
     def _on_server_hello(self, sh: ServerHello, raw: bytes) -> None:
         cfg = self.config
+        if sh.compression_method != 0:        # we offered only null (RFC 5246 §7.4.1.3, 8446 §4.1.3)
+            raise AlertError(AD.illegal_parameter,
+                             f"server chose compression method {sh.compression_method}")
         sv = sh.extension(ET.supported_versions)
         if sv is not None:
             version = ext.value(sv, "server_hello")
@@ -520,7 +528,7 @@ class ClientConnection(Connection):
         if self._certificate_requested is not None and identity is not None:
             self._send_stage(tls12.certificate_verify(
                 identity.key, self._certificate_requested.signature_algorithms,
-                bytes(self.transcript)))
+                bytes(self.transcript), self.rng.deterministic))
         self._send_ccs()
         self._write = self._pending_write
         self._send_stage(self._tls12_finished("client"))
@@ -650,6 +658,8 @@ class ServerConnection(Connection):
 
     def _on_client_hello(self, ch: ClientHello, raw: bytes) -> None:
         cfg = self.config
+        if 0 not in ch.compression_methods:   # OpenSSL: SSL_R_NO_COMPRESSION_SPECIFIED
+            raise AlertError(AD.decode_error, "ClientHello does not offer the null compression method")
         if getattr(self, "_hrr_group", None) is not None:
             return self._second_client_hello(ch, raw)
         self._client_hello = ch
@@ -679,7 +689,8 @@ class ServerConnection(Connection):
                 group = NamedGroup.ffdhe2048
             self._share = keyexchange.generate(group, self.rng)
             offered = _client_schemes(ch)
-            scheme = signatures.choose(self._identity.key, offered)
+            scheme = signatures.choose(self._identity.key, offered,
+                                       deterministic=self.rng.deterministic)
             self._set_value(group=NamedGroup(group).name)
             self._send_stage(tls12.server_key_exchange(
                 suite, self._share, self._identity.key, scheme, ch.random, random))

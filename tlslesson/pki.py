@@ -369,7 +369,8 @@ def load_der_certificate(der: bytes) -> x509.Certificate:
     der = _as_bytes(der, "certificate")
     try:
         cert = x509.load_der_x509_certificate(der)
-        cert.extensions  # noqa: B018 - force the lazy parse
+        # force the lazy parses (names too: an unknown string tag raises KeyError there)
+        cert.extensions, cert.subject, cert.issuer  # noqa: B018
     except Exception as exc:  # ValueError, DuplicateExtension, ...: all mean "bad bytes"
         raise DecodeError("certificate", 0, _one_line(exc)) from None
     return cert
@@ -388,7 +389,7 @@ def load_pem_chain(data: bytes) -> list[x509.Certificate]:
     for block in blocks:
         try:
             cert = x509.load_pem_x509_certificate(block)
-            cert.extensions  # noqa: B018 - force the lazy parse (see load_der_certificate)
+            cert.extensions, cert.subject, cert.issuer  # noqa: B018 - see load_der_certificate
         except Exception as exc:
             raise DecodeError("certificate", data.find(block), _one_line(exc)) from None
         certs.append(cert)
@@ -560,6 +561,11 @@ def _self_issued(cert: x509.Certificate) -> bool:
 
 
 def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    # The signature BIT STRING ends the DER; OpenSSL (ASN1_item_verify: "invalid bit string bits
+    # left") rejects one with unused bits, cryptography does not look at that byte.
+    der = cert.public_bytes(serialization.Encoding.DER)
+    if der[-len(cert.signature) - 1] != 0:
+        return False
     try:
         cert.verify_directly_issued_by(issuer)
         return True

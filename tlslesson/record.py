@@ -57,6 +57,9 @@ class RecordBuffer:
             raise DecodeError("record content_type", self.offset,
                               f"{content_type} is not a TLS content type (not TLS at all?)")
         if version >> 8 != 3:
+            if self.offset:   # OpenSSL: protocol_version after the first record (none on the first)
+                raise AlertError(AlertDescription.protocol_version,
+                                 f"record version 0x{version:04x} is not TLS")
             raise DecodeError("record version", self.offset + 1, f"0x{version:04x} is not TLS")
         if length > MAX_CIPHERTEXT_12:
             raise AlertError(AlertDescription.record_overflow,

@@ -30,14 +30,26 @@ def _algorithm(scheme: int):
     if name.startswith("rsa_pkcs1"):
         return "rsa", padding.PKCS1v15(), h
     if name.startswith("ecdsa"):
-        return "ec", ec.ECDSA(h), h
+        # RFC 6979: the nonce is derived from the key and message, so no bad RNG can leak the key
+        # (and a lesson gets the same bytes every run).
+        return "ec", ec.ECDSA(h, deterministic_signing=True), h
     raise ValueError(name)
 
 
-def choose(key, offered, tls13: bool = False) -> int:
-    """The first scheme we prefer that the peer offered and our key can make."""
-    ours = ((RSA_SCHEMES_13 if tls13 else RSA_SCHEMES_12)
-            if isinstance(key, rsa.RSAPrivateKey) else ECDSA_SCHEMES)
+# Lesson mode only: PKCS#1 v1.5 signatures are deterministic, RSA-PSS ones are salted at random.
+RSA_SCHEMES_12_DETERMINISTIC = RSA_SCHEMES_12[3:] + RSA_SCHEMES_13
+
+
+def choose(key, offered, tls13: bool = False, deterministic: bool = False) -> int:
+    """The first scheme we prefer that the peer offered and our key can make. Like OpenSSL we
+    prefer RSA-PSS; a lesson run (``deterministic``) prefers PKCS#1 v1.5 in TLS 1.2 so that every
+    byte after the signature is reproducible too (TLS 1.3 forbids PKCS#1 v1.5 handshakes)."""
+    if not isinstance(key, rsa.RSAPrivateKey):
+        ours = ECDSA_SCHEMES
+    elif tls13:
+        ours = RSA_SCHEMES_13
+    else:
+        ours = RSA_SCHEMES_12_DETERMINISTIC if deterministic else RSA_SCHEMES_12
     for scheme in ours:
         if scheme in offered:
             return scheme

@@ -113,9 +113,10 @@ def server_key_exchange(suite: CipherSuite, share: keyexchange.KeyShare, key, sc
     client_random + server_random + params, so the client knows it wasn't swapped in transit."""
     dh_p = share.p.to_bytes((share.p.bit_length() + 7) // 8, "big") if share.p else b""
     dh_g = share.g.to_bytes(1, "big") if share.p else b""
-    unsigned = ServerKeyExchange(suite.kx, share.public, scheme, b"", share.group, dh_p, dh_g)
+    group = share.group if suite.kx == "ECDHE" else None     # DHE sends p and g instead
+    unsigned = ServerKeyExchange(suite.kx, share.public, scheme, b"", group, dh_p, dh_g)
     signature = signatures.sign(key, scheme, client_random + server_random + unsigned.params())
-    message = ServerKeyExchange(suite.kx, share.public, scheme, signature, share.group, dh_p, dh_g)
+    message = ServerKeyExchange(suite.kx, share.public, scheme, signature, group, dh_p, dh_g)
     return Stage(message, {"server_public": share.public}, Context("1.2", suite.kx))
 
 
@@ -162,10 +163,11 @@ def client_key_exchange(suite: CipherSuite, server_public_key, ske: ServerKeyExc
                  {"pre_master_secret": pre_master, "client_public": share.public}, ctx)
 
 
-def certificate_verify(key, offered_schemes, handshake_messages: bytes) -> Stage:
+def certificate_verify(key, offered_schemes, handshake_messages: bytes,
+                       deterministic: bool = False) -> Stage:
     """A signature over every handshake message so far: proof that the client holds the private
     key of the certificate it sent. (It is NOT a signature on the certificate.)"""
-    scheme = signatures.choose(key, offered_schemes)
+    scheme = signatures.choose(key, offered_schemes, deterministic=deterministic)
     return Stage(CertificateVerify(scheme, signatures.sign(key, scheme, handshake_messages)))
 
 

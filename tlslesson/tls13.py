@@ -171,15 +171,16 @@ def encrypted_extensions(extensions=()) -> Stage:
 
 
 def certificate_request(schemes, context: bytes = b"") -> Stage:
-    return Stage(CertificateRequest(tls13=True, certificate_request_context=context,
+    return Stage(CertificateRequest(tuple(schemes), b"", tls13=True,
+                                    certificate_request_context=context,
                                     extensions=(ext.signature_algorithms(schemes),)),
                  {}, TLS13)
 
 
 def certificate(identity, request_context: bytes = b"") -> Stage:
     chain = tuple(identity.chain_der()) if identity is not None else ()
-    return Stage(Certificate(chain, True, request_context), {"certificates_sent": len(chain)},
-                 TLS13)
+    return Stage(Certificate(chain, True, request_context, ((),) * len(chain)),
+                 {"certificates_sent": len(chain)}, TLS13)
 
 
 def certificate_verify(key, offered_schemes, transcript_hash: bytes, signer: str) -> Stage:
