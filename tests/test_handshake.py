@@ -224,3 +224,14 @@ def test_peer_alert_is_reported_as_received():
     run = handshake(ClientConfig(versions=("1.2",)), ServerConfig(versions=("1.3",)))
     assert not run.ok
     assert run.error.alert == AD.protocol_version
+
+
+def test_unoffered_extension_in_encrypted_extensions_is_refused():
+    from tlslesson import extensions as ext, tls13
+    original = tls13.encrypted_extensions
+    tls13.encrypted_extensions = lambda extensions=(): original((ext.Extension(0x4242, b"x"),))
+    try:
+        run = handshake(ClientConfig(versions=("1.3",)), ServerConfig())
+    finally:
+        tls13.encrypted_extensions = original
+    assert isinstance(run.error, AlertError) and run.error.alert == AD.unsupported_extension

@@ -594,6 +594,11 @@ class ClientConnection(Connection):
             self._send_ccs()
 
     def _on_encrypted_extensions(self, message: EncryptedExtensions, raw: bytes) -> None:
+        offered = {e.type for e in self._hello.extensions}
+        for e in message.extensions:      # RFC 8446 §4.2: only answers to what we asked
+            if e.type not in offered:
+                raise AlertError(AD.unsupported_extension,
+                                 f"EncryptedExtensions carries {e.name}, which we did not offer")
         self.transcript.add(raw)
         self.expected = (HT.certificate_request, HT.certificate)
 
