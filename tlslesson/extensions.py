@@ -210,7 +210,7 @@ def value(ext: Extension, where: str) -> Any:
         return ext.data
     if not ext.data and ext.type == ET.server_name:
         return None
-    return parser(Reader(ext.data), where)
+    return parser(Reader(ext.data, track=False), where)
 
 
 def find(extensions, ext_type: int) -> Extension | None:

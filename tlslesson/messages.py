@@ -373,7 +373,7 @@ def read_handshake(r: Reader, ctx: Context):
 
 def decode_handshake(data: bytes, ctx: Context = Context()):
     """One complete handshake message (with its 4-byte header) -> message dataclass."""
-    r = Reader(data)
+    r = Reader(data, track=False)
     msg = read_handshake(r, ctx)
     r.done("handshake message")
     return msg

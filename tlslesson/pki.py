@@ -366,7 +366,13 @@ def load_der_certificate(der: bytes) -> x509.Certificate:
     cryptography parses extensions only when asked; we ask here, so a malformed extension is
     reported as a decode error now rather than as a surprise in the middle of validation.
     """
-    der = _as_bytes(der, "certificate")
+    return _parse_der_certificate(_as_bytes(der, "certificate"))
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_der_certificate(der: bytes) -> x509.Certificate:
+    # Cached by the exact bytes: a parsed certificate is immutable, and a client meets the same
+    # server and intermediate certificates again and again (browsers cache them too).
     try:
         cert = x509.load_der_x509_certificate(der)
         # force the lazy parses (names too: an unknown string tag raises KeyError there)

@@ -33,11 +33,14 @@ class Reader:
     __slots__ = ("data", "pos", "end", "spans", "depth", "base")
 
     def __init__(self, data: bytes, pos: int = 0, end: int | None = None,
-                 spans: list[Span] | None = None, depth: int = 0, base: int = 0):
+                 spans: list[Span] | None = None, depth: int = 0, base: int = 0,
+                 track: bool = True):
         self.data = data
         self.pos = pos
         self.end = len(data) if end is None else end
-        self.spans = [] if spans is None else spans
+        # track=False reads the same fields without recording spans: what a connection does,
+        # since only the hex view needs them (messages.layout asks for them).
+        self.spans = ([] if spans is None else spans) if track else None
         self.depth = depth
         self.base = base  # offset of data[0] in a larger buffer, so spans stay absolute
 
@@ -48,7 +51,8 @@ class Reader:
             raise DecodeError(name, self.base + start,
                               f"needs {n} bytes but only {self.end - start} remain")
         self.pos = start + n
-        self.spans.append(Span(name, self.base + start, self.base + start + n, self.depth))
+        if self.spans is not None:
+            self.spans.append(Span(name, self.base + start, self.base + start + n, self.depth))
         return self.data[start:start + n]
 
     def uint(self, size: int, name: str) -> int:
@@ -93,6 +97,8 @@ class Reader:
             raise DecodeError(name, self.base + start,
                               f"length {n} runs past the end ({self.end - start} bytes remain)")
         self.pos = start + n
+        if self.spans is None:
+            return Reader(self.data, start, start + n, None, self.depth + 1, self.base, False)
         self.spans.append(Span(name, self.base + start, self.base + start + n, self.depth))
         return Reader(self.data, start, start + n, self.spans, self.depth + 1, self.base)
 
@@ -101,6 +107,9 @@ class Reader:
         sub = self.block(prefix, name, minimum)
         if (sub.end - sub.pos) % 2:
             raise DecodeError(name, self.base + sub.pos, "odd length for a list of uint16")
+        if sub.spans is None:      # fast path: no spans wanted, read the list in one go
+            raw, sub.pos = sub.data[sub.pos:sub.end], sub.end
+            return tuple(int.from_bytes(raw[i:i + 2], "big") for i in range(0, len(raw), 2))
         values = []
         while not sub.at_end():
             values.append(sub.uint16(item))
