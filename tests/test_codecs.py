@@ -15,7 +15,7 @@ def _steps(version, suite, auth=False):
                                  rng=lesson_rng("codec-c"), identity=p.client if auth else None),
                     ServerConfig(rng=lesson_rng("codec-s"), client_ca=p.trusted if auth else None))
     assert run.ok, run.error
-    return [s for s in run.steps if s.message is not None]
+    return [s for s in run.steps if hasattr(s.message, "msg_type")]   # the handshake messages
 
 
 CASES = [("1.2", "ECDHE-RSA-AES128-GCM-SHA256", True), ("1.2", "DHE-RSA-AES128-GCM-SHA256", False),
@@ -93,3 +93,14 @@ def test_reader_errors_are_tls_errors():
     r = Reader(b"\x00\x05ab")
     with pytest.raises(TLSError):
         r.opaque(2, "thing")
+
+
+def test_alert_and_change_cipher_spec():
+    assert m.Alert.decode(b"\x02\x28") == m.Alert(2, 40) and str(m.Alert(2, 40)) == "fatal handshake_failure"
+    assert m.Alert(1, 0).encode() == b"\x01\x00"
+    assert m.ChangeCipherSpec.decode(b"\x01").encode() == b"\x01"
+    for bad in (b"", b"\x02", b"\x01\x01"):
+        with pytest.raises(DecodeError):
+            m.ChangeCipherSpec.decode(bad)
+    with pytest.raises(DecodeError):
+        m.Alert.decode(b"\x02")

@@ -21,8 +21,8 @@ from .constants import (AlertDescription as AD, AlertLevel, ContentType as CT,
                         DOWNGRADE_TLS12, ExtensionType as ET, HandshakeType as HT,
                         NamedGroup, ProtocolVersion)
 from .errors import AlertError, TLSError
-from .messages import (Certificate, CertificateRequest, CertificateVerify, ClientHello,
-                       Context, EncryptedExtensions, Finished, KeyUpdate, ServerHello,
+from .messages import (Alert, Certificate, CertificateRequest, CertificateVerify,
+                       ChangeCipherSpec, ClientHello, Context, EncryptedExtensions, Finished, KeyUpdate, ServerHello,
                        ServerHelloDone, decode_handshake, encode_handshake)
 from .prf import Transcript
 from .record import AEAD12, AEAD13, CBC12, NullProtection, RecordBuffer, fragment
@@ -196,10 +196,11 @@ class Connection:
         return raw
 
     def _send_ccs(self) -> None:
-        self._send_record(CT.change_cipher_spec, b"\x01", "ChangeCipherSpec", None)
+        self._send_record(CT.change_cipher_spec, b"\x01", "ChangeCipherSpec", ChangeCipherSpec())
 
     def _send_alert(self, description: int, level: int = AlertLevel.fatal) -> None:
-        self._send_record(CT.alert, bytes([level, description]), "Alert", None)
+        alert = Alert(level, description)
+        self._send_record(CT.alert, alert.encode(), "Alert", alert)
 
     def _fail(self, error: TLSError) -> None:
         self.failed = True
@@ -246,7 +247,7 @@ class Connection:
                 raise AlertError(AD.unexpected_message, "unexpected ChangeCipherSpec")
             if self._handshake_buffer:
                 raise AlertError(AD.unexpected_message, "ChangeCipherSpec inside a handshake message")
-            self._log_received("ChangeCipherSpec", None, plaintext, rec)
+            self._log_received("ChangeCipherSpec", ChangeCipherSpec(), plaintext, rec)
             self._expect_ccs = False
             self._on_change_cipher_spec()
         elif content_type == CT.alert:
@@ -264,7 +265,7 @@ class Connection:
             # OpenSSL 3 (ssl3_read_bytes, SSL_R_INVALID_ALERT) answers unexpected_message
             raise AlertError(AD.unexpected_message, f"alert of {len(payload)} bytes, not 2")
         level, description = payload
-        self._log_received("Alert", None, payload, rec)
+        self._log_received("Alert", Alert(level, description), payload, rec)
         if description == AD.close_notify:
             self.closed = True
             self._events.append(ConnectionClosed())

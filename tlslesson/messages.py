@@ -329,6 +329,43 @@ class HelloRequest:
         return cls()
 
 
+# -- the two non-handshake messages of the handshake: they travel in their own record types ------
+@dataclass(frozen=True)
+class ChangeCipherSpec:
+    """One byte, 0x01, in a change_cipher_spec record (RFC 5246 §7.1): "from my next record on,
+    I protect with the keys we just agreed". In TLS 1.3 only a middlebox-compatibility dummy."""
+
+    def encode(self) -> bytes:
+        return b"\x01"
+
+    @classmethod
+    def decode(cls, data: bytes) -> "ChangeCipherSpec":
+        if data != b"\x01":
+            raise DecodeError("change_cipher_spec", 0, f"must be the single byte 01, not {data.hex()}")
+        return cls()
+
+
+@dataclass(frozen=True)
+class Alert:
+    """AlertLevel level (1 warning, 2 fatal) + AlertDescription description (RFC 5246 §7.2)."""
+    level: int
+    description: int
+
+    def encode(self) -> bytes:
+        return u8(self.level) + u8(self.description)
+
+    @classmethod
+    def decode(cls, data: bytes) -> "Alert":
+        r = Reader(data)
+        alert = cls(r.uint8("level"), r.uint8("description"))
+        r.done("alert")
+        return alert
+
+    def __str__(self) -> str:
+        from .constants import AlertDescription, name_of
+        return f"{'fatal' if self.level == 2 else 'warning'} {name_of(AlertDescription, self.description)}"
+
+
 MESSAGE_CLASSES = {cls.msg_type: cls for cls in (
     ClientHello, ServerHello, Certificate, ServerKeyExchange, CertificateRequest,
     ServerHelloDone, ClientKeyExchange, CertificateVerify, Finished, EncryptedExtensions,
