@@ -22,8 +22,8 @@ from .constants import (AlertDescription as AD, AlertLevel, ContentType as CT,
                         NamedGroup, ProtocolVersion)
 from .errors import AlertError, TLSError
 from .messages import (Alert, Certificate, CertificateRequest, CertificateVerify,
-                       ChangeCipherSpec, ClientHello, Context, EncryptedExtensions, Finished, KeyUpdate, ServerHello,
-                       ServerHelloDone, decode_handshake, encode_handshake)
+                       ChangeCipherSpec, ClientHello, Context, EncryptedExtensions, Finished,
+                       KeyUpdate, ServerHello, ServerHelloDone, decode_handshake, encode_handshake)
 from .prf import Transcript
 from .record import AEAD12, AEAD13, CBC12, NullProtection, RecordBuffer, fragment
 from .rng import SystemRandom
