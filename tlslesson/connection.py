@@ -232,6 +232,12 @@ class Connection:
             if rec.fragment != b"\x01" or self.handshake_complete:
                 raise AlertError(AD.unexpected_message, "unexpected ChangeCipherSpec in TLS 1.3")
             return
+        if (self.version == "1.3" and rec.content_type == CT.alert and not self.handshake_complete
+                and getattr(self._read, "seq", 0) == 0):
+            # A 1.3 client that fails on the server's flight has no write keys yet, so its alert
+            # comes in the clear (ours and OpenSSL's); OpenSSL accepts it until the peer's first
+            # protected record (ENC_READ_STATE_ALLOW_PLAIN_ALERTS in ssl3_get_record).
+            return self._receive_alert(rec.fragment, rec)
         content_type, plaintext = self._read.open(rec)
         if content_type == CT.handshake:
             self._handshake_buffer += plaintext
@@ -508,6 +514,8 @@ class ClientConnection(Connection):
                                          self.values["server_random"],
                                          self.config.signature_schemes)
         self._ske = ske
+        self._set_value(group=NamedGroup(ske.group).name if ske.kx == "ECDHE"
+                        else f"DH, {len(ske.dh_p) * 8}-bit p from the server")
         self._set_value(server_public=ske.public)
         self.transcript.add(raw)
         self.expected = (HT.certificate_request, HT.server_hello_done)
@@ -559,7 +567,8 @@ class ClientConnection(Connection):
         self.schedule.start()
         self.schedule.handshake(shared, self.transcript.hash(self.suite.hash))
         self._set_value(server_random=sh.random, group=NamedGroup(entry.group).name,
-                        client_share=share.public, server_share=entry.key_exchange,
+                        client_share=share.public, client_private=share.private_value,
+                        server_share=entry.key_exchange,
                         shared_secret=shared, schedule=self.schedule)
         self._tls13_keylog("client_handshake_traffic_secret", "server_handshake_traffic_secret")
         self._read = self._protection13("server_handshake")
@@ -798,7 +807,7 @@ class ServerConnection(Connection):
         s.start()
         s.handshake(shared, self.transcript.hash(suite.hash))
         self._set_value(group=NamedGroup(entry.group).name, client_share=entry.key_exchange,
-                        shared_secret=shared, schedule=s)
+                        server_private=share.private_value, shared_secret=shared, schedule=s)
         self._tls13_keylog("client_handshake_traffic_secret", "server_handshake_traffic_secret")
         if ch.session_id and not getattr(self, "_sent_ccs", False):
             self._send_ccs()               # RFC 8446 App. D.4 middlebox compatibility

@@ -34,7 +34,9 @@ def client_hello(config, random: bytes, session_id: bytes, key_shares=(),
     """The client's offer: versions, suites, groups, signature schemes, and — when TLS 1.3 is
     offered — a key share guessed in advance, which is what saves TLS 1.3 a round trip."""
     offers_12, offers_13 = "1.2" in config.versions, "1.3" in config.versions
-    suites = [s.code for s in config.suites if s.version in config.versions]
+    # TLS 1.3 suites first, as real clients list them (a 1.2 server skips what it doesn't know)
+    suites = [s.code for v in ("1.3", "1.2") if v in config.versions
+              for s in config.suites if s.version == v]
     if offers_12:
         suites.append(TLS_EMPTY_RENEGOTIATION_INFO_SCSV)   # RFC 5746: "I am not renegotiating"
     exts = []

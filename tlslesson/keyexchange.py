@@ -45,6 +45,16 @@ class KeyShare:
     p: int = 0                    # DHE only
     g: int = 0
 
+    @property
+    def private_value(self) -> bytes:
+        """The private key as bytes, for a lesson to show. It never leaves this side."""
+        if self.p:
+            x = self.private_key.private_numbers().x
+            return x.to_bytes((x.bit_length() + 7) // 8, "big")
+        if self.group == NamedGroup.x25519:
+            return self.private_key.private_bytes_raw()
+        return self.private_key.private_numbers().private_value.to_bytes(32, "big")
+
     def exchange(self, peer_public: bytes) -> bytes:
         """The raw shared secret. DH output is padded to the size of p (TLS 1.3 keeps it so;
         the TLS 1.2 pre-master strips the leading zeros: see ``tls12.dhe_pre_master``)."""
@@ -93,7 +103,11 @@ def generate_dh(p: int, g: int, rng, group: int | None = None) -> KeyShare:
         raise AlertError(AlertDescription.insufficient_security if p.bit_length() < 1024
                          else AlertDescription.illegal_parameter,
                          f"refusing DH group of {p.bit_length()} bits / generator {g}")
-    params = _dh_parameters(p, g)
+    try:
+        params = _dh_parameters(p, g)
+    except ValueError as exc:     # e.g. an even p: a (hostile) server's explicit group is checked here
+        raise AlertError(AlertDescription.illegal_parameter,
+                         f"server's DH group is not valid: {exc}") from None
     if rng.deterministic:
         x = int.from_bytes(rng.bytes(32), "big") | 1 << 255
         key = dh.DHPrivateNumbers(x, dh.DHPublicNumbers(pow(g, x, p),

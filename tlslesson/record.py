@@ -36,6 +36,16 @@ class Record:
     def encode(self) -> bytes:
         return u8(self.content_type) + u16(self.version) + u16(len(self.fragment)) + self.fragment
 
+    @classmethod
+    def decode(cls, data: bytes) -> "Record":
+        """Exactly one whole record (e.g. one recorded from the wire)."""
+        buffer = RecordBuffer()
+        buffer.feed(data)
+        record = buffer.next_record()
+        if record is None or buffer.buffer:
+            raise DecodeError("record", 0, "not exactly one complete record")
+        return record
+
 
 class RecordBuffer:
     """Collects bytes from the network and hands out whole records (TCP has no boundaries)."""
@@ -83,7 +93,7 @@ class NullProtection:
     def seal(self, content_type: int, version: int, plaintext: bytes) -> Record:
         return Record(content_type, version, plaintext)
 
-    def open(self, record: Record) -> tuple[int, bytes]:
+    def open(self, record: Record, seq: int | None = None) -> tuple[int, bytes]:
         return record.content_type, record.fragment
 
 
@@ -112,8 +122,10 @@ class AEAD12:
         body = self.aead.encrypt(self.nonce(seq, explicit), plaintext, aad)
         return Record(content_type, version, explicit + body)
 
-    def open(self, record: Record) -> tuple[int, bytes]:
-        seq, self.seq = self.seq, self.seq + 1
+    def open(self, record: Record, seq: int | None = None) -> tuple[int, bytes]:
+        """Decrypt and check; ``seq`` opens a recorded record out of order (default: the next)."""
+        if seq is None:
+            seq, self.seq = self.seq, self.seq + 1
         explicit_len = 0 if self.chacha else 8
         fragment = record.fragment
         if len(fragment) < explicit_len + 16:
@@ -152,8 +164,10 @@ class CBC12:
         enc = Cipher(algorithms.AES(self.key), modes.CBC(iv)).encryptor()
         return Record(content_type, version, iv + enc.update(data) + enc.finalize())
 
-    def open(self, record: Record) -> tuple[int, bytes]:
-        seq, self.seq = self.seq, self.seq + 1
+    def open(self, record: Record, seq: int | None = None) -> tuple[int, bytes]:
+        """Decrypt and check; ``seq`` opens a recorded record out of order (default: the next)."""
+        if seq is None:
+            seq, self.seq = self.seq, self.seq + 1
         fragment = record.fragment
         if len(fragment) < 32 or len(fragment) % 16:
             raise _bad_mac("CBC record length is not a whole number of blocks")
@@ -189,8 +203,10 @@ class AEAD13:
         nonce = (self.iv ^ seq).to_bytes(12, "big")
         return Record(ContentType.application_data, 0x0303, self.aead.encrypt(nonce, inner, aad))
 
-    def open(self, record: Record) -> tuple[int, bytes]:
-        seq, self.seq = self.seq, self.seq + 1
+    def open(self, record: Record, seq: int | None = None) -> tuple[int, bytes]:
+        """Decrypt and check; ``seq`` opens a recorded record out of order (default: the next)."""
+        if seq is None:
+            seq, self.seq = self.seq, self.seq + 1
         if record.content_type != ContentType.application_data:
             raise AlertError(AlertDescription.unexpected_message,
                              f"protected record with outer type {record.content_type}")

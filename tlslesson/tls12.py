@@ -117,7 +117,8 @@ def server_key_exchange(suite: CipherSuite, share: keyexchange.KeyShare, key, sc
     unsigned = ServerKeyExchange(suite.kx, share.public, scheme, b"", group, dh_p, dh_g)
     signature = signatures.sign(key, scheme, client_random + server_random + unsigned.params())
     message = ServerKeyExchange(suite.kx, share.public, scheme, signature, group, dh_p, dh_g)
-    return Stage(message, {"server_public": share.public}, Context("1.2", suite.kx))
+    return Stage(message, {"server_public": share.public, "server_private": share.private_value},
+                 Context("1.2", suite.kx))
 
 
 def certificate_request(schemes, client_ca) -> Stage:
@@ -160,7 +161,8 @@ def client_key_exchange(suite: CipherSuite, server_public_key, ske: ServerKeyExc
                                         int.from_bytes(ske.dh_g, "big"), rng)
         pre_master = dhe_pre_master(share.exchange(ske.public))
     return Stage(ClientKeyExchange(suite.kx, share.public),
-                 {"pre_master_secret": pre_master, "client_public": share.public}, ctx)
+                 {"pre_master_secret": pre_master, "client_public": share.public,
+                  "client_private": share.private_value}, ctx)
 
 
 def certificate_verify(key, offered_schemes, handshake_messages: bytes,
