@@ -1,0 +1,293 @@
+"""Interop with the `openssl` command, both directions, for every suite of the table.
+
+Our client -> `openssl s_server -www`: the status page names the cipher, says whether the extended
+master secret was used and whether a client certificate came; our key log equals OpenSSL's.
+`openssl s_client` -> our server (net.Server in a thread): the data comes back, and the key logs
+are equal. TLS 1.3 also for every group and with a HelloRetryRequest; version negotiation and
+client authentication failures end in the alert OpenSSL sends.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+
+import pytest
+
+from peers import (OpenSSLServer, OurServer, assert_same_keys, keylog_of, lesson,  # noqa: F401
+                   needs_openssl, read_keylog, s_client, status_page_cipher)
+from tlslesson import net
+from tlslesson.connection import ClientConfig, ServerConfig
+from tlslesson.constants import DOWNGRADE_TLS12, AlertDescription, NamedGroup
+from tlslesson.errors import AlertError
+from tlslesson.suites import TLS12_SUITES, TLS13_SUITES
+
+pytestmark = [pytest.mark.interop, needs_openssl]
+
+GET = b"GET / HTTP/1.0\r\n\r\n"
+OPENSSL_GROUP = {NamedGroup.x25519: "X25519", NamedGroup.secp256r1: "P-256",
+                 NamedGroup.ffdhe2048: "ffdhe2048"}
+GROUPS = list(OPENSSL_GROUP)
+
+
+def suite_id(suite) -> str:
+    return suite.openssl_name
+
+
+def client_config(lesson, suites, versions, *, client_auth=False, **options) -> ClientConfig:
+    return ClientConfig(versions=versions, suites=tuple(suites), trusted=lesson.trusted,
+                        identity=lesson.pki.client if client_auth else None, **options)
+
+
+def server_config(lesson, suites=None, versions=("1.3", "1.2"), *, client_auth=False,
+                  **options) -> ServerConfig:
+    kw = {} if suites is None else {"suites": tuple(suites)}
+    return ServerConfig(identities=(lesson.pki.rsa_server, lesson.pki.ecdsa_server),
+                        versions=versions, client_ca=lesson.trusted if client_auth else None,
+                        **kw, **options)
+
+
+def client_auth_args(lesson, client_auth: bool) -> list[str]:
+    return ["-Verify", "1", "-CAfile", lesson["ca.crt"]] if client_auth else []
+
+
+def check_page(page: str, suite, *, client_auth: bool, ems: bool | None = None) -> None:
+    assert status_page_cipher(page) == suite.openssl_name, page[:400]
+    if ems is not None:
+        assert f"Extended master secret: {'yes' if ems else 'no'}" in page
+    if client_auth:
+        assert "Client certificate" in page and "lesson client" in page
+    else:
+        assert "no client certificate available" in page
+
+
+# ------------------------------------------------------------------------------------------------
+# 1. our client -> openssl s_server
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("client_auth", [False, True], ids=["no-client-cert", "client-cert"])
+@pytest.mark.parametrize("ems", [True, False], ids=["ems", "no-ems"])
+@pytest.mark.parametrize("suite", TLS12_SUITES, ids=suite_id)
+def test_our_client_to_s_server_tls12(lesson, tmp_path, suite, ems, client_auth):
+    theirs, ours = tmp_path / "s_server.keys", tmp_path / "ours.keys"
+    args = ["-tls1_2", "-cipher", suite.openssl_name, *client_auth_args(lesson, client_auth)]
+    with OpenSSLServer(lesson, *args, ecdsa=suite.auth == "ECDSA", keylog=theirs) as server:
+        result = net.connect("127.0.0.1", server.port,
+                             client_config(lesson, [suite], ("1.2",), client_auth=client_auth,
+                                           ems=ems),
+                             send=GET, timeout=5, keylog=ours)
+        server.wait()
+    page = result.data.decode()
+    assert (result.version, result.suite) == ("1.2", suite)
+    assert result.closed_by == "close_notify"
+    check_page(page, suite, client_auth=client_auth, ems=ems)
+    master = re.search(r"Master-Key: ([0-9A-F]+)", page).group(1)
+    assert bytes.fromhex(master) == result.connection.values["master_secret"]
+    assert result.connection.values["extended_master_secret"] is ems
+    assert_same_keys(read_keylog(ours), read_keylog(theirs), "1.2")
+
+
+@pytest.mark.parametrize("client_auth", [False, True], ids=["no-client-cert", "client-cert"])
+@pytest.mark.parametrize("suite", TLS13_SUITES, ids=suite_id)
+def test_our_client_to_s_server_tls13(lesson, tmp_path, suite, client_auth):
+    theirs, ours = tmp_path / "s_server.keys", tmp_path / "ours.keys"
+    args = ["-tls1_3", "-ciphersuites", suite.openssl_name, *client_auth_args(lesson, client_auth)]
+    with OpenSSLServer(lesson, *args, keylog=theirs) as server:
+        result = net.connect("127.0.0.1", server.port,
+                             client_config(lesson, [suite], ("1.3",), client_auth=client_auth),
+                             send=GET, timeout=5, keylog=ours)
+        server.wait()
+    assert (result.version, result.suite) == ("1.3", suite)
+    check_page(result.data.decode(), suite, client_auth=client_auth)
+    # OpenSSL sends two NewSessionTickets after the handshake: decoded, shown, not used
+    assert [type(m).__name__ for m in result.post_handshake] == ["NewSessionTicket"] * 2
+    assert_same_keys(read_keylog(ours), read_keylog(theirs), "1.3")
+
+
+@pytest.mark.parametrize("group", GROUPS, ids=lambda g: NamedGroup(g).name)
+def test_our_client_to_s_server_tls13_groups(lesson, tmp_path, group):
+    theirs, ours = tmp_path / "s_server.keys", tmp_path / "ours.keys"
+    with OpenSSLServer(lesson, "-tls1_3", "-groups", OPENSSL_GROUP[group], keylog=theirs) as server:
+        result = net.connect("127.0.0.1", server.port,
+                             client_config(lesson, TLS13_SUITES, ("1.3",), groups=(group,)),
+                             send=GET, timeout=5, keylog=ours)
+        server.wait()
+    assert result.connection.values["group"] == NamedGroup(group).name
+    assert "hello_retry_request_group" not in result.connection.values
+    assert status_page_cipher(result.data.decode()) == result.suite.name
+    assert_same_keys(read_keylog(ours), read_keylog(theirs), "1.3")
+
+
+@pytest.mark.parametrize("client_auth", [False, True], ids=["no-client-cert", "client-cert"])
+def test_our_client_to_s_server_hello_retry_request(lesson, tmp_path, client_auth):
+    """s_server takes only P-256; our client guessed x25519: one HelloRetryRequest round."""
+    theirs, ours = tmp_path / "s_server.keys", tmp_path / "ours.keys"
+    with OpenSSLServer(lesson, "-tls1_3", "-groups", "P-256",
+                       *client_auth_args(lesson, client_auth), keylog=theirs) as server:
+        result = net.connect("127.0.0.1", server.port,
+                             client_config(lesson, TLS13_SUITES, ("1.3", "1.2"),
+                                           client_auth=client_auth),
+                             send=GET, timeout=5, keylog=ours)
+        server.wait()
+    values = result.connection.values
+    assert values["hello_retry_request_group"] == "secp256r1" == values["group"]
+    names = [(s.sender, s.name) for s in result.connection.log]
+    assert names.count(("client", "ClientHello")) == 2
+    check_page(result.data.decode(), result.suite, client_auth=client_auth)
+    assert_same_keys(read_keylog(ours), read_keylog(theirs), "1.3")
+
+
+# ------------------------------------------------------------------------------------------------
+# 2. openssl s_client -> our server
+# ------------------------------------------------------------------------------------------------
+def _message() -> bytes:
+    return f"hello from s_client {secrets.token_hex(8)}\n".encode()
+
+
+def _run_s_client_to_us(lesson, tmp_path, config, *args, client_auth=False, no_ems=False):
+    theirs = tmp_path / "s_client.keys"
+    cert_args = ["-cert", lesson["client.crt"], "-key", lesson["client.key"]] if client_auth else []
+    message = _message()
+    with OurServer(config) as server:
+        res = s_client(server.port, lesson, *args, *cert_args, message=message, keylog=theirs,
+                       no_ems=no_ems, tmp_path=tmp_path)
+        reports = server.wait_for_reports(1)
+    assert len(reports) == 1
+    return res, reports[0], theirs
+
+
+@pytest.mark.parametrize("client_auth", [False, True], ids=["no-client-cert", "client-cert"])
+@pytest.mark.parametrize("ems", [True, False], ids=["ems", "no-ems"])
+@pytest.mark.parametrize("suite", TLS12_SUITES, ids=suite_id)
+def test_s_client_to_our_server_tls12(lesson, tmp_path, suite, ems, client_auth):
+    config = server_config(lesson, [suite], ("1.2",), client_auth=client_auth)
+    res, report, theirs = _run_s_client_to_us(lesson, tmp_path, config, "-tls1_2", "-cipher",
+                                              suite.openssl_name, client_auth=client_auth,
+                                              no_ems=not ems)
+    assert report.error is None, report.error
+    assert res.echoed, res.output[-2000:]
+    assert (res.protocol, res.cipher) == ("TLSv1.2", suite.openssl_name)
+    assert (report.version, report.suite) == ("1.2", suite)
+    assert report.echoed == len(_message())
+    assert report.connection.values["extended_master_secret"] is ems
+    assert (report.client_certificate is not None) == client_auth
+    assert_same_keys(keylog_of(report.connection.keylog), read_keylog(theirs), "1.2")
+
+
+@pytest.mark.parametrize("client_auth", [False, True], ids=["no-client-cert", "client-cert"])
+@pytest.mark.parametrize("suite", TLS13_SUITES, ids=suite_id)
+def test_s_client_to_our_server_tls13(lesson, tmp_path, suite, client_auth):
+    config = server_config(lesson, [suite], client_auth=client_auth)
+    res, report, theirs = _run_s_client_to_us(lesson, tmp_path, config, "-tls1_3",
+                                              "-ciphersuites", suite.openssl_name,
+                                              client_auth=client_auth)
+    assert report.error is None, report.error
+    assert res.echoed, res.output[-2000:]
+    assert (res.protocol, res.cipher) == ("TLSv1.3", suite.openssl_name)
+    assert (report.version, report.suite) == ("1.3", suite)
+    assert (report.client_certificate is not None) == client_auth
+    assert_same_keys(keylog_of(report.connection.keylog), read_keylog(theirs), "1.3")
+
+
+@pytest.mark.parametrize("group", GROUPS, ids=lambda g: NamedGroup(g).name)
+def test_s_client_to_our_server_tls13_groups(lesson, tmp_path, group):
+    res, report, theirs = _run_s_client_to_us(lesson, tmp_path, server_config(lesson),
+                                              "-tls1_3", "-groups", OPENSSL_GROUP[group])
+    assert report.error is None, report.error
+    assert res.echoed, res.output[-2000:]
+    assert report.group == NamedGroup(group).name
+    assert "hello_retry_request_group" not in report.connection.values
+    assert_same_keys(keylog_of(report.connection.keylog), read_keylog(theirs), "1.3")
+
+
+@pytest.mark.parametrize("client_auth", [False, True], ids=["no-client-cert", "client-cert"])
+def test_s_client_to_our_server_hello_retry_request(lesson, tmp_path, client_auth):
+    """s_client sends an x25519 share; our server wants secp256r1 (which s_client also lists)."""
+    config = server_config(lesson, groups=(NamedGroup.secp256r1,), client_auth=client_auth)
+    res, report, theirs = _run_s_client_to_us(lesson, tmp_path, config, "-tls1_3", "-groups",
+                                              "X25519:P-256", client_auth=client_auth)
+    assert report.error is None, report.error
+    assert res.echoed, res.output[-2000:]
+    values = report.connection.values
+    assert values["hello_retry_request_group"] == "secp256r1" == values["group"]
+    assert re.search(r"Server Temp Key: ECDH, prime256v1", res.output), res.output[-2000:]
+    assert_same_keys(keylog_of(report.connection.keylog), read_keylog(theirs), "1.3")
+
+
+# ------------------------------------------------------------------------------------------------
+# 4. versions
+# ------------------------------------------------------------------------------------------------
+def test_default_client_to_tls12_only_s_server(lesson, tmp_path):
+    """We offer 1.3 and 1.2; a 1.2-only OpenSSL answers 1.2 without a downgrade sentinel."""
+    with OpenSSLServer(lesson, "-tls1_2") as server:
+        result = net.connect("127.0.0.1", server.port,
+                             ClientConfig(trusted=lesson.trusted), send=GET, timeout=5)
+        server.wait()
+    assert result.version == "1.2"
+    assert result.connection.values["server_random"][-8:] != DOWNGRADE_TLS12
+    assert re.search(r"New, TLSv1\.2, Cipher is", result.data.decode())
+
+
+def test_tls12_only_s_client_to_default_server(lesson, tmp_path):
+    """Our server supports 1.3, so its 1.2 ServerHello.random ends in the downgrade sentinel; a
+    client that only offered 1.2 was not downgraded and doesn't object (RFC 8446 §4.1.3)."""
+    res, report, theirs = _run_s_client_to_us(lesson, tmp_path, server_config(lesson), "-tls1_2")
+    assert report.error is None, report.error
+    assert res.echoed and res.protocol == "TLSv1.2"
+    assert report.version == "1.2"
+    assert report.connection.values["server_random"][-8:] == DOWNGRADE_TLS12
+    assert_same_keys(keylog_of(report.connection.keylog), read_keylog(theirs), "1.2")
+
+
+def test_default_s_client_to_tls12_only_server(lesson, tmp_path):
+    res, report, theirs = _run_s_client_to_us(lesson, tmp_path,
+                                              server_config(lesson, versions=("1.2",)))
+    assert report.error is None, report.error
+    assert res.echoed and res.protocol == "TLSv1.2"
+    assert report.connection.values["server_random"][-8:] != DOWNGRADE_TLS12
+
+
+def test_default_s_client_to_default_server_is_tls13(lesson, tmp_path):
+    res, report, theirs = _run_s_client_to_us(lesson, tmp_path, server_config(lesson))
+    assert report.error is None, report.error
+    assert res.echoed and res.protocol == "TLSv1.3" and report.version == "1.3"
+
+
+# ------------------------------------------------------------------------------------------------
+# 5. client authentication refused
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("version, alert", [("1.2", AlertDescription.handshake_failure),
+                                            ("1.3", AlertDescription.certificate_required)])
+def test_our_client_without_certificate_gets_openssl_alert(lesson, version, alert):
+    flag = "-tls1_2" if version == "1.2" else "-tls1_3"
+    with OpenSSLServer(lesson, flag, *client_auth_args(lesson, True)) as server:
+        with pytest.raises(AlertError) as caught:
+            net.connect("127.0.0.1", server.port,
+                        ClientConfig(versions=(version,), trusted=lesson.trusted),
+                        send=GET, timeout=5)
+        server.wait()
+    assert caught.value.received and caught.value.alert == alert
+    assert f"{alert.name} ({int(alert)})" in str(caught.value)
+
+
+@pytest.mark.parametrize("version, alert", [("1.2", AlertDescription.handshake_failure),
+                                            ("1.3", AlertDescription.certificate_required)])
+def test_s_client_without_certificate_is_refused(lesson, tmp_path, version, alert):
+    config = server_config(lesson, versions=(version,), client_auth=True)
+    res, report, _ = _run_s_client_to_us(lesson, tmp_path, config)
+    assert not res.echoed
+    assert re.search(r"alert (handshake failure|certificate required)", res.output), \
+        res.output[-2000:]
+    assert isinstance(report.error, AlertError) and not report.error.received
+    assert report.error.alert == alert
+    assert report.version is None      # never completed
+
+
+def test_s_client_with_untrusted_certificate_is_refused(lesson, tmp_path):
+    """A client certificate from another CA: our server says unknown_ca, as OpenSSL would."""
+    from tlslesson import pki
+    other = pki.make_pki()
+    config = server_config(lesson, versions=("1.2",), client_auth=True)
+    config.client_ca = other.trusted
+    res, report, _ = _run_s_client_to_us(lesson, tmp_path, config, client_auth=True)
+    assert not res.echoed
+    assert report.error is not None and report.error.alert == AlertDescription.unknown_ca
+    assert "unknown ca" in res.output

@@ -1,0 +1,473 @@
+"""The only module with sockets: ``connect()`` and ``serve()`` drive a sans-IO connection over TCP.
+
+Everything protocol-related happens in ``connection.py``; this module only moves bytes, bounds every
+wait by a timeout, and turns socket trouble into ``TransportError``:
+
+    result = connect("127.0.0.1", 4433, ClientConfig(), send=b"hello")
+    result.version, result.suite, result.data
+
+    with serve_in_background(ServerConfig()) as server:      # tests: an echo server on a free port
+        connect("127.0.0.1", server.port, ClientConfig(), send=b"ping").data   # -> b"ping"
+
+Closing follows RFC 8446 §6.1 / RFC 5246 §7.2.1: after sending what it has, the client sends
+close_notify ("I will send no more") and keeps reading until the server's close_notify (or the TCP
+close); the server echoes every record it reads and answers close_notify with close_notify.
+"""
+from __future__ import annotations
+
+import dataclasses
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from . import keylog as keylog_file
+from .connection import (ApplicationData, ClientConfig, ClientConnection, ConnectionClosed,
+                         HandshakeComplete, PostHandshakeMessage, ServerConfig, ServerConnection,
+                         Step)
+from .constants import HandshakeType
+from .errors import TLSError, TransportError
+from .rng import LessonRandom
+
+RECV_SIZE = 65536
+LINGER = 0.5                 # at most this long draining the peer before closing (see _close)
+MAX_CONNECTIONS = 32
+
+_keylog_lock = threading.Lock()
+
+
+def write_keylog(path, lines) -> None:
+    """Append NSS key log lines (like SSLKEYLOGFILE); one lock so threads don't interleave."""
+    if path and lines:
+        with _keylog_lock:
+            try:
+                keylog_file.append(path, lines)
+            except OSError as exc:
+                raise TLSError(f"cannot write key log {path}: {_reason(exc)}") from None
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def _expected(conn, peer: str) -> str:
+    """What we are waiting for, in words: "the server's ServerHello", "application data"."""
+    if conn.handshake_complete:
+        return f"the {peer} to send data or close"
+    names = [HandshakeType(t).name for t in conn.expected]
+    if not names:
+        names = ["change_cipher_spec"] if conn._expect_ccs else ["a reply"]
+    words = ["".join(part.title() for part in n.split("_")) for n in names]
+    words = [w.replace("Changecipherspec", "ChangeCipherSpec") for w in words]
+    return f"the {peer}'s " + " or ".join(words)
+
+
+class _Link:
+    """One socket + one connection: write what the connection queued, read with a deadline."""
+
+    def __init__(self, sock: socket.socket, conn, timeout: float, peer: str,
+                 on_stage: Callable[[Step], None] | None):
+        self.sock, self.conn, self.timeout, self.peer = sock, conn, timeout, peer
+        self.on_stage = on_stage
+        self._logged = 0
+        self.eof = False
+        self.timed_out = False       # then there is nothing of ours to protect: close at once
+
+    def report_stages(self) -> None:
+        if self.on_stage is not None:
+            while self._logged < len(self.conn.log):
+                step = self.conn.log[self._logged]
+                self._logged += 1
+                self.on_stage(step)
+        else:
+            self._logged = len(self.conn.log)
+
+    def flush(self) -> None:
+        self.report_stages()
+        data = self.conn.data_to_send()
+        if not data:
+            return
+        try:
+            self.sock.settimeout(self.timeout)      # read() may have left a shorter one
+            self.sock.sendall(data)
+        except socket.timeout:
+            raise TransportError(f"timed out after {self.timeout:g} s sending to the "
+                                 f"{self.peer}") from None
+        except OSError as exc:
+            raise TransportError(f"the {self.peer} closed the connection ({_reason(exc)}) "
+                                 f"{self._when()}") from None
+
+    def flush_quietly(self) -> None:
+        """After an error: send the queued alert if the socket still takes it."""
+        try:
+            self.flush()
+        except TLSError:
+            pass
+
+    def _when(self) -> str:
+        if self.conn.handshake_complete:
+            return "after the handshake"
+        if not self.conn.log:
+            return "before the first message"
+        return f"during the handshake (after {self.conn.log[-1].name})"
+
+    def read(self, deadline: float | None = None) -> bytes:
+        """Bytes from the peer; b"" at EOF. Waits at most ``timeout`` (or until ``deadline``)."""
+        wait = self.timeout
+        if deadline is not None:
+            wait = max(0.001, min(wait, deadline - time.monotonic()))
+        what = _expected(self.conn, self.peer)
+        try:
+            self.sock.settimeout(wait)
+            data = self.sock.recv(RECV_SIZE)
+        except socket.timeout:
+            self.timed_out = True
+            raise TransportError(f"timed out after {self.timeout:g} s waiting for {what}") from None
+        except OSError as exc:
+            raise TransportError(f"the {self.peer} reset the connection ({_reason(exc)}) "
+                                 f"{self._when()}") from None
+        if not data:
+            self.eof = True
+        return data
+
+    def receive(self, deadline: float | None = None) -> list:
+        """Read once and feed the connection. EOF during the handshake is an error."""
+        data = self.read(deadline)
+        if not data:
+            if not self.conn.handshake_complete:
+                raise TransportError(f"{self.peer} closed the connection {self._when()}")
+            return []
+        try:
+            return self.conn.receive(data)
+        finally:
+            self.report_stages()
+
+
+def _close(sock: socket.socket, linger: float = LINGER) -> None:
+    """Close without losing what we just sent: closing a socket with unread input (or input
+    still coming) makes the kernel send a TCP reset, and a reset makes the peer's kernel drop
+    what it had not read yet: our last records, the alert! So: shut our side, drain the peer
+    for at most ``linger`` seconds, then close."""
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        end = time.monotonic() + linger
+        while (left := end - time.monotonic()) > 0:
+            sock.settimeout(left)
+            if not sock.recv(RECV_SIZE):
+                break
+    except OSError:
+        pass
+    finally:
+        sock.close()
+
+
+# ================================================================================================
+@dataclass
+class Result:
+    """What ``connect`` returns: the connection (every Step and value) and the data received."""
+    connection: ClientConnection
+    data: bytes = b""
+    closed_by: str = ""                 # "close_notify" or "tcp close" (no close_notify)
+    post_handshake: list = field(default_factory=list)   # NewSessionTicket, KeyUpdate, ...
+
+    @property
+    def version(self) -> str | None:
+        return self.connection.version
+
+    @property
+    def suite(self):
+        return self.connection.suite
+
+
+def connect(host: str, port: int, config: ClientConfig | None = None, *, timeout: float = 10.0,
+            send: bytes = b"", on_stage: Callable[[Step], None] | None = None,
+            keylog=None, close: bool = True,
+            on_data: Callable[[bytes], None] | None = None,
+            on_handshake: Callable[[ClientConnection], None] | None = None,
+            connection: ClientConnection | None = None) -> Result:
+    """Handshake with ``host:port``, send ``send``, collect application data until the server
+    closes. ``close=True`` sends our close_notify right after ``send`` (a half-close: we keep
+    reading); ``close=False`` waits for the server to close first. ``on_stage(step)`` sees every
+    message, sent or received; ``on_handshake(conn)`` runs once the handshake is complete (before
+    ``send``); ``on_data(bytes)`` sees every piece of application data as it arrives;
+    ``keylog`` is a file the NSS key log lines are appended to. Raises ``TLSError``:
+    ``AlertError`` for a failed check or an alert from the server, ``TransportError`` for TCP
+    trouble and timeouts (every wait is bounded by ``timeout`` seconds)."""
+    conn = connection or ClientConnection(config or ClientConfig())
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except socket.timeout:
+        raise TransportError(f"timed out after {timeout:g} s connecting to {host}:{port}") from None
+    except OSError as exc:
+        raise TransportError(f"cannot connect to {host}:{port}: {_reason(exc)}") from None
+    link = _Link(sock, conn, timeout, "server", on_stage)
+    result = Result(conn)
+    received = []
+    keylog_written = False
+
+    def handle(events) -> None:
+        nonlocal keylog_written
+        for event in events:
+            if isinstance(event, ApplicationData):
+                received.append(event.data)
+                if on_data is not None:
+                    on_data(event.data)
+            elif isinstance(event, PostHandshakeMessage):
+                result.post_handshake.append(event.message)
+            elif isinstance(event, ConnectionClosed):
+                result.closed_by = "close_notify"
+        if conn.handshake_complete and not keylog_written:
+            keylog_written = True
+            write_keylog(keylog, conn.keylog)
+
+    try:
+        conn.start()
+        link.flush()
+        deadline = time.monotonic() + timeout
+        while not conn.handshake_complete:
+            handle(link.receive(deadline))
+            link.flush()
+        if on_handshake is not None:
+            on_handshake(conn)
+        if send:
+            conn.send(send)
+        if close:
+            conn.close()
+        link.flush()
+        while not conn.closed and not link.eof:
+            handle(link.receive())
+            link.flush()               # e.g. our KeyUpdate answer
+        if result.closed_by == "close_notify":
+            conn.close()               # RFC 5246 §7.2.1: answer close_notify with close_notify
+            link.flush_quietly()
+        elif not result.closed_by:
+            result.closed_by = "tcp close"
+    except TLSError:
+        link.report_stages()
+        link.flush_quietly()           # the fatal alert the connection queued
+        raise
+    finally:
+        _close(sock, 0 if link.timed_out else LINGER)
+    result.data = b"".join(received)
+    return result
+
+
+# ================================================================================================
+@dataclass
+class ConnectionReport:
+    """One line of the server's log: who connected and how it went."""
+    peer: str
+    version: str | None = None
+    suite: object = None
+    group: str | None = None
+    client_certificate: str | None = None
+    echoed: int = 0
+    error: TLSError | None = None
+    connection: ServerConnection | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.version is not None
+
+    def __str__(self) -> str:
+        if self.error is not None:
+            return f"{self.peer}  error: {self.error}"
+        line = f"{self.peer}  TLS {self.version} {self.suite}"
+        if self.group:
+            line += f" {self.group}"
+        if self.client_certificate:
+            line += f", client certificate {self.client_certificate}"
+        return line + f", {self.echoed} bytes echoed"
+
+
+class Server:
+    """An echo server on our ServerConnection. One thread per client (at most
+    ``max_connections`` at once); every wait is bounded by ``timeout``, so a stalled or hostile
+    client ends in an error in its own thread and never blocks the others.
+
+    ``config`` is shared read-only: each connection gets a copy with its own random source."""
+
+    def __init__(self, config: ServerConfig | None = None, host: str = "127.0.0.1",
+                 port: int = 0, *, timeout: float = 10.0,
+                 on_stage: Callable[[Step], None] | None = None,
+                 on_connection: Callable[[ConnectionReport], None] | None = None,
+                 keylog=None, max_connections: int = MAX_CONNECTIONS):
+        self.config = config or ServerConfig()
+        self.timeout, self.on_stage, self.on_connection = timeout, on_stage, on_connection
+        self.keylog = keylog
+        self.reports: list[ConnectionReport] = []
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self._stopping = threading.Event()
+        self._threads: set[threading.Thread] = set()
+        self._sockets: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._count = 0
+        self._thread: threading.Thread | None = None
+        try:
+            self.listener = socket.create_server((host, port), reuse_port=False)
+        except OSError as exc:
+            raise TransportError(f"cannot listen on {host}:{port}: {_reason(exc)}") from None
+        self.host, self.port = self.listener.getsockname()[:2]
+
+    # -- life cycle ---------------------------------------------------------------------------
+    def serve_forever(self, once: bool = False) -> None:
+        """Accept clients until ``stop()`` (or, with ``once``, until the first one is done)."""
+        self.listener.settimeout(0.2)       # wake up now and then to notice stop()
+        try:
+            while not self._stopping.is_set():
+                if not self._slots.acquire(timeout=0.2):
+                    continue                # all slots busy: let the backlog wait
+                try:
+                    sock, addr = self.listener.accept()
+                except (socket.timeout, BlockingIOError):
+                    self._slots.release()
+                    continue
+                except OSError:
+                    self._slots.release()
+                    if self._stopping.is_set():
+                        break
+                    time.sleep(0.05)        # e.g. out of file descriptors: keep serving
+                    continue
+                if once:
+                    self.listener.close()
+                    self._handle(sock, addr)
+                    break
+                thread = threading.Thread(target=self._handle, args=(sock, addr), daemon=True,
+                                          name=f"tlslesson-client-{addr[1]}")
+                with self._lock:
+                    self._threads.add(thread)
+                thread.start()
+        finally:
+            self.listener.close()
+
+    def start(self) -> "Server":
+        """Serve in a background thread (for tests and notebooks)."""
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True,
+                                        name="tlslesson-server")
+        self._thread.start()
+        return self
+
+    def stop(self, wait: float = 5.0) -> None:
+        """Stop accepting, wake every connection, and join the threads."""
+        self._stopping.set()
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)    # wakes a thread blocked in accept()
+        except OSError:
+            pass
+        try:
+            self.listener.close()
+        except OSError:
+            pass
+        with self._lock:
+            sockets, threads = list(self._sockets), list(self._threads)
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        end = time.monotonic() + wait
+        for thread in threads + ([self._thread] if self._thread else []):
+            if thread is not threading.current_thread():
+                thread.join(max(0.0, end - time.monotonic()))
+
+    def __enter__(self) -> "Server":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- one client ---------------------------------------------------------------------------
+    def _connection_config(self) -> ServerConfig:
+        with self._lock:
+            self._count += 1
+            number = self._count
+        rng = self.config.rng
+        if getattr(rng, "deterministic", False):      # lesson-only: a stream per connection
+            rng = LessonRandom(f"{getattr(rng, 'seed', 'tls-lesson')}/connection-{number}")
+        return dataclasses.replace(self.config, rng=rng)
+
+    def _handle(self, sock: socket.socket, addr) -> None:
+        peer = f"{addr[0]}:{addr[1]}"
+        report = ConnectionReport(peer)
+        with self._lock:
+            self._sockets.add(sock)
+        link = None
+        try:
+            conn = ServerConnection(self._connection_config())
+            report.connection = conn
+            link = _Link(sock, conn, self.timeout, "client", self.on_stage)
+            try:
+                self._run(conn, link, report)
+            except TLSError as error:
+                report.error = error
+                link.report_stages()
+                link.flush_quietly()
+        except Exception as error:            # a bug must not kill the server: log it, and
+            report.error = TLSError(f"internal error: {type(error).__name__}: {error}")
+            if link is not None:              # tell the client (internal_error alert)
+                try:
+                    link.conn._fail(report.error)
+                except Exception:
+                    pass
+                link.flush_quietly()
+        finally:
+            with self._lock:
+                self._sockets.discard(sock)
+                self._threads.discard(threading.current_thread())
+            _close(sock, 0 if link is not None and link.timed_out else LINGER)
+            self.reports.append(report)
+            self._slots.release()
+            if self.on_connection is not None:
+                try:
+                    self.on_connection(report)
+                except Exception:
+                    pass
+
+    def _run(self, conn: ServerConnection, link: _Link, report: ConnectionReport) -> None:
+        deadline = time.monotonic() + self.timeout
+        while not conn.closed:
+            if self._stopping.is_set():
+                raise TransportError("server stopped")
+            events = link.receive(None if conn.handshake_complete else deadline)
+            if link.eof:                     # TCP close after the handshake, no close_notify
+                break
+            for event in events:
+                if isinstance(event, HandshakeComplete):
+                    report.version, report.suite = event.version, event.suite
+                    report.group = conn.values.get("group")
+                    checks = conn.values.get("client_certificate_checks")
+                    if checks is not None and checks.path:
+                        report.client_certificate = checks.path[0].subject.rfc4514_string()
+                    write_keylog(self.keylog, conn.keylog)
+                elif isinstance(event, ApplicationData):
+                    conn.send(event.data)
+                    report.echoed += len(event.data)
+                elif isinstance(event, ConnectionClosed):
+                    conn.close()             # answer close_notify with close_notify
+            link.flush()
+
+
+def serve(config: ServerConfig | None = None, host: str = "127.0.0.1", port: int = 0, *,
+          once: bool = False, timeout: float = 10.0,
+          on_stage: Callable[[Step], None] | None = None, keylog=None,
+          ready: Callable[[int], None] | None = None,
+          on_connection: Callable[[ConnectionReport], None] | None = None,
+          max_connections: int = MAX_CONNECTIONS) -> list[ConnectionReport]:
+    """Listen and echo (blocks). ``ready(port)`` is called once listening; ``once`` returns after
+    the first connection ends. Returns the reports of the connections served."""
+    server = Server(config, host, port, timeout=timeout, on_stage=on_stage,
+                    on_connection=on_connection, keylog=keylog, max_connections=max_connections)
+    try:
+        if ready is not None:
+            ready(server.port)
+        server.serve_forever(once=once)
+    finally:
+        server.stop()
+    return server.reports
+
+
+def serve_in_background(config: ServerConfig | None = None, host: str = "127.0.0.1",
+                        port: int = 0, **options) -> Server:
+    """A started ``Server``; use it as a context manager: ``with serve_in_background() as s:``."""
+    return Server(config, host, port, **options).start()
