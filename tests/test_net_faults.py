@@ -328,3 +328,29 @@ def test_stop_ends_open_connections_quickly(lesson):
         assert time.monotonic() - start < 3
     finally:
         idle.close()
+
+
+def test_reply_kept_when_server_resets_after_the_handshake(lesson):
+    """A server that answers and closes with our close_notify still unread makes its kernel send
+    a TCP reset. What arrived before it is kept; the result says how the connection ended."""
+    import ssl
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(lesson["server.crt"], lesson["server.key"])
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve_once():
+        raw, _ = listener.accept()
+        with context.wrap_socket(raw, server_side=True) as tls:
+            tls.recv(100)
+            tls.sendall(b"the reply")
+            time.sleep(0.2)                     # our close_notify arrives and is never read
+    thread = threading.Thread(target=serve_once, daemon=True)
+    thread.start()
+    try:
+        result = net.connect("127.0.0.1", port, client(lesson), timeout=5, send=b"hello")
+    finally:
+        thread.join(5)
+        listener.close()
+    assert result.data == b"the reply"
+    assert result.closed_by in ("tcp reset", "tcp close")

@@ -236,7 +236,17 @@ def connect(host: str, port: int, config: ClientConfig | None = None, *, timeout
             conn.close()
         link.flush()
         while not conn.closed and not link.eof:
-            handle(link.receive())
+            try:
+                events = link.receive()
+            except TransportError:
+                if link.timed_out:
+                    raise
+                # The server reset the TCP connection instead of sending close_notify (common:
+                # it closed with our close_notify unread). Keep what arrived, and say how it
+                # ended: without close_notify a truncation can't be told from a clean end.
+                result.closed_by = "tcp reset"
+                break
+            handle(events)
             link.flush()               # e.g. our KeyUpdate answer
         if result.closed_by == "close_notify":
             conn.close()               # RFC 5246 §7.2.1: answer close_notify with close_notify
