@@ -1,0 +1,109 @@
+"""The lesson notebooks follow the course conventions (notebooks/NN-name.ipynb; not assignments/).
+
+* structure: nbformat 4, numbered NN-short-name consecutively from 00, a first markdown cell with
+  "What you'll learn / do / need", a "Check your understanding" heading;
+* outputs: stored only on ``# NBVAL_CHECK_OUTPUT`` cells, and every such cell has them (nbval
+  compares nothing for a cell saved without output), no widget state, at least one such cell;
+* they run: each is executed top to bottom with nbclient. The measured times go to
+  tests/artifacts/notebook-times.json for the report — not asserted (no timed tests here).
+
+The outputs rule is ``tests/notebook_outputs.py``'s ``problems()``; fix a failure with
+``python tests/notebook_outputs.py refresh notebooks/NN-*.ipynb``.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))   # not notebooks/assignments/**
+ARTIFACTS = ROOT / "tests" / "artifacts"
+NAME = re.compile(r"^(\d\d)-[a-z0-9]+(?:-[a-z0-9]+)*\.ipynb$")
+
+
+def _outputs_tool():
+    spec = importlib.util.spec_from_file_location("notebook_outputs",
+                                                  ROOT / "tests" / "notebook_outputs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+tool = _outputs_tool()
+ids = [p.name for p in NOTEBOOKS]
+
+
+def read(path: Path):
+    return nbformat.read(path, as_version=nbformat.NO_CONVERT)
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, "no notebooks/*.ipynb"
+
+
+def test_names_are_numbered_consecutively_from_00():
+    bad = [p.name for p in NOTEBOOKS if not NAME.match(p.name)]
+    assert not bad, f"not NN-short-name.ipynb: {bad}"
+    numbers = [int(NAME.match(p.name).group(1)) for p in NOTEBOOKS]
+    assert numbers == list(range(len(numbers))), f"numbers not 00, 01, ... without gaps: {numbers}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_valid_nbformat_4(path):
+    nb = read(path)
+    assert nb.nbformat == 4
+    nbformat.validate(nb)
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_opens_with_learn_do_need(path):
+    first = read(path).cells[0]
+    assert first.cell_type == "markdown", "the first cell must be markdown"
+    for heading in ("What you'll learn", "What you'll do", "What you'll need"):
+        assert heading in first.source, f"first cell lacks {heading!r}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_ends_with_check_your_understanding(path):
+    headings = [line for cell in read(path).cells if cell.cell_type == "markdown"
+                for line in cell.source.splitlines() if line.startswith("#")]
+    assert any("Check your understanding" in h for h in headings), \
+        "no 'Check your understanding' heading"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_outputs_only_on_checked_cells(path):
+    problems = tool.problems(read(path))
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_has_a_checked_cell(path):
+    assert any(tool.is_checked(c) for c in read(path).cells), \
+        f"no {tool.MARKER} cell: nbval would compare nothing"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_runs_top_to_bottom(path):
+    """Execute with nbclient (cwd = notebooks/, 60 s per cell). Records the time; asserts only
+    that no cell raised."""
+    nb, seconds = tool.execute(path)          # raises CellExecutionError on a failing cell
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert not errors, errors[0].get("ename")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    times_file = ARTIFACTS / "notebook-times.json"
+    try:
+        times = json.loads(times_file.read_text())
+    except (OSError, ValueError):
+        times = {}
+    times[path.name] = round(seconds, 2)
+    times_file.write_text(json.dumps(dict(sorted(times.items())), indent=1) + "\n")
