@@ -1,0 +1,678 @@
+"""The notebook assignments (notebooks/assignments/, tlslesson/assignments/).
+
+* every instructor version runs clean, each in seconds, and its checks all pass;
+* every student version runs to its first unanswered exercise: the first error is the
+  NotImplementedError of a solution cell, and the test cell after it reports "not answered yet";
+* the committed student versions are what `python -m tlslesson.assignments release` writes;
+* the checker is friendly for every exercise: a right answer passes, a wrong one is reported with
+  a hint, one that raises or returns the wrong type gets a one-line message, a stub is "not
+  answered yet" — and `check` never raises or prints a traceback;
+* the assignments' data is deterministic, and the RFC 8448 values are consistent.
+
+Executing notebooks needs nbformat, nbclient and ipykernel (the `test` extra); those tests skip
+without them.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tlslesson import keylog, suites, tls12, tls13
+from tlslesson.assignments import check, checker, data, exercises, release, rfc8448
+from tlslesson.assignments.checker import EXERCISES
+from tlslesson.prf import digest
+from tlslesson.record import AEAD12, RecordBuffer
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSIGNMENTS = ROOT / "notebooks" / "assignments"
+SOURCE, RELEASE = ASSIGNMENTS / "source", ASSIGNMENTS / "release"
+NAMES = sorted(p.name for p in SOURCE.iterdir() if p.is_dir())
+NOTEBOOK_SECONDS = 60          # "a few seconds" each on an idle machine; generous for loaded CI
+RFC8448_TEXT = ROOT.parent / "shared" / "vectors" / "rfc8448.txt"   # outside the repo, optional
+
+
+def notebook_path(folder: Path, name: str) -> Path:
+    return folder / name / f"{name}.ipynb"
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def source_of(cell) -> str:
+    src = cell["source"]
+    return "".join(src) if isinstance(src, list) else src
+
+
+def nbgrader_meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def stdout_of(cell) -> str:
+    return "".join(o.get("text", "") for o in cell.get("outputs", [])
+                   if o.get("output_type") == "stream" and o.get("name") == "stdout")
+
+
+def test_six_assignments():
+    assert NAMES == ["01-clienthello-by-hand", "02-prf-and-keys", "03-finished-and-tampering",
+                     "04-decrypt-a-record", "05-tls13-hkdf", "06-certificate-diagnosis"]
+
+
+# -- notebook structure (no kernel needed) ------------------------------------------------------
+
+@pytest.mark.parametrize("name", NAMES)
+def test_instructor_version_structure(name):
+    nb = load(notebook_path(SOURCE, name))
+    cells = nb["cells"]
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    intro = source_of(cells[0])
+    for heading in ("What you'll learn", "What you'll do", "What you need"):
+        assert heading in intro, f"{name}: the first cell lacks {heading!r}"
+    assert any("## Check your understanding" in source_of(c) for c in cells[-3:]), \
+        f"{name} does not end with 'Check your understanding'"
+    ids = [nbgrader_meta(c)["grade_id"] for c in cells if nbgrader_meta(c)]
+    assert len(ids) == len(set(ids)), f"{name}: duplicate grade ids"
+    graded = 0
+    for cell in cells:
+        assert cell.get("outputs", []) == [], f"{name}: committed with outputs"
+        meta = nbgrader_meta(cell)
+        if not meta:
+            continue
+        assert meta["schema_version"] == 3
+        assert set(meta) >= {"grade", "grade_id", "locked", "solution", "task"}
+        assert re.fullmatch(r"[a-z0-9-]+", meta["grade_id"]), meta["grade_id"]
+        text = source_of(cell)
+        if meta["grade"]:
+            assert meta["points"] > 0
+            graded += meta["points"]
+        if meta["solution"]:
+            assert "### BEGIN SOLUTION" in text and "### END SOLUTION" in text, meta["grade_id"]
+            assert not meta["locked"]
+        if meta["grade"] and cell["cell_type"] == "code":
+            assert meta["locked"], f"{meta['grade_id']}: test cells are locked"
+        if "BEGIN HIDDEN TESTS" in text:
+            assert meta["grade"] and cell["cell_type"] == "code"
+        if cell["cell_type"] == "markdown" and meta["grade"]:
+            assert meta["solution"], "a graded markdown cell must be a written answer"
+    assert graded >= 9
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_student_version_has_no_solutions(name):
+    text = notebook_path(RELEASE, name).read_text(encoding="utf-8")
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
+        assert marker not in text
+    nb = load(notebook_path(RELEASE, name))
+    stubs = [c for c in nb["cells"] if nbgrader_meta(c).get("solution")]
+    assert stubs and all("raise NotImplementedError()" in source_of(c) or
+                         source_of(c).strip() == "YOUR ANSWER HERE" for c in stubs)
+
+
+# -- executing the notebooks --------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def kernel(tmp_path_factory):
+    """A `python3` kernel that is this interpreter, importing this checkout's tlslesson."""
+    pytest.importorskip("nbformat", reason="executing notebooks needs nbformat (test extra)")
+    pytest.importorskip("nbclient", reason="executing notebooks needs nbclient (test extra)")
+    pytest.importorskip("ipykernel", reason="executing notebooks needs ipykernel (test extra)")
+    jupyter = tmp_path_factory.mktemp("jupyter")
+    spec = jupyter / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (tlslesson tests)", "language": "python"}))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JUPYTER_PATH", os.pathsep.join(filter(None, [str(jupyter),
+                                                                os.environ.get("JUPYTER_PATH")])))
+        mp.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT),
+                                                              os.environ.get("PYTHONPATH")])))
+        yield
+
+
+def execute(path: Path, allow_errors: bool):
+    import nbformat
+    from nbclient import NotebookClient
+    nb = nbformat.read(str(path), as_version=4)
+    client = NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=allow_errors,
+                            resources={"metadata": {"path": str(path.parent)}})
+    start = time.monotonic()
+    client.execute()
+    return nb, time.monotonic() - start
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_instructor_version_runs_clean(name, kernel):
+    nb, seconds = execute(notebook_path(SOURCE, name), allow_errors=False)
+    assert seconds < NOTEBOOK_SECONDS, f"{name} took {seconds:.1f} s"
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        for out in cell.outputs:
+            assert out.output_type != "error", f"{cell.id}: {out.ename}: {out.evalue}"
+            # nbgrader gives a test cell zero points for anything on stderr (a warning, say)
+            assert not (out.output_type == "stream" and out.name == "stderr"), \
+                f"{cell.id} wrote to stderr: {out.text[:200]}"
+        if nbgrader_meta(cell).get("grade"):
+            report = stdout_of(cell)
+            if "check(" in cell.source:
+                assert "✔" in report and "✘" not in report, f"{cell.id}: {report}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_student_version_stops_at_first_unanswered_exercise(name, kernel):
+    nb, seconds = execute(notebook_path(RELEASE, name), allow_errors=True)
+    assert seconds < NOTEBOOK_SECONDS
+    errors = [(i, cell, out) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
+              for out in cell.outputs if out.output_type == "error"]
+    assert errors, f"{name}: the student version ran without any error"
+    index, cell, first = errors[0]
+    assert first.ename == "NotImplementedError", f"{cell.id}: {first.ename}: {first.evalue}"
+    assert nbgrader_meta(cell).get("solution"), f"{cell.id} is not an answer cell"
+    # the test cell after it says so, in a friendly line (the checker prints no traceback)
+    test_cell = next(c for c in nb.cells[index + 1:]
+                     if c.cell_type == "code" and nbgrader_meta(c).get("grade"))
+    report = stdout_of(test_cell)
+    assert "not answered yet" in report, f"{test_cell.id}: {report!r}"
+    assert "Traceback" not in report
+
+
+# -- the release --------------------------------------------------------------------------------
+
+def test_release_is_up_to_date():
+    assert release.stale(SOURCE, RELEASE) == [], \
+        "run `python -m tlslesson.assignments release` and commit notebooks/assignments/release"
+
+
+def test_generate_writes_exactly_the_committed_release(tmp_path):
+    out = tmp_path / "release"
+    written = release.generate(SOURCE, out)
+    assert sorted(p.relative_to(out) for p in written) == sorted(
+        p.relative_to(RELEASE) for p in RELEASE.rglob("*") if p.is_file())
+    for path in written:
+        assert path.read_bytes() == (RELEASE / path.relative_to(out)).read_bytes()
+
+
+def _run_release(*args, cwd=ROOT):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [
+        str(ROOT), os.environ.get("PYTHONPATH")])))
+    return subprocess.run([sys.executable, "-m", "tlslesson.assignments", "release", *args],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_release_command_check(tmp_path):
+    done = _run_release("--check")
+    assert done.returncode == 0, done.stdout + done.stderr
+    source = tmp_path / "source"
+    shutil.copytree(SOURCE, source)
+    path = notebook_path(source, NAMES[0])
+    nb = load(path)
+    nb["cells"][0]["source"] = ["# changed by the instructor\n"] + nb["cells"][0]["source"]
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    stale = _run_release("--check", "--source", str(source), "--release", str(RELEASE))
+    assert stale.returncode == 1
+    assert "out of date" in stale.stdout and "Traceback" not in stale.stderr
+    fresh = tmp_path / "release"
+    assert _run_release("--source", str(source), "--release", str(fresh)).returncode == 0
+    assert _run_release("--check", "--source", str(source), "--release",
+                        str(fresh)).returncode == 0
+    missing = _run_release("--source", str(tmp_path / "nowhere"))
+    assert missing.returncode == 1 and missing.stderr.startswith("error: ")
+    assert "Traceback" not in missing.stderr
+
+
+def _cell(cell_type, source, **nbgrader):
+    cell = {"cell_type": cell_type, "id": f"c{random.randrange(10 ** 9)}", "metadata": {},
+            "source": source}
+    if nbgrader:
+        cell["metadata"]["nbgrader"] = {"grade": False, "locked": False, "schema_version": 3,
+                                        "solution": False, "task": False, **nbgrader}
+    if cell_type == "code":
+        cell.update(outputs=[{"output_type": "stream", "name": "stdout", "text": "x"}],
+                    execution_count=3)
+    return cell
+
+
+def test_student_version_of_a_notebook():
+    nb = {"cells": [
+        _cell("code", "def f(x):\n    ### BEGIN SOLUTION\n    return x\n"
+                      "    ### END SOLUTION\n\nf(1)", grade_id="f", solution=True),
+        _cell("code", "assert f(1) == 1\n### BEGIN HIDDEN TESTS\nassert f(2) == 2\n"
+                      "### END HIDDEN TESTS", grade_id="t", grade=True, locked=True, points=1),
+        _cell("markdown", "Why?\n### BEGIN SOLUTION\nBecause.\n### END SOLUTION",
+              grade_id="w", grade=True, solution=True, points=1),
+        _cell("code", "x = 1", grade_id="whole", solution=True),
+        _cell("code", "print('hi')"),
+    ], "metadata": {"celltoolbar": "Create Assignment"}, "nbformat": 4, "nbformat_minor": 5}
+    student = release.student_version(nb)
+    texts = [source_of(c) for c in student["cells"]]
+    assert texts[0] == "def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()\n\nf(1)"
+    assert texts[1] == "assert f(1) == 1"
+    assert texts[2] == "Why?\nYOUR ANSWER HERE"
+    assert texts[3] == "# YOUR CODE HERE\nraise NotImplementedError()"
+    assert texts[4] == "print('hi')"
+    assert all(c["outputs"] == [] and c["execution_count"] is None
+               for c in student["cells"] if c["cell_type"] == "code")
+    assert "celltoolbar" not in student["metadata"]
+    assert student["cells"][0]["metadata"]["deletable"] is False
+    assert student["cells"][1]["metadata"]["editable"] is False
+    assert "editable" not in student["cells"][4]["metadata"]
+    assert source_of(nb["cells"][0]).count("BEGIN SOLUTION") == 1     # the input is untouched
+
+
+@pytest.mark.parametrize("bad", [
+    _cell("code", "### BEGIN SOLUTION\nx = 1", grade_id="a", solution=True),
+    _cell("code", "x = 1\n### END SOLUTION", grade_id="a", solution=True),
+    _cell("code", "### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION", grade_id="a",
+          solution=True),
+    _cell("code", "### BEGIN SOLUTION\nx = 1\n### END SOLUTION"),             # not a solution cell
+    _cell("code", "### BEGIN HIDDEN TESTS\nassert 1", grade_id="t", grade=True, points=1),
+])
+def test_student_version_refuses_broken_markers(bad):
+    with pytest.raises(release.ReleaseError):
+        release.student_version({"cells": [bad], "metadata": {}})
+
+
+# -- the checker --------------------------------------------------------------------------------
+
+def _decrypt(record, key, iv, seq):
+    suite = next(s for s in suites.TLS12_SUITES if s.cipher.startswith("AES")
+                 and s.aead and s.key_length == len(key))
+    protection = AEAD12(suite, key, iv)
+    protection.seq = seq
+    buffer = RecordBuffer()
+    buffer.feed(record)
+    return protection.open(buffer.next_record())[1]
+
+
+def _hs_secrets(shared, hello_hash, hash_name="SHA256"):
+    schedule = tls13.KeySchedule(next(s for s in suites.TLS13_SUITES if s.hash == hash_name))
+    schedule.start()
+    schedule.handshake(shared, hello_hash)
+    return schedule.client_handshake_traffic_secret, schedule.server_handshake_traffic_secret
+
+
+def _hello(message):
+    from tlslesson.messages import Context, decode_handshake
+    return decode_handshake(message, Context("1.2"))
+
+
+# Right answers, written against the package's own functions (not the checker's internals).
+REFERENCE = {
+    "record_header": lambda r: (r[0], int.from_bytes(r[1:3], "big"), int.from_bytes(r[3:5], "big")),
+    "clienthello_fields": lambda m: {
+        "msg_type": m[0], "length": int.from_bytes(m[1:4], "big"),
+        "legacy_version": _hello(m).legacy_version, "random": _hello(m).random,
+        "session_id": _hello(m).session_id, "cipher_suites": list(_hello(m).cipher_suites)},
+    "suite_names": lambda codes: [suites.BY_CODE[c].name if c in suites.BY_CODE
+                                  else f"0x{c:04x}" for c in codes],
+    "extension_types": lambda m: [e.type for e in _hello(m).extensions],
+    "p_hash": tls12.p_hash,
+    "prf": tls12.prf,
+    "master_secret": lambda pm, cr, sr, h="SHA256": tls12.prf(pm, b"master secret", cr + sr,
+                                                              48, h),
+    "key_block": tls12.key_block,
+    "transcript_hash": lambda messages, h="SHA256": digest(h, b"".join(messages)),
+    "verify_data": lambda m, sender, hh, h="SHA256": tls12.prf(
+        m, f"{sender} finished".encode(), hh, 12, h),
+    "find_tampered": lambda a, b: next((i for i, (x, y) in enumerate(zip(a, b)) if x != y),
+                                       None if len(a) == len(b) else min(len(a), len(b))),
+    "parse_keylog_line": lambda line: keylog.parse(line)[0],
+    "aead_nonce": lambda iv, fragment: iv + fragment[:8],
+    "additional_data": lambda seq, ct, version, length: (
+        seq.to_bytes(8, "big") + bytes([ct]) + version.to_bytes(2, "big")
+        + length.to_bytes(2, "big")),
+    "decrypt_record": _decrypt,
+    "hkdf_label": lambda label, context, length: (
+        length.to_bytes(2, "big") + bytes([6 + len(label)]) + b"tls13 " + label.encode()
+        + bytes([len(context)]) + context),
+    "hkdf_expand_label": lambda s, label, c, n, h="SHA256": tls13.hkdf_expand_label(
+        h, s, label, c, n),
+    "derive_secret": lambda s, label, th, h="SHA256": tls13.derive_secret(h, s, label, th),
+    "traffic_keys": lambda s, kl=16, il=12, h="SHA256": (
+        tls13.hkdf_expand_label(h, s, "key", b"", kl),
+        tls13.hkdf_expand_label(h, s, "iv", b"", il)),
+    "handshake_traffic_secrets": _hs_secrets,
+}
+FUNCTION_EXERCISES = sorted({e.name for e in EXERCISES.values() if e.takes == "function"})
+
+
+def _perturb(value):
+    """The same type, a wrong value."""
+    value = checker.as_dict(value)
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value[:-1]) + bytes([value[-1] ^ 1]) if value else b"\x00"
+    if isinstance(value, bool) or value is None:
+        return 0
+    if isinstance(value, int):
+        return value + 1
+    if isinstance(value, str):
+        return value + "x"
+    if isinstance(value, tuple):
+        return (_perturb(value[0]),) + value[1:]
+    if isinstance(value, list):
+        return [_perturb(value[0])] + value[1:] if value else [0]
+    if isinstance(value, dict):
+        key = next(k for k, v in value.items() if v)
+        return {**value, key: _perturb(value[key])}
+    raise TypeError(type(value))
+
+
+def test_every_exercise_the_issue_lists_has_a_checker():
+    wanted = {"p_hash", "prf", "master_secret", "key_block", "verify_data", "find_tampered",
+              "aead_nonce", "additional_data", "decrypt_record", "hkdf_expand_label",
+              "derive_secret", "traffic_keys", "chain_diagnosis", "clienthello_fields"}
+    assert wanted <= set(exercises.names())
+    assert set(FUNCTION_EXERCISES) == set(REFERENCE)
+
+
+@pytest.mark.parametrize("name", FUNCTION_EXERCISES)
+def test_right_answer_passes(name, capsys):
+    report = check(name, REFERENCE[name])
+    printed = capsys.readouterr().out
+    assert report and report.status == checker.PASS, report.text
+    assert report.passed == report.total > 3
+    assert printed == report.text + "\n" and printed.startswith("✔")
+    kinds = {c.kind for c in EXERCISES[name].make_cases(random.Random(1))}
+    assert kinds == {"fixed", "random"}, "fixed reference cases and randomised ones"
+    hidden = check(name, REFERENCE[name], seed="hidden", show=False)
+    assert hidden, hidden.text
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("name", FUNCTION_EXERCISES)
+def test_wrong_answer_is_reported_with_a_hint(name):
+    def wrong(*args):
+        return _perturb(REFERENCE[name](*args))
+    report = check(name, wrong, show=False)
+    assert not report and report.status == checker.FAIL, report.text
+    text = report.text
+    assert text.startswith(f"✘ {name}: ") and "first wrong case" in text
+    assert "expected:" in text and "got:" in text and "\n  hint: " in text
+    assert "Traceback" not in text
+
+
+@pytest.mark.parametrize("name", FUNCTION_EXERCISES)
+def test_an_answer_that_raises_gets_one_line(name):
+    def broken(*args):
+        raise ValueError("something\nwent wrong")
+    report = check(name, broken, show=False)
+    assert report.status == checker.ERROR
+    first = report.lines[0]
+    assert first.startswith(f"✘ {name} raised ValueError: something went wrong")
+    assert "Traceback" not in report.text and "hint:" in report.text
+
+
+@pytest.mark.parametrize("name", FUNCTION_EXERCISES)
+def test_wrong_type_says_what_was_expected(name):
+    report = check(name, lambda *args: object(), show=False)
+    assert report.status == checker.WRONG_TYPE
+    assert f"expected {EXERCISES[name].returns}" in report.text
+
+
+@pytest.mark.parametrize("name", FUNCTION_EXERCISES)
+def test_a_stub_is_not_answered_yet(name, capsys):
+    def stub(*args):
+        # YOUR CODE HERE
+        raise NotImplementedError()
+    report = check(name, stub)
+    assert report.status == checker.UNANSWERED and not report
+    assert "not answered yet" in capsys.readouterr().out
+
+
+def test_a_stub_called_by_an_answer_is_named():
+    def p_hash(*args):
+        raise NotImplementedError()
+
+    def prf(secret, label, seed, length, hash_name="SHA256"):
+        return p_hash(hash_name, secret, label + seed, length)
+    report = check("prf", prf, show=False)
+    assert report.status == checker.UNANSWERED
+    assert "p_hash" in report.text and "Answer p_hash first" in report.text
+
+
+def test_typical_mistakes_get_specific_hints():
+    def master_secret(pre, cr, sr, h="SHA256"):
+        return tls12.prf(pre, b"master secret", sr + cr, 48, h)
+    assert "client_random + server_random" in check("master_secret", master_secret,
+                                                    show=False).text
+
+    def key_block(master, cr, sr, suite):
+        return tls12.key_block(master, sr, cr, suite)
+    assert "server_random + client_random" in check("key_block", key_block, show=False).text
+
+    def prf(secret, label, seed, length, hash_name="SHA256"):
+        return tls12.p_hash(hash_name, secret, seed + label, length)
+    assert "label goes in front" in check("prf", prf, show=False).text
+
+    def hkdf_label(label, context, length):
+        return length.to_bytes(2, "big") + bytes([len(label)]) + label.encode() + \
+            bytes([len(context)]) + context
+    assert '"tls13 "' in check("hkdf_label", hkdf_label, show=False).text
+
+    def decrypt_record(record, key, iv, seq):
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        return AESGCM(key).decrypt(iv + record[5:13], record[13:], b"")
+    text = check("decrypt_record", decrypt_record, show=False).text
+    assert "raised InvalidTag" in text and "nonce or the additional data" in text
+
+    text = check("prf", lambda *a: tls12.prf(*a).hex(), show=False).text
+    assert "returned str, expected bytes" in text and "bytes.fromhex" in text
+    text = check("prf", lambda *a: None, show=False).text
+    assert "returned None" in text and "return" in text
+
+
+def test_check_never_raises():
+    assert check("no such thing", len, show=False).status == checker.UNKNOWN
+    assert "Did you mean 'prf'" in check("prff", len, show=False).text
+    assert check("prf", show=False).status == checker.BAD_ANSWER
+    called = check("prf", tls12.prf(b"k", b"l", b"s", 4), show=False)
+    assert called.status == checker.BAD_ANSWER and "no parentheses" in called.text
+    arity = check("prf", lambda secret: b"", show=False)
+    assert arity.status == checker.ERROR and "can't be called the way" in arity.text
+    assert "def prf(secret" in arity.text
+
+
+def test_a_checker_bug_is_not_blamed_on_the_student(monkeypatch):
+    def broken(rng):
+        raise RuntimeError("bug in the checker")
+    monkeypatch.setattr(EXERCISES["prf"], "make_cases", broken)
+    report = check("prf", tls12.prf, show=False)
+    assert report.status == checker.ERROR and "not your fault" in report.text
+
+
+def test_an_endless_loop_is_stopped(monkeypatch):
+    if not hasattr(signal, "setitimer"):
+        pytest.skip("no interval timers on this platform")
+    monkeypatch.setattr(checker, "TIME_BUDGET", 0.3)
+
+    def p_hash(hash_name, secret, seed, length):
+        out = b""
+        while len(out) < length:
+            pass
+        return out
+    outer = signal.getitimer(signal.ITIMER_REAL)        # pytest-timeout's, if armed
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    try:
+        report = check("p_hash", p_hash, show=False)
+    finally:
+        if outer[0]:
+            signal.setitimer(signal.ITIMER_REAL, *outer)
+    assert report.status == checker.ERROR and "endless loop" in report.text
+
+
+def test_reports_are_deterministic():
+    def wrong(*args):
+        return _perturb(tls12.prf(*args))
+    assert check("prf", wrong, show=False).text == check("prf", wrong, show=False).text
+    one = [c.args for c in EXERCISES["prf"].make_cases(random.Random("tlslesson-check/prf/None"))]
+    other = [c.args for c in EXERCISES["prf"].make_cases(
+        random.Random("tlslesson-check/prf/hidden"))]
+    assert one[:3] == other[:3] and one[3:] != other[3:]     # same vectors, other random cases
+
+
+def test_report_displays_once_in_jupyter(capsys):
+    report = check("prf", tls12.prf)
+    report._ipython_display_()
+    assert capsys.readouterr().out.count("✔ prf") == 1
+    quiet = check("prf", tls12.prf, show=False)
+    quiet._ipython_display_()
+    assert capsys.readouterr().out.count("✔ prf") == 1
+    assert repr(quiet) == f"<Report prf: pass, {quiet.total}/{quiet.total} cases>"
+
+
+# -- chain diagnosis ----------------------------------------------------------------------------
+
+def test_chain_diagnosis():
+    chains = data.chains()
+    right = {letter: data.expected_diagnosis(chain) for letter, chain in chains.items()}
+    assert set(right.values()) == set(data.CHOICES), "every step (and 'accepted') is an answer"
+    assert check("chain_diagnosis", right, show=False)
+    wrong = dict(right, A="accepted" if right["A"] != "accepted" else "name")
+    report = check("chain_diagnosis", wrong, show=False)
+    assert report.status == checker.FAIL and "not right yet: A" in report.text
+    assert "hint for A" in report.text and right["A"] not in report.lines[-1]   # no give-away
+    assert report.passed == len(chains) - 1
+    assert check("chain_diagnosis", {}, show=False).status == checker.UNANSWERED
+    bad = check("chain_diagnosis", dict(right, B="expired"), show=False)
+    assert "not one of the choices" in bad.text
+    assert check("chain_diagnosis", ["A"], show=False).status == checker.WRONG_TYPE
+
+
+def test_chains_fail_where_they_should():
+    from tlslesson.errors import CertificateError
+    for letter, chain in data.chains().items():
+        expected = data.expected_diagnosis(chain)
+        if expected == "accepted":
+            assert chain.validate().ok
+        else:
+            with pytest.raises(CertificateError) as err:
+                chain.validate()
+            assert err.value.step == expected
+
+
+# -- the data the assignments work on -----------------------------------------------------------
+
+FINGERPRINT = """
+import hashlib
+from tlslesson.assignments import data
+h = hashlib.sha256(data.clienthello_record())
+s = data.tls12_session()
+for r in s.records: h.update(r.record)
+h.update(s.keylog.encode())
+t = data.tampered_handshake()
+for m in t.client_view + t.server_view: h.update(m.wire)
+print(h.hexdigest())
+"""
+
+
+def test_data_is_the_same_in_every_process():
+    h = hashlib.sha256(data.clienthello_record())
+    session = data.tls12_session()
+    for r in session.records:
+        h.update(r.record)
+    h.update(session.keylog.encode())
+    tampered = data.tampered_handshake()
+    for m in tampered.client_view + tampered.server_view:
+        h.update(m.wire)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [
+        str(ROOT), os.environ.get("PYTHONPATH")])))
+    other = subprocess.run([sys.executable, "-c", FINGERPRINT], capture_output=True, text=True,
+                           env=env, timeout=120)
+    assert other.stdout.strip() == h.hexdigest(), other.stderr
+
+
+def test_recorded_sessions_are_what_they_claim():
+    s = data.tls12_session()
+    label, client_random, master = keylog.parse(s.keylog)[0]
+    assert label == "CLIENT_RANDOM" and client_random == s.client_random
+    assert master == tls12.master_secret(s.pre_master_secret, s.client_random, s.server_random,
+                                         s.suite)
+    assert s.record("client", "ClientHello")[11:43] == s.client_random
+    kb = tls12.key_block(master, s.client_random, s.server_random, s.suite)
+    assert _decrypt(s.record("client", "ApplicationData"), kb.client_write_key,
+                    kb.client_write_iv, 1) == data.REQUEST
+    t = data.tampered_handshake()
+    assert t.alert == "decrypt_error"
+    assert [m.name for m in t.client_view] == [m.name for m in t.server_view]
+    differs = [i for i, (a, b) in enumerate(zip(t.client_view, t.server_view)) if a.wire != b.wire]
+    assert differs == [0]
+
+
+# -- RFC 8448 ------------------------------------------------------------------------------------
+
+def test_rfc8448_values_are_consistent():
+    """Every secret re-derived from the ones before it with the package's TLS 1.3 functions."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+    R, h = rfc8448.value, "SHA256"
+    shared = X25519PrivateKey.from_private_bytes(R("server_private_key")).exchange(
+        X25519PublicKey.from_public_bytes(R("client_public_key")))
+    assert shared == R("shared_secret")
+    assert X25519PrivateKey.from_private_bytes(R("client_private_key")).exchange(
+        X25519PublicKey.from_public_bytes(R("server_public_key"))) == shared
+    assert R("hello_hash") == digest(h, R("client_hello") + R("server_hello"))
+    assert R("empty_hash") == digest(h, b"")
+    zeros = bytes(32)
+    assert R("early_secret") == tls13.hkdf_extract(h, zeros, zeros)
+    assert R("derived_for_handshake") == tls13.derive_secret(h, R("early_secret"), "derived",
+                                                             R("empty_hash"))
+    assert R("handshake_secret") == tls13.hkdf_extract(h, R("derived_for_handshake"), shared)
+    for side in ("client", "server"):
+        secret = tls13.derive_secret(h, R("handshake_secret"), f"{side[0]} hs traffic",
+                                     R("hello_hash"))
+        assert secret == R(f"{side}_handshake_traffic_secret")
+        assert (R(f"{side}_handshake_key"), R(f"{side}_handshake_iv")) == tls13.traffic_keys(
+            suites.get("TLS_AES_128_GCM_SHA256"), secret)
+        app = tls13.derive_secret(h, R("master_secret"), f"{side[0]} ap traffic",
+                                  R("server_finished_hash"))
+        assert app == R(f"{side}_application_traffic_secret_0")
+        assert (R(f"{side}_application_key"), R(f"{side}_application_iv")) == tls13.traffic_keys(
+            suites.get("TLS_AES_128_GCM_SHA256"), app)
+    assert R("derived_for_master") == tls13.derive_secret(h, R("handshake_secret"), "derived",
+                                                          R("empty_hash"))
+    assert R("master_secret") == tls13.hkdf_extract(h, R("derived_for_master"), zeros)
+    assert R("client_finished_key") == tls13.hkdf_expand_label(
+        h, R("client_handshake_traffic_secret"), "finished", b"", 32)
+    label = REFERENCE["hkdf_label"]
+    assert R("c_hs_traffic_info") == label("c hs traffic", R("hello_hash"), 32)
+    assert R("s_hs_traffic_info") == label("s hs traffic", R("hello_hash"), 32)
+    assert R("derived_info") == label("derived", R("empty_hash"), 32)
+    assert (R("key_info"), R("iv_info"), R("finished_info")) == (
+        label("key", b"", 16), label("iv", b"", 12), label("finished", b"", 32))
+
+
+def test_rfc8448_citations_point_at_the_text():
+    """Each value's first bytes are printed on the page its citation names."""
+    if not RFC8448_TEXT.exists():
+        pytest.skip(f"RFC 8448 text not at {RFC8448_TEXT}")
+    pages, current = [], []
+    for line in RFC8448_TEXT.read_text().split("\n"):
+        if "octets):" in line:
+            current.append(line.split("octets):", 1)[1].replace(" ", ""))
+        elif re.fullmatch(r"\s+(?:[0-9a-f]{2} ?)+", line):
+            current.append(line.replace(" ", ""))
+        if re.search(r"\[Page \d+\]$", line):
+            pages.append("".join(current))
+            current = []
+    for name, (value, where) in rfc8448.VALUES.items():
+        page = int(re.search(r"page (\d+)", where).group(1))
+        assert value[:24] in pages[page - 1], f"{name}: not printed on page {page}"
+
+
+def test_rfc8448_values_have_their_source():
+    for name, (hex_value, where) in rfc8448.VALUES.items():
+        assert bytes.fromhex(hex_value)
+        assert re.match(r"section 3, page \d+: \{(client|server)\} .+: \".+\"$", where), name
+    with pytest.raises(KeyError, match="no RFC 8448 value"):
+        rfc8448.value("nope")

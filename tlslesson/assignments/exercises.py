@@ -1,0 +1,1095 @@
+"""The exercises ``check`` knows: for each, its reference cases, the expected type and the hints.
+
+The reference answers are the package's own functions (``tlslesson.tls12``, ``tls13``, ``record``,
+``messages``, ``pki``) — the same code that talks to OpenSSL — plus published test vectors:
+RFC 5246 PRF vectors (IETF TLS WG list) and RFC 8448 §3 (``rfc8448.py``).
+"""
+from __future__ import annotations
+
+import random
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import x25519
+
+from .. import hello as hello_stage
+from .. import keylog, suites, tls12, tls13
+from ..connection import ClientConfig
+from ..constants import NamedGroup
+from ..messages import Context, decode_handshake, encode_handshake
+from ..prf import HASHES, digest, hmac_digest
+from ..record import AEAD12, Record
+from ..wire import opaque, u16
+from . import data, rfc8448
+from .checker import (BAD_ANSWER, FAIL, PASS, UNANSWERED, Case, Exercise, Report, as_bytes,
+                      as_dict, is_bytes, is_int, normalize_seq, register, short, tuple_of,
+                      type_name)
+
+# RFC 5246 §5 PRF test vectors, posted to the IETF TLS working group list in November 2010
+# ("Test vectors for TLS 1.2 PRF", https://www.ietf.org/mail-archive/web/tls/current/msg03416.html),
+# checked against `openssl kdf ... TLS1-PRF`. (hash, secret, label, seed, output)
+PRF_VECTORS = (
+    ("SHA256", "9bbe436ba940f017b17652849a71db35", b"test label",
+     "a0ba9f936cda311827a6f796ffd5198c",
+     "e3f229ba727be17b8d122620557cd453c2aab21d07c3d495329b52d4e61edb5a6b301791"
+     "e90d35c9c9a46b4e14baf9af0fa022f7077def17abfd3797c0564bab4fbc91666e9def9b"
+     "97fce34f796789baa48082d122ee42c5a72e5a5110fff70187347b66"),
+    ("SHA384", "b80b733d6ceefcdc71566ea48e5567df", b"test label",
+     "cd665cf6a8447dd6ff8b27555edb7465",
+     "7b0c18e9ced410ed1804f2cfa34a336a1c14dffb4900bb5fd7942107e81c83cde9ca0faa"
+     "60be9fe34f82b1233c9146a0e534cb400fed2700884f9dc236f80edd8bfa961144c9e8d7"
+     "92eca722a7b32fc3d416d473ebc2c5fd4abfdad05d9184259b5bf8cd4d90fa0d31e2dec4"
+     "79e4f1a26066f2eea9a69236a3e52655c9e9aee691c8f3a26854308d5eaa3be85e099070"
+     "3d73e56f"),
+    ("SHA512", "b0323523c1853599584d88568bbb05eb", b"test label",
+     "d4640e12e4bcdbfb437f03e6ae418ee5",
+     "1261f588c798c5c201ff036e7a9cb5edcd7fe3f94c669a122a4638d7d508b283042df678"
+     "9875c7147e906d868bc75c45e20eb40c1cf4a1713b27371f68432592f7dc8ea8ef223e12"
+     "ea8507841311bf68653d0cfc4056d811f025c45ddfa6e6fec702f054b409d6f28dd0a323"
+     "3e498da41a3e75c5630eedbe22fe254e33a1b0e9f6b9826675bec7d01a845658dc9c3975"
+     "45401d40b9f46c7a400ee1b8f81ca0a60d1a397a1028bff5d2ef5066126842fb8da41976"
+     "32bdb54ff6633f86bbc836e640d4d898"),
+)
+
+TLS12_LABELS = (b"master secret", b"key expansion", b"client finished", b"server finished",
+                b"extended master secret")
+TLS13_LABELS = ("derived", "c hs traffic", "s hs traffic", "c ap traffic", "s ap traffic",
+                "exp master", "res master", "key", "iv", "finished", "traffic upd")
+
+
+def rbytes(rng: random.Random, n: int) -> bytes:
+    return bytes(rng.getrandbits(8) for _ in range(n))
+
+
+def _bytes_exercise(**kw) -> Exercise:
+    kw.setdefault("returns", "bytes")
+    kw.setdefault("type_ok", is_bytes)
+    kw.setdefault("normalize", as_bytes)
+    kw.setdefault("compare", _compare_bytes)
+    return register(Exercise(**kw))
+
+
+def _compare_bytes(expected: bytes, got: bytes) -> str | None:
+    if got == expected:
+        return None
+    if len(got) != len(expected):
+        return f"(length: expected {len(expected)} bytes, got {len(got)})"
+    first = next(i for i, (a, b) in enumerate(zip(expected, got)) if a != b)
+    return f"(same length; first difference at byte {first})"
+
+
+def _hash_len(name: str) -> int:
+    return HASHES[name].digest_size
+
+
+# ================================================================================================
+# 01 — a ClientHello by hand
+# ================================================================================================
+
+def _random_hellos(rng: random.Random, count: int) -> list[bytes]:
+    """ClientHello messages our client could send, with random offers (built by hello.py)."""
+    out = []
+    for i in range(count):
+        versions = rng.choice([("1.3", "1.2"), ("1.2",), ("1.3",)])
+        offered = [s for s in suites.SUITES if s.version in versions]
+        chosen = tuple(rng.sample(offered, rng.randint(1, len(offered))))
+        groups = tuple(rng.sample([NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.ffdhe2048],
+                                  rng.randint(1, 3)))
+        config = ClientConfig(versions=versions, suites=chosen, groups=groups,
+                              server_name=rng.choice(["localhost", "example.com",
+                                                      "a-much-longer-host-name.example.org", None]),
+                              ems=rng.random() < 0.7)
+        shares = []
+        if "1.3" in versions:
+            key = x25519.X25519PrivateKey.from_private_bytes(rbytes(rng, 32))
+            public = key.public_key().public_bytes(serialization.Encoding.Raw,
+                                                   serialization.PublicFormat.Raw)
+            shares = [_Share(NamedGroup.x25519, public)]
+        session_id = rbytes(rng, rng.choice([0, 32, 16]))
+        message = hello_stage.client_hello(config, rbytes(rng, 32), session_id, shares)
+        out.append(encode_handshake(message))
+    return out
+
+
+class _Share:
+    def __init__(self, group, public):
+        self.group, self.public = group, public
+
+
+def _hello_fields(message: bytes) -> dict:
+    hello = decode_handshake(message, Context("1.2"))
+    return {"msg_type": message[0], "length": int.from_bytes(message[1:4], "big"),
+            "legacy_version": hello.legacy_version, "random": hello.random,
+            "session_id": hello.session_id, "cipher_suites": list(hello.cipher_suites)}
+
+
+def _real_hello() -> bytes:
+    return data.clienthello_record()[5:]
+
+
+# -- record_header ------------------------------------------------------------------------------
+
+def _record_header_cases(rng):
+    record = data.clienthello_record()
+    cases = [Case("the assignment's ClientHello record", (record,),
+                  (record[0], int.from_bytes(record[1:3], "big"),
+                   int.from_bytes(record[3:5], "big")), "fixed")]
+    for i in range(6):
+        content_type = rng.choice([20, 21, 22, 23])
+        version = rng.choice([0x0301, 0x0303])
+        length = rng.choice([1, 2, 255, 256, 300, rng.randint(1, 2000)])
+        rec = Record(content_type, version, rbytes(rng, length)).encode()
+        cases.append(Case(f"random record #{i + 1}", (rec,), (content_type, version, length)))
+    return cases
+
+
+def _record_header_diagnose(case, got):
+    record = case.args[0]
+    if tuple(got) == (record[0], int.from_bytes(record[1:3], "little"),
+                      int.from_bytes(record[3:5], "little")):
+        return "TLS numbers are big-endian (network byte order): int.from_bytes(b, 'big')."
+    if len(got) == 3 and got[2] == len(record):
+        return "the length field counts the fragment only, not the 5-byte header."
+    return None
+
+
+register(Exercise(
+    name="record_header",
+    signature="record_header(record: bytes) -> tuple[int, int, int]",
+    params=("record",),
+    returns="a tuple of 3 ints (content_type, version, length)",
+    make_cases=_record_header_cases,
+    hint="a record starts with 1 byte content type, 2 bytes version, 2 bytes length "
+         "(RFC 5246 §6.2.1), all big-endian.",
+    type_ok=tuple_of(3, is_int),
+    normalize=lambda v: tuple(v) if isinstance(v, list) else v,
+    diagnose=_record_header_diagnose,
+))
+
+
+# -- clienthello_fields -------------------------------------------------------------------------
+
+FIELDS = ("msg_type", "length", "legacy_version", "random", "session_id", "cipher_suites")
+
+
+def _fields_cases(rng):
+    cases = [Case("the assignment's ClientHello", (_real_hello(),), _hello_fields(_real_hello()),
+                  "fixed")]
+    for i, message in enumerate(_random_hellos(rng, 6)):
+        cases.append(Case(f"random ClientHello #{i + 1}", (message,), _hello_fields(message)))
+    return cases
+
+
+def _fields_type_ok(value):
+    return isinstance(value, dict)
+
+
+def _fields_normalize(value):
+    if not isinstance(value, dict):
+        return value
+    out = {k: as_bytes(v) for k, v in value.items()}
+    if isinstance(out.get("cipher_suites"), tuple):
+        out["cipher_suites"] = list(out["cipher_suites"])
+    return out
+
+
+def _fields_compare(expected: dict, got: dict) -> str | None:
+    missing = [k for k in FIELDS if k not in got]
+    if missing:
+        return f"(missing key{'s' * (len(missing) > 1)}: {', '.join(missing)})"
+    for key in FIELDS:
+        if got[key] != expected[key]:
+            return (f"(first wrong field: {key!r}: expected {short(expected[key], 50)}, "
+                    f"got {short(got[key], 50)})")
+    return None
+
+
+def _fields_diagnose(case, got):
+    if not isinstance(got, dict):
+        return None
+    missing = [k for k in FIELDS if k not in got]
+    if missing:
+        return f"return all six fields in one dict: {', '.join(FIELDS)}."
+    message = case.args[0]
+    suites_got = got.get("cipher_suites")
+    expected = _hello_fields(message)
+    if got.get("length") == len(message):
+        return "the 3-byte length counts the body only, not the 4-byte handshake header."
+    if (isinstance(suites_got, list) and suites_got
+            and suites_got[0] == 2 * len(expected["cipher_suites"])):
+        return ("the first two bytes of cipher_suites are its length in BYTES (2 per suite): "
+                "skip them, then read 2 bytes per suite.")
+    if got.get("random") not in (None, expected["random"]):
+        return ("random is the 32 bytes right after the 2-byte legacy_version (and the "
+                "4-byte handshake header).")
+    if got.get("session_id") != expected["session_id"]:
+        return "legacy_session_id<0..32> has a 1-byte length in front."
+    return None
+
+
+register(Exercise(
+    name="clienthello_fields",
+    signature="client_hello_fields(message: bytes) -> dict",
+    params=("message",),
+    returns="a dict with keys " + ", ".join(FIELDS),
+    make_cases=_fields_cases,
+    hint="walk the message in order: msg_type (1), length (3), legacy_version (2), random (32), "
+         "session_id (1-byte length + bytes), cipher_suites (2-byte length in bytes + 2 bytes "
+         "each).",
+    type_ok=_fields_type_ok,
+    normalize=_fields_normalize,
+    compare=_fields_compare,
+    diagnose=_fields_diagnose,
+    aliases=("client_hello_fields", "clienthello fields"),
+))
+
+
+# -- suite_names --------------------------------------------------------------------------------
+
+def _name_of_suite(code: int) -> str:
+    suite = suites.BY_CODE.get(code)
+    return suite.name if suite else f"0x{code:04x}"
+
+
+def _suite_names_cases(rng):
+    real = _hello_fields(_real_hello())["cipher_suites"]
+    cases = [Case("the assignment's ClientHello", (real,), [_name_of_suite(c) for c in real],
+                  "fixed")]
+    known = list(suites.BY_CODE)
+    for i in range(5):
+        codes = rng.sample(known, rng.randint(1, len(known)))
+        for _ in range(rng.randint(0, 3)):   # GREASE (RFC 8701), SCSVs and codes we don't know
+            codes.insert(rng.randint(0, len(codes)),
+                         rng.choice([0x0A0A, 0x1A1A, 0xFAFA, 0x00FF, 0x5600, 0x0005,
+                                     rng.randint(0, 0xFFFF)]))
+        cases.append(Case(f"random list #{i + 1}", (codes,), [_name_of_suite(c) for c in codes]))
+    return cases
+
+
+def _suite_names_diagnose(case, got):
+    wrong = [(c, g) for c, g, e in zip(case.args[0], got, case.expected) if g != e]
+    if not wrong:
+        return None
+    code, name = wrong[0]
+    if code not in suites.BY_CODE:
+        return (f"0x{code:04x} is not in tlslesson.suites.BY_CODE: the exercise wants "
+                f"'0x{code:04x}' (f\"0x{{code:04x}}\", lower case, 4 digits) for it.")
+    return "look each code up in tlslesson.suites.BY_CODE and take the suite's .name."
+
+
+register(Exercise(
+    name="suite_names",
+    signature="suite_names(codes: list[int]) -> list[str]",
+    params=("codes",),
+    returns="a list of str",
+    make_cases=_suite_names_cases,
+    hint="suites.BY_CODE[code].name for a known code, f\"0x{code:04x}\" otherwise.",
+    type_ok=lambda v: isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v),
+    normalize=lambda v: list(v) if isinstance(v, tuple) else v,
+    diagnose=_suite_names_diagnose,
+))
+
+
+# -- extension_types ----------------------------------------------------------------------------
+
+def _extension_types(message: bytes) -> list[int]:
+    hello = decode_handshake(message, Context("1.2"))
+    return [e.type for e in hello.extensions]
+
+
+def _extension_cases(rng):
+    cases = [Case("the assignment's ClientHello", (_real_hello(),),
+                  _extension_types(_real_hello()), "fixed")]
+    for i, message in enumerate(_random_hellos(rng, 6)):
+        cases.append(Case(f"random ClientHello #{i + 1}", (message,), _extension_types(message)))
+    return cases
+
+
+register(Exercise(
+    name="extension_types",
+    signature="extension_types(message: bytes) -> list[int]",
+    params=("message",),
+    returns="a list of int",
+    make_cases=_extension_cases,
+    hint="after compression_methods comes a 2-byte length of all extensions; each extension is "
+         "type (2 bytes), length (2 bytes), then that many bytes of data.",
+    type_ok=lambda v: isinstance(v, (list, tuple)) and all(is_int(x) for x in v),
+    normalize=lambda v: list(v) if isinstance(v, tuple) else v,
+))
+
+
+# ================================================================================================
+# 02 — P_hash, the PRF, the master secret and the key block
+# ================================================================================================
+
+def _p_hash_cases(rng):
+    cases = [Case(f"RFC 5246 PRF test vector, {h}",
+                  (h, bytes.fromhex(secret), label + bytes.fromhex(seed), len(out) // 2),
+                  bytes.fromhex(out), "fixed")
+             for h, secret, label, seed, out in PRF_VECTORS]
+    for i in range(8):
+        h = rng.choice(["SHA256", "SHA256", "SHA384"])
+        length = rng.choice([1, 12, _hash_len(h), _hash_len(h) + 1, 48, 104, rng.randint(1, 200)])
+        args = (h, rbytes(rng, rng.randint(0, 48)), rbytes(rng, rng.randint(1, 77)), length)
+        cases.append(Case(f"random #{i + 1}", args, tls12.p_hash(*args)))
+    return cases
+
+
+def _p_hash_diagnose(case, got):
+    h, secret, seed, length = case.args
+    if len(got) > length:
+        return f"cut the output to exactly `length` bytes ({length})."
+    if len(got) < length:
+        return "keep adding HMAC blocks until you have at least `length` bytes, then cut."
+    a, wrong = seed, b""
+    while len(wrong) < length:
+        a = hmac_digest(h, secret, a)
+        wrong += a
+    if got == wrong[:length]:
+        return "each output block is HMAC(secret, A(i) + seed), not A(i) itself."
+    if got[:_hash_len(h)] == hmac_digest(h, secret, seed + hmac_digest(h, secret, seed))[:length]:
+        return "it is A(i) + seed (A first), not seed + A(i)."
+    return None
+
+
+_bytes_exercise(
+    name="p_hash",
+    signature="p_hash(hash_name: str, secret: bytes, seed: bytes, length: int) -> bytes",
+    params=("hash_name", "secret", "seed", "length"),
+    make_cases=_p_hash_cases,
+    hint="A(0) = seed, A(i) = HMAC(secret, A(i-1)); output = HMAC(secret, A(1) + seed) + "
+         "HMAC(secret, A(2) + seed) + ... cut to length (RFC 5246 §5). "
+         "hmac_digest(hash_name, key, data) is in tlslesson.prf.",
+    diagnose=_p_hash_diagnose,
+)
+
+
+def _prf_cases(rng):
+    cases = [Case(f"RFC 5246 PRF test vector, {h}",
+                  (bytes.fromhex(secret), label, bytes.fromhex(seed), len(out) // 2, h),
+                  bytes.fromhex(out), "fixed")
+             for h, secret, label, seed, out in PRF_VECTORS]
+    for i in range(8):
+        h = rng.choice(["SHA256", "SHA256", "SHA384"])
+        label = rng.choice(TLS12_LABELS)
+        args = (rbytes(rng, rng.choice([32, 48])), label, rbytes(rng, rng.choice([32, 64])),
+                rng.choice([12, 48, 40, 72, rng.randint(1, 150)]), h)
+        cases.append(Case(f"random #{i + 1}", args, tls12.prf(*args)))
+    return cases
+
+
+def _prf_diagnose(case, got):
+    secret, label, seed, length, h = case.args
+    if got == tls12.p_hash(h, secret, seed + label, length):
+        return "the label goes in front of the seed: P_hash(secret, label + seed)."
+    if got == tls12.p_hash(h, secret, seed, length):
+        return "the label is part of the seed: P_hash(secret, label + seed)."
+    if h != "SHA256" and got == tls12.prf(secret, label, seed, length, "SHA256"):
+        return "use the hash you are given (hash_name), not always SHA-256."
+    return None
+
+
+_bytes_exercise(
+    name="prf",
+    signature="prf(secret: bytes, label: bytes, seed: bytes, length: int, "
+              "hash_name: str = 'SHA256') -> bytes",
+    params=("secret", "label", "seed", "length", "hash_name"),
+    make_cases=_prf_cases,
+    hint="PRF(secret, label, seed) = P_<hash>(secret, label + seed) (RFC 5246 §5).",
+    diagnose=_prf_diagnose,
+)
+
+
+def _master_cases(rng):
+    s = data.tls12_session()
+    cases = [Case("the recorded session (compare with its key log line)",
+                  (s.pre_master_secret, s.client_random, s.server_random, s.suite.hash),
+                  keylog.parse(s.keylog)[0][2], "fixed")]
+    for i in range(6):
+        suite = rng.choice(suites.TLS12_SUITES)
+        args = (rbytes(rng, rng.choice([32, 48, 256])), rbytes(rng, 32), rbytes(rng, 32),
+                suite.hash)
+        cases.append(Case(f"random #{i + 1}", args,
+                          tls12.master_secret(*args[:3], suite)))
+    return cases
+
+
+def _master_diagnose(case, got):
+    pre, cr, sr, h = case.args
+    if got == tls12.prf(pre, b"master secret", sr + cr, 48, h):
+        return "the seed is client_random + server_random (client first)."
+    if len(got) != 48:
+        return "the master secret is always 48 bytes."
+    for label in (b"master_secret", b"master secret\x00", b"Master Secret"):
+        if got == tls12.prf(pre, label, cr + sr, 48, h):
+            return 'the label is exactly b"master secret" (a space, no terminator).'
+    return None
+
+
+_bytes_exercise(
+    name="master_secret",
+    signature="master_secret(pre_master: bytes, client_random: bytes, server_random: bytes, "
+              "hash_name: str = 'SHA256') -> bytes",
+    params=("pre_master", "client_random", "server_random", "hash_name"),
+    make_cases=_master_cases,
+    hint='master_secret = PRF(pre_master_secret, "master secret", ClientHello.random + '
+         'ServerHello.random)[0..47] (RFC 5246 §8.1).',
+    diagnose=_master_diagnose,
+)
+
+
+KEY_BLOCK_KEYS = ("client_write_mac_key", "server_write_mac_key", "client_write_key",
+                  "server_write_key", "client_write_iv", "server_write_iv")
+
+
+def _key_block_cases(rng):
+    s = data.tls12_session()
+    master = keylog.parse(s.keylog)[0][2]
+    cases = [Case("the recorded session", (master, s.client_random, s.server_random, s.suite),
+                  as_dict(tls12.key_block(master, s.client_random, s.server_random, s.suite)),
+                  "fixed")]
+    aead = [x for x in suites.TLS12_SUITES if x.aead]
+    for i in range(6):
+        suite = rng.choice(aead)
+        args = (rbytes(rng, 48), rbytes(rng, 32), rbytes(rng, 32), suite)
+        cases.append(Case(f"random #{i + 1} ({suite.openssl_name})", args,
+                          as_dict(tls12.key_block(*args))))
+    return cases
+
+
+def _key_block_normalize(value):
+    value = as_dict(value)
+    if isinstance(value, dict):
+        return {k: as_bytes(v) for k, v in value.items()}
+    return value
+
+
+def _key_block_compare(expected, got):
+    missing = [k for k in KEY_BLOCK_KEYS if k not in got]
+    if missing:
+        return f"(missing key{'s' * (len(missing) > 1)}: {', '.join(missing)})"
+    for key in KEY_BLOCK_KEYS:
+        if got[key] != expected[key]:
+            return (f"(first wrong part: {key!r}: expected {short(expected[key], 40)}, "
+                    f"got {short(got[key], 40)})")
+    return None
+
+
+def _key_block_diagnose(case, got):
+    master, cr, sr, suite = case.args
+    swapped = as_dict(tls12.key_block(master, sr, cr, suite))
+    if all(got.get(k) == swapped[k] for k in KEY_BLOCK_KEYS):
+        return ("the key block's seed is server_random + client_random — the opposite order "
+                "from the master secret's.")
+    sizes = [(k, len(got.get(k, b""))) for k in KEY_BLOCK_KEYS]
+    expected = case.expected
+    for key, size in sizes:
+        if size != len(expected[key]):
+            return (f"{key} should be {len(expected[key])} bytes for {suite.openssl_name} "
+                    f"(suite.mac_length / key_length / iv_length).")
+    return "cut in this order: 2 MAC keys, 2 cipher keys, 2 IVs — client before server each time."
+
+
+register(Exercise(
+    name="key_block",
+    signature="key_block(master: bytes, client_random: bytes, server_random: bytes, "
+              "suite: CipherSuite) -> dict",
+    params=("master", "client_random", "server_random", "suite"),
+    returns="a dict with keys " + ", ".join(KEY_BLOCK_KEYS),
+    make_cases=_key_block_cases,
+    hint='key_block = PRF(master, "key expansion", server_random + client_random), cut into '
+         "client/server MAC keys, client/server keys, client/server IVs (RFC 5246 §6.3).",
+    type_ok=lambda v: isinstance(_key_block_normalize(v), dict),
+    normalize=_key_block_normalize,
+    compare=_key_block_compare,
+    diagnose=_key_block_diagnose,
+))
+
+
+# ================================================================================================
+# 03 — Finished, and a tampered handshake
+# ================================================================================================
+
+def _transcript_cases(rng):
+    s = data.tls12_session()
+    messages = s.transcript("Finished", "client")
+    cases = [Case("the recorded session, up to the client's Finished", (messages, "SHA256"),
+                  digest("SHA256", b"".join(messages)), "fixed")]
+    for i in range(6):
+        h = rng.choice(["SHA256", "SHA384"])
+        msgs = [rbytes(rng, rng.randint(4, 300)) for _ in range(rng.randint(1, 9))]
+        cases.append(Case(f"random #{i + 1}", (msgs, h), digest(h, b"".join(msgs))))
+    return cases
+
+
+def _transcript_diagnose(case, got):
+    messages, h = case.args
+    if got == digest(h, messages[-1]):
+        return "hash ALL the messages, concatenated in order — not just the last one."
+    if got == digest(h, b"".join(digest(h, m) for m in messages)):
+        return "concatenate the messages, then hash once (not a hash of hashes)."
+    if h != "SHA256" and got == digest("SHA256", b"".join(messages)):
+        return "use the hash named by hash_name."
+    return None
+
+
+_bytes_exercise(
+    name="transcript_hash",
+    signature="transcript_hash(messages: list[bytes], hash_name: str = 'SHA256') -> bytes",
+    params=("messages", "hash_name"),
+    make_cases=_transcript_cases,
+    hint="Hash(handshake_messages): every message (with its 4-byte header) concatenated in "
+         "order, hashed once. tlslesson.prf.digest(hash_name, data) hashes.",
+    diagnose=_transcript_diagnose,
+)
+
+
+def _verify_cases(rng):
+    s = data.tls12_session()
+    master = keylog.parse(s.keylog)[0][2]
+    finished = [m for m in s.messages if m.name == "Finished"]
+    cases = []
+    for sender, message in zip(("client", "server"), finished):
+        before = s.transcript("Finished", sender)
+        cases.append(Case(f"the recorded session: the {sender}'s Finished",
+                          (master, sender, digest("SHA256", b"".join(before)), "SHA256"),
+                          message.wire[4:], "fixed"))
+    for i in range(6):
+        suite = rng.choice(suites.TLS12_SUITES)
+        sender = rng.choice(["client", "server"])
+        args = (rbytes(rng, 48), sender, rbytes(rng, _hash_len(suite.hash)), suite.hash)
+        cases.append(Case(f"random #{i + 1}", args,
+                          tls12.verify_data(args[0], sender, args[2], suite)))
+    return cases
+
+
+def _verify_diagnose(case, got):
+    master, sender, hh, h = case.args
+    if len(got) != 12:
+        return "verify_data is 12 bytes (verify_data_length, RFC 5246 §7.4.9)."
+    for label in (f"{sender}_finished", f"{sender.title()} Finished", f"{sender}finished"):
+        if got == tls12.prf(master, label.encode(), hh, 12, h):
+            return f'the label is b"{sender} finished" (lower case, one space).'
+    if got == tls12.prf(master, f"{sender} finished".encode(), digest(h, hh), 12, h):
+        return "handshake_hash is already the hash: don't hash it again."
+    other = "server" if sender == "client" else "client"
+    if got == tls12.prf(master, f"{other} finished".encode(), hh, 12, h):
+        return "use the sender you are given: 'client finished' or 'server finished'."
+    return None
+
+
+_bytes_exercise(
+    name="verify_data",
+    signature="verify_data(master: bytes, sender: str, handshake_hash: bytes, "
+              "hash_name: str = 'SHA256') -> bytes",
+    params=("master", "sender", "handshake_hash", "hash_name"),
+    make_cases=_verify_cases,
+    hint='verify_data = PRF(master_secret, "client finished" or "server finished", '
+         "handshake_hash)[0..11] (RFC 5246 §7.4.9); tlslesson.tls12.prf is the PRF.",
+    diagnose=_verify_diagnose,
+)
+
+
+def _first_difference(a, b):
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return i
+    return None if len(a) == len(b) else min(len(a), len(b))
+
+
+def _find_cases(rng):
+    t = data.tampered_handshake()
+    sent = [m.wire for m in t.client_view]
+    received = [m.wire for m in t.server_view]
+    cases = [Case("the assignment's tampered handshake", (sent, received),
+                  _first_difference(sent, received), "fixed"),
+             Case("the recorded session, untouched", (data.tls12_session().transcript(),
+                                                      data.tls12_session().transcript()),
+                  None, "fixed")]
+    for i in range(8):
+        msgs = [rbytes(rng, rng.randint(4, 120)) for _ in range(rng.randint(2, 9))]
+        other = list(msgs)
+        what = rng.choice(["flip", "flip", "flip", "none", "drop", "extra"])
+        if what == "flip":
+            j = rng.randrange(len(msgs))
+            changed = bytearray(msgs[j])
+            changed[rng.randrange(len(changed))] ^= 1 << rng.randrange(8)
+            other[j] = bytes(changed)
+        elif what == "drop":
+            other.pop()
+        elif what == "extra":
+            other.append(rbytes(rng, 16))
+        cases.append(Case(f"random #{i + 1}", (msgs, other), _first_difference(msgs, other)))
+    return cases
+
+
+register(Exercise(
+    name="find_tampered",
+    signature="find_tampered(sent: list[bytes], received: list[bytes]) -> int | None",
+    params=("sent", "received"),
+    returns="an int (an index) or None",
+    make_cases=_find_cases,
+    hint="compare the two lists position by position; the first position where they differ "
+         "(or where one list ends first) is the answer; None when they are the same.",
+    type_ok=lambda v: v is None or is_int(v),
+))
+
+
+# ================================================================================================
+# 04 — decrypt a record
+# ================================================================================================
+
+def _keylog_cases(rng):
+    s = data.tls12_session()
+    cases = [Case("the recorded session's key log line", (s.keylog,),
+                  keylog.parse(s.keylog)[0], "fixed")]
+    for i in range(6):
+        label = rng.choice(["CLIENT_RANDOM", "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+                            "SERVER_TRAFFIC_SECRET_0", "EXPORTER_SECRET"])
+        size = 48 if label == "CLIENT_RANDOM" else rng.choice([32, 48])
+        line = keylog.line(label, rbytes(rng, 32), rbytes(rng, size))
+        if rng.random() < 0.3:
+            line += "\n"
+        cases.append(Case(f"random #{i + 1}", (line,), keylog.parse(line)[0]))
+    return cases
+
+
+register(Exercise(
+    name="parse_keylog_line",
+    signature="parse_keylog_line(line: str) -> tuple[str, bytes, bytes]",
+    params=("line",),
+    returns="a tuple (label: str, client_random: bytes, secret: bytes)",
+    make_cases=_keylog_cases,
+    hint="split the line on whitespace: LABEL, then two hex strings; bytes.fromhex turns hex "
+         "into bytes. Trailing newlines don't count.",
+    type_ok=lambda v: (isinstance(v, (tuple, list)) and len(v) == 3 and isinstance(v[0], str)
+                       and is_bytes(v[1]) and is_bytes(v[2])),
+    normalize=normalize_seq,
+    aliases=("keylog_line",),
+))
+
+
+def _first_app_record():
+    s = data.tls12_session()
+    master = keylog.parse(s.keylog)[0][2]
+    kb = tls12.key_block(master, s.client_random, s.server_random, s.suite)
+    return s, kb
+
+
+def _nonce_cases(rng):
+    s, kb = _first_app_record()
+    cases = []
+    for sender, name, nth in (("client", "Finished", 0), ("client", "ApplicationData", 0),
+                              ("server", "ApplicationData", 0)):
+        record = s.record(sender, name, nth)
+        iv = kb.client_write_iv if sender == "client" else kb.server_write_iv
+        cases.append(Case(f"the recorded session: {sender} {name}", (iv, record[5:]),
+                          iv + record[5:13], "fixed"))
+    for i in range(6):
+        iv, seq = rbytes(rng, 4), rng.choice([0, 1, 2, rng.getrandbits(64)])
+        fragment = seq.to_bytes(8, "big") + rbytes(rng, rng.randint(17, 80))
+        cases.append(Case(f"random #{i + 1}", (iv, fragment), iv + fragment[:8]))
+    return cases
+
+
+def _nonce_diagnose(case, got):
+    iv, fragment = case.args
+    if got == fragment[:8] + iv:
+        return "the implicit part (write_iv, 4 bytes) comes first, then the explicit 8 bytes."
+    if len(got) != 12:
+        return "an AES-GCM nonce is 12 bytes: 4 from the key block + 8 sent in the record."
+    return None
+
+
+_bytes_exercise(
+    name="aead_nonce",
+    signature="aead_nonce(write_iv: bytes, fragment: bytes) -> bytes",
+    params=("write_iv", "fragment"),
+    make_cases=_nonce_cases,
+    hint="TLS 1.2 AES-GCM (RFC 5288 §3): nonce = write_iv (4 bytes, from the key block) + the "
+         "first 8 bytes of the record's fragment (the explicit nonce).",
+    diagnose=_nonce_diagnose,
+)
+
+
+def _aad(seq, content_type, version, length):
+    return seq.to_bytes(8, "big") + bytes([content_type]) + u16(version) + u16(length)
+
+
+def _aad_cases(rng):
+    s, kb = _first_app_record()
+    record = s.record("client", "ApplicationData")
+    cases = [Case("the recorded session: the client's first application data record",
+                  (1, record[0], int.from_bytes(record[1:3], "big"), len(record) - 5 - 8 - 16),
+                  None, "fixed")]
+    cases[0].expected = _aad(*cases[0].args)
+    for i in range(6):
+        args = (rng.choice([0, 1, 5, rng.getrandbits(64)]), rng.choice([21, 22, 23]),
+                rng.choice([0x0303, 0x0301]), rng.randint(0, 2 ** 14))
+        cases.append(Case(f"random #{i + 1}", args, _aad(*args)))
+    return cases
+
+
+def _aad_diagnose(case, got):
+    seq, ct, version, length = case.args
+    if got == seq.to_bytes(4, "big") + bytes([ct]) + u16(version) + u16(length):
+        return "seq_num is a uint64: 8 bytes."
+    if got == seq.to_bytes(8, "little") + bytes([ct]) + u16(version) + u16(length):
+        return "everything is big-endian, the sequence number too."
+    if len(got) != 13:
+        return "additional_data is 13 bytes: 8 + 1 + 2 + 2."
+    return None
+
+
+_bytes_exercise(
+    name="additional_data",
+    signature="additional_data(seq_num: int, content_type: int, version: int, length: int) "
+              "-> bytes",
+    params=("seq_num", "content_type", "version", "length"),
+    make_cases=_aad_cases,
+    hint="additional_data = seq_num (uint64) + type (uint8) + version (uint16) + length (uint16) "
+         "of the PLAINTEXT (RFC 5246 §6.2.3.3).",
+    diagnose=_aad_diagnose,
+)
+
+
+def _decrypt_cases(rng):
+    s, kb = _first_app_record()
+    cases = []
+    plaintexts = {("client", "Finished"): next(m.wire for m in s.messages
+                                               if m.name == "Finished" and m.sender == "client"),
+                  ("client", "ApplicationData"): data.REQUEST,
+                  ("server", "ApplicationData"): data.RESPONSE}
+    for (sender, name), plaintext in plaintexts.items():
+        key, iv = ((kb.client_write_key, kb.client_write_iv) if sender == "client"
+                   else (kb.server_write_key, kb.server_write_iv))
+        seq = 0 if name == "Finished" else 1
+        cases.append(Case(f"the recorded session: {sender} {name} (seq {seq})",
+                          (s.record(sender, name), key, iv, seq), plaintext, "fixed"))
+    for i in range(6):
+        suite = rng.choice([suites.get("AES128-GCM-SHA256"),
+                            suites.get("ECDHE-RSA-AES256-GCM-SHA384")])
+        key, iv = rbytes(rng, suite.key_length), rbytes(rng, 4)
+        protection = AEAD12(suite, key, iv)
+        protection.seq = seq = rng.choice([0, 1, 2, 7, rng.getrandbits(32)])
+        plaintext = rbytes(rng, rng.randint(0, 100))
+        record = protection.seal(rng.choice([22, 23, 21]), 0x0303, plaintext).encode()
+        cases.append(Case(f"random #{i + 1} ({suite.cipher})", (record, key, iv, seq), plaintext))
+    return cases
+
+
+_bytes_exercise(
+    name="decrypt_record",
+    signature="decrypt_record(record: bytes, key: bytes, write_iv: bytes, seq_num: int) -> bytes",
+    params=("record", "key", "write_iv", "seq_num"),
+    make_cases=_decrypt_cases,
+    hint="fragment = record[5:]; nonce = aead_nonce(write_iv, fragment); the ciphertext+tag is "
+         "fragment[8:]; the plaintext length in the additional data is len(fragment) - 8 - 16; "
+         "AESGCM(key).decrypt(nonce, ciphertext_and_tag, additional_data).",
+)
+
+
+# ================================================================================================
+# 05 — TLS 1.3: HKDF-Expand-Label and the key schedule, against RFC 8448
+# ================================================================================================
+
+def _label(label: str, context: bytes, length: int) -> bytes:
+    return u16(length) + opaque(1, b"tls13 " + label.encode()) + opaque(1, context)
+
+
+R = rfc8448.value
+
+
+def _hkdf_label_cases(rng):
+    fixed = [("derived", R("empty_hash"), 32, "derived_info"),
+             ("c hs traffic", R("hello_hash"), 32, "c_hs_traffic_info"),
+             ("s hs traffic", R("hello_hash"), 32, "s_hs_traffic_info"),
+             ("key", b"", 16, "key_info"), ("iv", b"", 12, "iv_info"),
+             ("finished", b"", 32, "finished_info")]
+    cases = [Case(f"RFC 8448 {rfc8448.source(name).split(':')[0]} ({name})",
+                  (label, ctx, n), R(name), "fixed") for label, ctx, n, name in fixed]
+    for i in range(6):
+        args = (rng.choice(TLS13_LABELS), rbytes(rng, rng.choice([0, 32, 48])),
+                rng.choice([12, 16, 32, 48]))
+        cases.append(Case(f"random #{i + 1}", args, _label(*args)))
+    return cases
+
+
+def _hkdf_label_diagnose(case, got):
+    label, context, length = case.args
+    if got == u16(length) + opaque(1, label.encode()) + opaque(1, context):
+        return 'the label on the wire is "tls13 " + label (RFC 8446 §7.1).'
+    if got == u16(length) + b"tls13 " + label.encode() + context:
+        return "label and context are opaque<..>: each has a 1-byte length in front."
+    return None
+
+
+_bytes_exercise(
+    name="hkdf_label",
+    signature="hkdf_label(label: str, context: bytes, length: int) -> bytes",
+    params=("label", "context", "length"),
+    make_cases=_hkdf_label_cases,
+    hint='HkdfLabel = uint16 length + opaque label<7..255> ("tls13 " + label) + '
+         "opaque context<0..255> (RFC 8446 §7.1); opaque<..255> = 1-byte length + bytes.",
+    diagnose=_hkdf_label_diagnose,
+)
+
+
+def _expand_cases(rng):
+    fixed = [("early_secret", "derived", R("empty_hash"), 32, "derived_for_handshake"),
+             ("handshake_secret", "derived", R("empty_hash"), 32, "derived_for_master"),
+             ("server_handshake_traffic_secret", "key", b"", 16, "server_handshake_key"),
+             ("server_handshake_traffic_secret", "iv", b"", 12, "server_handshake_iv"),
+             ("client_handshake_traffic_secret", "finished", b"", 32, "client_finished_key")]
+    cases = [Case(f"RFC 8448 {rfc8448.source(name).split(':')[0]} ({name})",
+                  (R(secret), label, ctx, n, "SHA256"), R(name), "fixed")
+             for secret, label, ctx, n, name in fixed]
+    for i in range(6):
+        h = rng.choice(["SHA256", "SHA384"])
+        args = (rbytes(rng, _hash_len(h)), rng.choice(TLS13_LABELS),
+                rbytes(rng, rng.choice([0, _hash_len(h)])), rng.choice([12, 16, 32, _hash_len(h)]),
+                h)
+        secret, label, context, length, _ = args
+        cases.append(Case(f"random #{i + 1} ({h})", args,
+                          tls13.hkdf_expand_label(h, secret, label, context, length)))
+    return cases
+
+
+def _expand_diagnose(case, got):
+    secret, label, context, length, h = case.args
+    if got == tls13.hkdf_expand_label(h, secret, "tls13 " + label, context, length):
+        return 'add "tls13 " once: the label you are given is without it.'
+    return None
+
+
+_bytes_exercise(
+    name="hkdf_expand_label",
+    signature="hkdf_expand_label(secret: bytes, label: str, context: bytes, length: int, "
+              "hash_name: str = 'SHA256') -> bytes",
+    params=("secret", "label", "context", "length", "hash_name"),
+    make_cases=_expand_cases,
+    hint="HKDF-Expand(secret, hkdf_label(label, context, length), length): T(1) = HMAC(secret, "
+         "info + 0x01), T(i) = HMAC(secret, T(i-1) + info + i), concatenated and cut (RFC 5869 "
+         "§2.3).",
+    diagnose=_expand_diagnose,
+)
+
+
+def _derive_cases(rng):
+    fixed = [("early_secret", "derived", "empty_hash", "derived_for_handshake"),
+             ("handshake_secret", "c hs traffic", "hello_hash", "client_handshake_traffic_secret"),
+             ("handshake_secret", "s hs traffic", "hello_hash", "server_handshake_traffic_secret"),
+             ("master_secret", "c ap traffic", "server_finished_hash",
+              "client_application_traffic_secret_0")]
+    cases = [Case(f"RFC 8448 {rfc8448.source(name).split(':')[0]} ({name})",
+                  (R(secret), label, R(hh), "SHA256"), R(name), "fixed")
+             for secret, label, hh, name in fixed]
+    for i in range(6):
+        h = rng.choice(["SHA256", "SHA384"])
+        args = (rbytes(rng, _hash_len(h)), rng.choice(TLS13_LABELS[:7]),
+                rbytes(rng, _hash_len(h)), h)
+        secret, label, transcript_hash, _ = args
+        cases.append(Case(f"random #{i + 1} ({h})", args,
+                          tls13.derive_secret(h, secret, label, transcript_hash)))
+    return cases
+
+
+def _derive_diagnose(case, got):
+    secret, label, th, h = case.args
+    if got == tls13.hkdf_expand_label(h, secret, label, digest(h, th), _hash_len(h)):
+        return "transcript_hash is already a hash: use it as the context as it is."
+    if len(got) != _hash_len(h):
+        return f"Derive-Secret's length is the hash length ({_hash_len(h)} bytes for {h})."
+    return None
+
+
+_bytes_exercise(
+    name="derive_secret",
+    signature="derive_secret(secret: bytes, label: str, transcript_hash: bytes, "
+              "hash_name: str = 'SHA256') -> bytes",
+    params=("secret", "label", "transcript_hash", "hash_name"),
+    make_cases=_derive_cases,
+    hint="Derive-Secret(Secret, Label, Messages) = HKDF-Expand-Label(Secret, Label, "
+         "Transcript-Hash(Messages), Hash.length) (RFC 8446 §7.1).",
+    diagnose=_derive_diagnose,
+)
+
+
+def _keys_cases(rng):
+    fixed = [("server_handshake_traffic_secret", "server_handshake"),
+             ("client_handshake_traffic_secret", "client_handshake"),
+             ("server_application_traffic_secret_0", "server_application"),
+             ("client_application_traffic_secret_0", "client_application")]
+    cases = [Case(f"RFC 8448 {rfc8448.source(which + '_key').split(':')[0]} ({which} key, iv)",
+                  (R(secret), 16, 12, "SHA256"), (R(which + "_key"), R(which + "_iv")), "fixed")
+             for secret, which in fixed]
+    for i in range(6):
+        suite = rng.choice(suites.TLS13_SUITES)
+        secret = rbytes(rng, _hash_len(suite.hash))
+        cases.append(Case(f"random #{i + 1} ({suite.name})",
+                          (secret, suite.key_length, suite.iv_length, suite.hash),
+                          tls13.traffic_keys(suite, secret)))
+    return cases
+
+
+def _keys_diagnose(case, got):
+    secret, key_length, iv_length, h = case.args
+    key, iv = case.expected
+    if tuple(got) == (iv, key):
+        return "return (key, iv): the key first."
+    if got[0] == key and got[1] != iv:
+        return 'the key is right; the IV uses the label "iv" and iv_length bytes.'
+    return None
+
+
+register(Exercise(
+    name="traffic_keys",
+    signature="traffic_keys(secret: bytes, key_length: int = 16, iv_length: int = 12, "
+              "hash_name: str = 'SHA256') -> tuple[bytes, bytes]",
+    params=("secret", "key_length", "iv_length", "hash_name"),
+    returns="a tuple (key: bytes, iv: bytes)",
+    make_cases=_keys_cases,
+    hint='key = HKDF-Expand-Label(secret, "key", "", key_length), iv = HKDF-Expand-Label(secret, '
+         '"iv", "", iv_length) (RFC 8446 §7.3).',
+    type_ok=tuple_of(2, is_bytes),
+    normalize=normalize_seq,
+    diagnose=_keys_diagnose,
+    aliases=("traffic keys",),
+))
+
+
+def _hs_secrets(shared: bytes, hello_hash: bytes, suite) -> tuple[bytes, bytes]:
+    schedule = tls13.KeySchedule(suite)
+    schedule.start()
+    schedule.handshake(shared, hello_hash)
+    return (schedule.client_handshake_traffic_secret, schedule.server_handshake_traffic_secret)
+
+
+def _hs_cases(rng):
+    cases = [Case("RFC 8448 section 3 (x25519 shared secret, hash of ClientHello+ServerHello)",
+                  (R("shared_secret"), R("hello_hash"), "SHA256"),
+                  (R("client_handshake_traffic_secret"), R("server_handshake_traffic_secret")),
+                  "fixed")]
+    for i in range(5):
+        suite = rng.choice(suites.TLS13_SUITES)
+        shared = rbytes(rng, rng.choice([32, 65, 256]))
+        hh = rbytes(rng, _hash_len(suite.hash))
+        cases.append(Case(f"random #{i + 1} ({suite.hash})", (shared, hh, suite.hash),
+                          _hs_secrets(shared, hh, suite)))
+    return cases
+
+
+def _hs_diagnose(case, got):
+    shared, hh, h = case.args
+    size = _hash_len(h)
+    zeros = bytes(size)
+    early = tls13.hkdf_extract(h, zeros, zeros)
+    wrong = tls13.hkdf_extract(h, early, shared)       # forgot Derive-Secret(., "derived", "")
+    if got[0] == tls13.derive_secret(h, wrong, "c hs traffic", hh):
+        return ('between the early secret and the handshake secret comes Derive-Secret(early, '
+                '"derived", Hash("")): that is the salt of the second HKDF-Extract.')
+    derived = tls13.derive_secret(h, early, "derived", digest(h, b""))
+    swapped = tls13.hkdf_extract(h, shared, derived)
+    if got[0] == tls13.derive_secret(h, swapped, "c hs traffic", hh):
+        return "HKDF-Extract(salt, IKM): the derived secret is the salt, the shared secret the IKM."
+    if tuple(got) == tuple(reversed(case.expected)):
+        return "return (client secret, server secret): client first."
+    return None
+
+
+register(Exercise(
+    name="handshake_traffic_secrets",
+    signature="handshake_traffic_secrets(shared_secret: bytes, hello_hash: bytes, "
+              "hash_name: str = 'SHA256') -> tuple[bytes, bytes]",
+    params=("shared_secret", "hello_hash", "hash_name"),
+    returns="a tuple (client_handshake_traffic_secret: bytes, server_handshake_traffic_secret: "
+            "bytes)",
+    make_cases=_hs_cases,
+    hint='early = HKDF-Extract(0, 0); derived = Derive-Secret(early, "derived", ""); '
+         "handshake = HKDF-Extract(derived, shared_secret); then Derive-Secret(handshake, "
+         '"c hs traffic" / "s hs traffic", hello_hash) (RFC 8446 §7.1). "0" is HashLen zero '
+         'bytes; "" means the hash of no messages.',
+    type_ok=tuple_of(2, is_bytes),
+    normalize=normalize_seq,
+    diagnose=_hs_diagnose,
+))
+
+
+# ================================================================================================
+# 06 — certificate chains: why is each rejected?
+# ================================================================================================
+
+# where to look, per step, without saying the answer
+LOOK = {
+    "chain building / trust anchor": "follow the issuers: is every issuer either sent in the "
+                                     "chain or in the trust store (data.trusted())?",
+    "signature": "the names all line up; would each signature verify with its issuer's key?",
+    "validity period": "compare each certificate's dates with today's.",
+    "basic constraints": "which certificates may sign other certificates (CA:TRUE)?",
+    "key usage": "what is each key allowed to do (keyUsage)?",
+    "extended key usage": "what is the leaf for (extendedKeyUsage)?",
+    "name": "which names does the leaf cover (subjectAltName), and which name did we ask for?",
+    "accepted": "walk every step for this chain: does any of them really fail?",
+}
+
+
+def _diagnosis_check(answers) -> Report:
+    name = "chain_diagnosis"
+    chains = data.chains()
+    if not isinstance(answers, dict):
+        return Report(name, "wrong type", lines=[
+            f"✘ {name}: expected a dict {{letter: step name}}, got {type_name(answers)}.",
+            f"  Like: {{'A': 'name', 'B': 'accepted', ...}} with one entry per chain "
+            f"({', '.join(chains)})."])
+    if not answers:
+        return Report(name, UNANSWERED, 0, len(chains), [
+            f"… {name}: not answered yet. Fill in `answers` ({{letter: step name}} for chains "
+            f"{', '.join(chains)}), run that cell, then check again."])
+    missing = [k for k in chains if k not in answers]
+    lines, right, wrong = [], [], []
+    unknown = [(k, v) for k, v in answers.items() if k in chains and v not in data.CHOICES]
+    for letter, chain in chains.items():
+        if letter not in answers:
+            continue
+        expected = data.expected_diagnosis(chain)
+        (right if answers[letter] == expected else wrong).append((letter, expected))
+    total = len(chains)
+    if not missing and not wrong and not unknown:
+        return Report(name, PASS, total, total, [
+            f"✔ {name}: all {total} chains diagnosed right. Well done!"])
+    lines.append(f"✘ {name}: {len(right)} of {total} chains right.")
+    if right:
+        lines.append(f"  right: {', '.join(letter for letter, _ in right)}")
+    if missing:
+        lines.append(f"  not answered: {', '.join(missing)}")
+    if unknown:
+        letter, value = unknown[0]
+        lines.append(f"  {letter}: {value!r} is not one of the choices: "
+                     + ", ".join(repr(c) for c in data.CHOICES))
+    not_right = [(k, e) for k, e in wrong if answers[k] in data.CHOICES]
+    if not_right:
+        lines.append(f"  not right yet: {', '.join(letter for letter, _ in not_right)}")
+        letter, expected = not_right[0]
+        lines.append(f"  hint for {letter}: {LOOK[expected]}")
+    status = BAD_ANSWER if (unknown and not not_right) else FAIL
+    return Report(name, status, len(right), total, lines)
+
+
+register(Exercise(
+    name="chain_diagnosis",
+    signature="answers",
+    params=(),
+    returns="a dict",
+    make_cases=lambda rng: [],
+    hint="",
+    type_ok=lambda v: isinstance(v, dict),
+    takes="value",
+    value_check=_diagnosis_check,
+    aliases=("chain diagnosis", "certificate_diagnosis", "diagnosis"),
+))
+
+
+# ------------------------------------------------------------------------------------------------
+def names() -> list[str]:
+    """Every exercise name ``check`` knows."""
+    from .checker import EXERCISES
+    return sorted({e.name for e in EXERCISES.values()})
