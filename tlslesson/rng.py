@@ -39,3 +39,10 @@ class LessonRandom:
 
 def lesson_rng(seed: str = "tls-lesson") -> LessonRandom:
     return LessonRandom(seed)
+
+
+def lesson_rngs(seed: str = "tls-lesson") -> tuple[LessonRandom, LessonRandom]:
+    """(client rng, server rng) for one lesson handshake: two streams, ``<seed>/client`` and
+    ``<seed>/server``. (Two rngs with the *same* seed would give both sides the same random and
+    the same ephemeral key.) The explorer uses the same convention, so equal seeds show equal bytes."""
+    return LessonRandom(f"{seed}/client"), LessonRandom(f"{seed}/server")

@@ -41,7 +41,7 @@ from ..constants import (
     name_of,
 )
 from ..errors import CertificateError, DecodeError, TLSError
-from ..rng import lesson_rng
+from ..rng import lesson_rngs
 from ..suites import BY_CODE, SUITES, TLS12_SUITES, TLS13_SUITES, CipherSuite
 from ..suites import get as get_suite
 
@@ -79,7 +79,7 @@ def configs(version: str = "1.2", suite: str | CipherSuite | None = None,
         from ..rng import SystemRandom
         crng, srng = SystemRandom(), SystemRandom()
     else:
-        crng, srng = lesson_rng(f"{seed}/client"), lesson_rng(f"{seed}/server")
+        crng, srng = lesson_rngs(seed)
     client = connection.ClientConfig(versions=(version,), suites=offer, ems=ems, rng=crng,
                                      identity=lesson.client if client_auth else None)
     server = connection.ServerConfig(versions=(version,), suites=(chosen,), ems=ems, rng=srng,
