@@ -249,8 +249,11 @@ def s_client(port: int, files: LessonFiles, *args: str, message: bytes | None = 
     try:
         if message is not None:
             # s_client reads stdin only once connected; the message waits in the pipe till then
-            proc.stdin.write(message)
-            proc.stdin.flush()
+            try:
+                proc.stdin.write(message)
+                proc.stdin.flush()
+            except BrokenPipeError:     # s_client already gave up (e.g. refused): read why below
+                pass
             # the echo comes after the handshake summary ("---" + session) has been printed
             echoed = out.wait_for(re.compile(rb"Verify return code[^\n]*\n(?:.|\n)*"
                                              + re.escape(message)), timeout) is not None

@@ -566,11 +566,15 @@ def _self_issued(cert: x509.Certificate) -> bool:
     return _could_issue(cert, cert)
 
 
-def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+@functools.lru_cache(maxsize=256)
+def _signature_bits_ok(cert: x509.Certificate) -> bool:
     # The signature BIT STRING ends the DER; OpenSSL (ASN1_item_verify: "invalid bit string bits
     # left") rejects one with unused bits, cryptography does not look at that byte.
-    der = cert.public_bytes(serialization.Encoding.DER)
-    if der[-len(cert.signature) - 1] != 0:
+    return cert.public_bytes(serialization.Encoding.DER)[-len(cert.signature) - 1] == 0
+
+
+def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    if not _signature_bits_ok(cert):
         return False
     try:
         cert.verify_directly_issued_by(issuer)

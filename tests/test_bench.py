@@ -1,0 +1,88 @@
+"""Smoke test of tlslesson.bench with a tiny budget. It checks that every measurement runs and that
+the table and JSON have their shape — never a timing (the project has no timed tests)."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tlslesson import bench
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_handshake_rows_have_both_sides():
+    rows = bench.bench_handshakes(["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256",
+                                   "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"], runs=2, log=lambda _t: None)
+    assert [r["suite"] for r in rows][0] == "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+    for row in rows:
+        assert row["ours_ms"] > 0 and row["openssl_ms"] > 0 and row["ratio"] > 0, row
+        assert "openssl_error" not in row
+    assert rows[0]["openssl_negotiated"] == "ECDHE-RSA-AES128-GCM-SHA256"
+    assert rows[2]["openssl_negotiated"] == "ECDHE-ECDSA-AES128-GCM-SHA256"
+    assert rows[1]["openssl_negotiated"].startswith("TLS_")          # OpenSSL's 1.3 choice
+    assert "meets_target" in rows[0] and "meets_target" in rows[1]
+
+
+def test_records_and_import_shapes():
+    rec = bench.bench_records(sizes_mib=(1,), repeat=1, log=lambda _t: None)
+    row = rec["rows"][0]
+    assert row["mib"] == 1 and row["raw_aesgcm_mb_s"] > 0
+    assert row["AEAD12_mb_s"] > 0 and row["AEAD13_mb_s"] > 0
+    imports = bench.bench_import(modules=("tlslesson.connection",), runs=1)
+    assert imports[0]["median_ms"] > 0
+    assert imports[0]["heavy_modules_imported"] == []   # no ipywidgets/matplotlib for the core
+
+
+def test_profile_names_the_handshake():
+    text = bench.profile_handshakes(["TLS_AES_128_GCM_SHA256"], runs=1, top=5)
+    assert "handshake" in text
+
+
+def test_notebooks_skip_cleanly_without_notebooks(tmp_path):
+    assert "skipped" in bench.bench_notebooks(tmp_path)
+
+
+def test_notebook_run_in_one_kernel(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    for name, source in (("01-a.ipynb", "x = 41"), ("02-b.ipynb", "x += 1\nassert x == 42")):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+        nbformat.write(nb, tmp_path / name)
+    (tmp_path / "not-numbered.ipynb").write_text("{}")         # ignored: not NN-*.ipynb
+    result = bench.bench_notebooks(tmp_path, cell_timeout=120, log=lambda _t: None)
+    assert [r["notebook"] for r in result["notebooks"]] == ["01-a.ipynb", "02-b.ipynb"]
+    assert result["cell_errors"] == 0            # the second saw the first's x: one kernel
+    assert result["kernel_rss_mib"] is None or result["kernel_rss_mib"] > 0
+
+
+def test_cli_quick_run_writes_json(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "tlslesson", "bench", "--quick", "--runs", "2", "--record-mib", "1",
+         "--suite", "ECDHE-RSA-AES128-GCM-SHA256", "--suite", "TLS_AES_128_GCM_SHA256",
+         "--no-explorer", "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" in proc.stdout and "ratio" in proc.stdout
+    data = json.loads(out.read_text())
+    assert {"handshakes", "records", "import", "notebooks", "explorer", "machine"} <= set(data)
+    assert data["notebooks"] == {"skipped": "--quick"}
+    assert len(data["handshakes"]) == 2
+
+
+def test_module_entry_point_help():
+    proc = subprocess.run([sys.executable, "-m", "tlslesson.bench", "--help"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "--quick" in proc.stdout
+
+
+def test_explorer_reaction_measures_every_suite():
+    from tlslesson import suites
+    result = bench.bench_explorer(log=lambda _t: None)
+    if "skipped" in result:
+        pytest.skip(result["skipped"])
+    assert set(result["per_suite_ms"]) == {s.name for s in suites.SUITES}
+    assert result["max_ms"] >= result["median_ms"] > 0

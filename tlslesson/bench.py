@@ -1,0 +1,553 @@
+"""Speed, measured side by side: ``python -m tlslesson bench`` (or ``python -m tlslesson.bench``).
+
+    python -m tlslesson.bench [--quick] [--json FILE] [--runs N] [--suite NAME]... [--profile]
+                              [--no-notebooks] [--no-explorer]
+
+What it measures, in one run, on this machine:
+
+* **handshake** — a full in-process handshake per cipher suite: the package's client and server in
+  memory (``connection.handshake``, fresh randomness, RSA-2048 lesson certificates, the ECDSA one
+  for ECDSA suites) against Python's ``ssl`` (OpenSSL) doing the same handshake over ``MemoryBIO``
+  with the same certificate files: the client verifies the server's chain against the lesson CA
+  and its name, x25519 (ffdhe2048 for DHE), extended master secret on, no session tickets. The
+  median of N runs each, and the ratio ours / OpenSSL. For TLS 1.3 Python cannot choose the suite:
+  OpenSSL negotiates its own preference, which the table shows.
+* **records** — 1, 4 and 16 MiB of application data in 16 KiB records, sealed and opened by the
+  record layer (``AEAD12``, ``AEAD13``), against raw ``cryptography`` AES-GCM encrypt + decrypt of
+  the same chunks: the throughput ratio, and whether the time grows linearly with the size.
+* **import** — ``import tlslesson`` (and ``tlslesson.connection``) in a fresh interpreter, median of
+  5, and that neither pulls in ipywidgets or matplotlib.
+* **notebooks** — every ``notebooks/NN-*.ipynb`` run in order in one kernel (nbclient), the time per
+  notebook and the kernel's resident memory afterwards.
+* **explorer** — the handshake explorer's reaction to a new suite: recompute and redraw.
+
+Prints a table and writes the figures as JSON (default ``bench-results.json``). ``--profile``
+also prints the top functions of a cProfile of the in-process handshakes.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET_SUITES = ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256")
+HANDSHAKE_TARGET = 1.5          # ours / OpenSSL, at most
+RECORD_TARGET = 0.7             # ours / raw AES-GCM throughput, at least
+IMPORT_TARGET_MS = 150.0
+EXPLORER_TARGET_MS = 100.0
+CHUNK = 16 * 1024
+MIB = 1024 * 1024
+
+
+def _median_ms(fn, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+# =================================================================================================
+# Handshakes
+# =================================================================================================
+def _identity_for(suite):
+    from .pki import lesson_pki
+    p = lesson_pki()
+    return p.ecdsa_server if suite.auth == "ECDSA" else p.rsa_server
+
+
+def our_handshake(suite):
+    """A callable running one full handshake of ``suite`` between our client and server."""
+    from .connection import ClientConfig, ServerConfig, handshake
+    from .constants import NamedGroup
+    identity = _identity_for(suite)
+    groups = (NamedGroup.ffdhe2048,) if suite.kx == "DHE" else (NamedGroup.x25519,)
+
+    def run():
+        result = handshake(
+            ClientConfig(versions=(suite.version,), suites=(suite,), groups=groups,
+                         server_name="localhost", ems=True),
+            ServerConfig(identities=(identity,), versions=(suite.version,), suites=(suite,),
+                         groups=groups, ems=True))
+        if not result.ok:
+            raise RuntimeError(f"{suite.name}: our handshake failed: {result.error}")
+        return result
+    return run
+
+
+class _OpenSSLPair:
+    """Client and server SSLContexts over the lesson certificate files, for one suite."""
+
+    def __init__(self, suite, directory: Path):
+        import ssl
+        self.ssl = ssl
+        identity = _identity_for(suite)
+        from .pki import lesson_pki
+        name = "ecdsa" if suite.auth == "ECDSA" else "rsa"
+        chain, key, ca = directory / f"{name}-chain.pem", directory / f"{name}.key", directory / "ca.pem"
+        chain.write_bytes(identity.chain_pem)
+        key.write_bytes(identity.key_pem)
+        ca.write_bytes(lesson_pki().root.cert_pem)
+        version = ssl.TLSVersion.TLSv1_3 if suite.version == "1.3" else ssl.TLSVersion.TLSv1_2
+        self.server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.server.load_cert_chain(chain, key)
+        self.client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)     # verifies chain and host name
+        self.client.load_verify_locations(ca)
+        for ctx in (self.server, self.client):
+            ctx.minimum_version = ctx.maximum_version = version
+            ctx.options |= ssl.OP_NO_TICKET                         # no ticket work (1.2)
+            if suite.version == "1.2":
+                ctx.set_ciphers(suite.openssl_name)
+        self.server.num_tickets = 0                                 # no NewSessionTicket (1.3)
+        if suite.kx != "DHE":
+            self.server.set_ecdh_curve("X25519")
+        else:
+            self.server.set_ecdh_curve("X25519")
+            self.server.load_dh_params(self._dh_file(directory))
+        self.negotiated = None
+
+    @staticmethod
+    def _dh_file(directory: Path) -> Path:
+        from cryptography.hazmat.primitives.asymmetric import dh
+        from cryptography.hazmat.primitives.serialization import Encoding, ParameterFormat
+        from .keyexchange import FFDHE2048_G, FFDHE2048_P
+        path = directory / "ffdhe2048.pem"
+        params = dh.DHParameterNumbers(FFDHE2048_P, FFDHE2048_G).parameters()
+        path.write_bytes(params.parameter_bytes(Encoding.PEM, ParameterFormat.PKCS3))
+        return path
+
+    def run(self) -> None:
+        ssl = self.ssl
+        c_in, c_out, s_in, s_out = (ssl.MemoryBIO() for _ in range(4))
+        client = self.client.wrap_bio(c_in, c_out, server_hostname="localhost")
+        server = self.server.wrap_bio(s_in, s_out, server_side=True)
+        done_c = done_s = False
+        for _ in range(10):
+            if not done_c:
+                try:
+                    client.do_handshake()
+                    done_c = True
+                except ssl.SSLWantReadError:
+                    pass
+            s_in.write(c_out.read())
+            if not done_s:
+                try:
+                    server.do_handshake()
+                    done_s = True
+                except ssl.SSLWantReadError:
+                    pass
+            c_in.write(s_out.read())
+            if done_c and done_s and not c_out.pending and not s_out.pending:
+                break
+        if not (done_c and done_s):
+            raise RuntimeError("OpenSSL handshake did not complete")
+        self.negotiated = client.cipher()[0]
+
+
+def bench_handshakes(suite_names, runs: int, log=print) -> list[dict]:
+    from . import suites as suite_table
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="tlslesson-bench-") as tmp:
+        for name in suite_names:
+            suite = suite_table.get(name)
+            ours = our_handshake(suite)
+            ours()                                   # warm up (imports, caches)
+            row = {"suite": suite.name, "version": suite.version, "runs": runs,
+                   "ours_ms": round(_median_ms(ours, runs), 3)}
+            try:
+                pair = _OpenSSLPair(suite, Path(tmp))
+                pair.run()
+                row["openssl_ms"] = round(_median_ms(pair.run, runs), 3)
+                row["openssl_negotiated"] = pair.negotiated
+                row["ratio"] = round(row["ours_ms"] / row["openssl_ms"], 2)
+            except Exception as exc:                 # an OpenSSL without this suite, say
+                row["openssl_error"] = f"{type(exc).__name__}: {exc}"
+            if suite.name in TARGET_SUITES:
+                row["target"] = f"<= {HANDSHAKE_TARGET}x"
+                row["meets_target"] = row.get("ratio", float("inf")) <= HANDSHAKE_TARGET
+            rows.append(row)
+            log(f"  handshake {suite.name}: ours {row['ours_ms']:.2f} ms, "
+                f"openssl {row.get('openssl_ms', float('nan')):.2f} ms")
+    return rows
+
+
+def profile_handshakes(suite_names, runs: int, top: int = 25) -> str:
+    import cProfile
+    import io
+    import pstats
+    from . import suites as suite_table
+    fns = [our_handshake(suite_table.get(n)) for n in suite_names]
+    for fn in fns:
+        fn()
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(runs):
+        for fn in fns:
+            fn()
+    prof.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(prof, stream=out)
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+    return out.getvalue()
+
+
+# =================================================================================================
+# Record layer throughput
+# =================================================================================================
+def _record_layer_run(kind: str, total: int) -> float:
+    from . import suites as suite_table
+    from .record import AEAD12, AEAD13
+    suite = suite_table.get("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" if kind == "AEAD12"
+                            else "TLS_AES_128_GCM_SHA256")
+    key, iv = b"k" * 16, b"i" * (4 if kind == "AEAD12" else 12)
+    make = AEAD12 if kind == "AEAD12" else AEAD13
+    sealer, opener = make(suite, key, iv), make(suite, key, iv)
+    chunk = os.urandom(CHUNK)
+    started = time.perf_counter()
+    for _ in range(total // CHUNK):
+        rec = sealer.seal(23, 0x0303, chunk)
+        _, plain = opener.open(rec)
+    elapsed = time.perf_counter() - started
+    assert plain == chunk
+    return elapsed
+
+
+def _raw_aesgcm_run(total: int) -> float:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    aead = AESGCM(b"k" * 16)
+    chunk = os.urandom(CHUNK)
+    aad = b"\x17\x03\x03\x40\x11"
+    started = time.perf_counter()
+    for seq in range(total // CHUNK):
+        nonce = seq.to_bytes(12, "big")
+        plain = aead.decrypt(nonce, aead.encrypt(nonce, chunk, aad), aad)
+    elapsed = time.perf_counter() - started
+    assert plain == chunk
+    return elapsed
+
+
+def bench_records(sizes_mib=(1, 4, 16), repeat: int = 3, log=print) -> dict:
+    out = {"chunk_bytes": CHUNK, "target": f">= {RECORD_TARGET}x raw AES-GCM", "rows": []}
+    for mib in sizes_mib:
+        total = mib * MIB
+        raw = min(_raw_aesgcm_run(total) for _ in range(repeat))
+        row = {"mib": mib, "raw_aesgcm_mb_s": round(total / MIB / raw, 1)}
+        for kind in ("AEAD12", "AEAD13"):
+            t = min(_record_layer_run(kind, total) for _ in range(repeat))
+            row[f"{kind}_mb_s"] = round(total / MIB / t, 1)
+            row[f"{kind}_ratio"] = round(raw / t, 2)
+        out["rows"].append(row)
+        log(f"  records {mib} MiB: raw {row['raw_aesgcm_mb_s']} MB/s, AEAD12 {row['AEAD12_mb_s']}"
+            f" MB/s, AEAD13 {row['AEAD13_mb_s']} MB/s")
+    for kind in ("AEAD12", "AEAD13"):
+        speeds = [r[f"{kind}_mb_s"] for r in out["rows"]]
+        # linear in the size: the same throughput (within 20 %) at every size
+        out[f"{kind}_linear"] = max(speeds) <= 1.2 * min(speeds)
+        out[f"{kind}_meets_target"] = out["rows"][-1][f"{kind}_ratio"] >= RECORD_TARGET
+    return out
+
+
+# =================================================================================================
+# Import time
+# =================================================================================================
+_IMPORT_PROBE = r"""
+import sys, time, json
+t = time.perf_counter()
+import {module}
+ms = (time.perf_counter() - t) * 1000
+heavy = sorted(m for m in ("ipywidgets", "matplotlib", "IPython", "nbformat") if m in sys.modules)
+print(json.dumps({{"ms": ms, "heavy": heavy}}))
+"""
+
+
+def bench_import(modules=("tlslesson", "tlslesson.connection"), runs: int = 5) -> list[dict]:
+    root = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    rows = []
+    for module in modules:
+        samples, heavy = [], set()
+        for _ in range(runs):
+            out = subprocess.run([sys.executable, "-c", _IMPORT_PROBE.format(module=module)],
+                                 capture_output=True, text=True, env=env, timeout=120, check=True)
+            data = json.loads(out.stdout.strip().splitlines()[-1])
+            samples.append(data["ms"])
+            heavy.update(data["heavy"])
+        ms = statistics.median(samples)
+        rows.append({"module": module, "median_ms": round(ms, 1), "runs": runs,
+                     "heavy_modules_imported": sorted(heavy),
+                     "target": f"< {IMPORT_TARGET_MS:.0f} ms",
+                     "meets_target": ms < IMPORT_TARGET_MS and not heavy})
+    return rows
+
+
+# =================================================================================================
+# Notebooks in one kernel
+# =================================================================================================
+def _rss_mib(pid: int) -> float | None:
+    try:
+        import psutil
+        return psutil.Process(pid).memory_info().rss / MIB
+    except ImportError:
+        pass
+    except Exception:
+        return None
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def bench_notebooks(directory: Path, cell_timeout: int = 300, log=print) -> dict:
+    import re
+    paths = sorted(p for p in directory.glob("*.ipynb") if re.match(r"\d\d-", p.name))
+    if not paths:
+        return {"skipped": f"no NN-*.ipynb in {directory}"}
+    try:
+        import nbformat
+        from nbclient import NotebookClient
+    except ImportError as exc:
+        return {"skipped": f"nbclient/nbformat not installed ({exc.name})"}
+    first = nbformat.read(paths[0], as_version=4)
+    client = NotebookClient(first, timeout=cell_timeout, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(directory)}})
+    rows, started_all = [], time.perf_counter()
+    with client.setup_kernel():
+        pid = _kernel_pid(client)
+        for path in paths:
+            nb = first if path == paths[0] else nbformat.read(path, as_version=4)
+            client.nb = nb
+            errors, started = 0, time.perf_counter()
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type != "code":
+                    continue
+                client.execute_cell(cell, index)
+                errors += sum(1 for o in cell.get("outputs", []) if o.get("output_type") == "error")
+            seconds = time.perf_counter() - started
+            rows.append({"notebook": path.name, "seconds": round(seconds, 2), "cell_errors": errors})
+            log(f"  notebook {path.name}: {seconds:.1f} s" + (f", {errors} cell error(s)" if errors else ""))
+        rss = _rss_mib(pid) if pid else None
+    return {"notebooks": rows, "total_seconds": round(time.perf_counter() - started_all, 1),
+            "kernel_pid": pid, "kernel_rss_mib": round(rss, 1) if rss is not None else None,
+            "cell_errors": sum(r["cell_errors"] for r in rows)}
+
+
+def _kernel_pid(client) -> int | None:
+    km = client.km
+    for getter in (lambda: km.provisioner.process.pid, lambda: km.kernel.pid,
+                   lambda: km.provisioner.pid):
+        try:
+            pid = getter()
+            if pid:
+                return int(pid)
+        except Exception:
+            continue
+    return None
+
+
+# =================================================================================================
+# Explorer reaction
+# =================================================================================================
+def bench_explorer(log=print) -> dict:
+    try:
+        from .lesson import models
+    except ImportError as exc:
+        return {"skipped": f"tlslesson.lesson not importable ({exc})"}
+    if not hasattr(models, "ExplorerModel"):
+        return {"skipped": "tlslesson.lesson has no ExplorerModel yet"}
+    from . import suites as suite_table
+    cached = getattr(models, "_cached_handshake", None)
+    if cached is not None and hasattr(cached, "cache_clear"):
+        cached.cache_clear()                         # cold: every choice computed afresh
+    order = [s.name for s in suite_table.SUITES if s.version == "1.2"] + \
+        [s.name for s in suite_table.SUITES if s.version == "1.3"]
+    try:
+        from .lesson import widgets
+        view = widgets.explorer()
+        mode = "widget (model.set + ladder/hex/values redraw)"
+
+        def choose(name):
+            suite = suite_table.get(name)
+            if view.version_dropdown.value != suite.version:
+                view.version_dropdown.value = suite.version
+            view.suite_dropdown.value = name
+    except ImportError:
+        from .lesson import diagrams
+        model = models.ExplorerModel()
+        mode = "model.set + ladder PNG (ipywidgets not installed)"
+
+        def choose(name):
+            model.set(version=suite_table.get(name).version, suite=name)
+            diagrams.to_png(diagrams.ladder(model.steps, highlight=model.position))
+    times = {}
+    for name in order[1:] + order[:1]:              # a change every time, each suite once
+        started = time.perf_counter()
+        choose(name)
+        times[name] = round((time.perf_counter() - started) * 1000, 1)
+    values = list(times.values())
+    log(f"  explorer: median {statistics.median(values):.0f} ms, max {max(values):.0f} ms")
+    return {"mode": mode, "per_suite_ms": times, "median_ms": statistics.median(values),
+            "max_ms": max(values), "target": f"< {EXPLORER_TARGET_MS:.0f} ms",
+            "meets_target": max(values) < EXPLORER_TARGET_MS}
+
+
+# =================================================================================================
+# The table
+# =================================================================================================
+def _fmt(value, spec=".2f", missing="—"):
+    return missing if value is None else format(value, spec)
+
+
+def render(results: dict) -> str:
+    lines = [f"tlslesson bench — {results['machine']['python']} on {results['machine']['platform']}, "
+             f"{results['machine']['openssl']}, load {results['machine']['loadavg']}",
+             f"command: {results['command']}", ""]
+    hs = results.get("handshakes") or []
+    if hs:
+        lines.append(f"{'handshake (median of %d)' % hs[0]['runs']:<46} {'ours ms':>8} {'openssl ms':>10} "
+                     f"{'ratio':>6}  note")
+        for r in hs:
+            note = r.get("openssl_error", "")
+            if r["version"] == "1.3" and r.get("openssl_negotiated") and \
+                    r["openssl_negotiated"] != r["suite"]:
+                note = f"OpenSSL negotiated {r['openssl_negotiated']}"
+            if "meets_target" in r:
+                note = (note + "; " if note else "") + \
+                    f"target {r['target']}: {'ok' if r['meets_target'] else 'MISSED'}"
+            lines.append(f"{r['suite']:<46} {r['ours_ms']:>8.2f} {_fmt(r.get('openssl_ms')):>10} "
+                         f"{_fmt(r.get('ratio')):>6}  {note}")
+        lines.append("")
+    rec = results.get("records")
+    if rec:
+        lines.append(f"records ({rec['chunk_bytes'] // 1024} KiB each)  {'raw AES-GCM':>12} "
+                     f"{'AEAD12':>9} {'ratio':>6} {'AEAD13':>9} {'ratio':>6}   (MB/s, seal+open)")
+        for r in rec["rows"]:
+            lines.append(f"{r['mib']:>5} MiB{'':<17} {r['raw_aesgcm_mb_s']:>12.1f} {r['AEAD12_mb_s']:>9.1f} "
+                         f"{r['AEAD12_ratio']:>6.2f} {r['AEAD13_mb_s']:>9.1f} {r['AEAD13_ratio']:>6.2f}")
+        lines.append(f"linear in size: AEAD12 {rec['AEAD12_linear']}, AEAD13 {rec['AEAD13_linear']}; "
+                     f"target {rec['target']}: AEAD12 {'ok' if rec['AEAD12_meets_target'] else 'MISSED'}, "
+                     f"AEAD13 {'ok' if rec['AEAD13_meets_target'] else 'MISSED'}")
+        lines.append("")
+    for r in results.get("import") or []:
+        heavy = ", ".join(r["heavy_modules_imported"]) or "none"
+        lines.append(f"import {r['module']:<22} {r['median_ms']:>7.1f} ms (median of {r['runs']}, "
+                     f"target {r['target']}: {'ok' if r['meets_target'] else 'MISSED'}); "
+                     f"ipywidgets/matplotlib imported: {heavy}")
+    nbs = results.get("notebooks")
+    if nbs:
+        lines.append("")
+        if "skipped" in nbs:
+            lines.append(f"notebooks: skipped ({nbs['skipped']})")
+        else:
+            lines.append(f"notebooks: {len(nbs['notebooks'])} in one kernel, {nbs['total_seconds']} s, "
+                         f"kernel RSS after: {_fmt(nbs['kernel_rss_mib'], '.0f')} MiB, "
+                         f"cell errors: {nbs['cell_errors']}")
+            for r in nbs["notebooks"]:
+                lines.append(f"  {r['notebook']:<44} {r['seconds']:>6.1f} s"
+                             + (f"  ({r['cell_errors']} cell errors)" if r["cell_errors"] else ""))
+    ex = results.get("explorer")
+    if ex:
+        lines.append("")
+        if "skipped" in ex:
+            lines.append(f"explorer: skipped ({ex['skipped']})")
+        else:
+            lines.append(f"explorer reaction to a new suite ({ex['mode']}): median {ex['median_ms']:.0f} ms,"
+                         f" max {ex['max_ms']:.0f} ms (target {ex['target']}: "
+                         f"{'ok' if ex['meets_target'] else 'MISSED'})")
+    return "\n".join(lines)
+
+
+def _machine() -> dict:
+    import ssl
+    try:
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        load = "?"
+    import cryptography
+    return {"python": platform.python_version(), "platform": platform.platform(terse=True),
+            "cpus": os.cpu_count(), "openssl": ssl.OPENSSL_VERSION,
+            "cryptography": cryptography.__version__, "loadavg": load}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quick", action="store_true",
+                   help="fewer runs, 1 and 4 MiB only, no notebooks (a smoke run)")
+    p.add_argument("--json", metavar="FILE", default="bench-results.json",
+                   help="write the figures here (default: bench-results.json)")
+    p.add_argument("--runs", type=int, default=None, metavar="N",
+                   help="handshakes per suite and side (default 200; --quick 20)")
+    p.add_argument("--suite", action="append", default=[], metavar="NAME",
+                   help="only these suites (repeatable; default: all)")
+    p.add_argument("--record-mib", type=int, action="append", default=[], metavar="N",
+                   help="record-layer sizes in MiB (repeatable; default 1, 4, 16)")
+    p.add_argument("--notebooks", metavar="DIR", default=None,
+                   help="notebook directory (default: notebooks/ next to the package)")
+    p.add_argument("--no-notebooks", action="store_true", help="skip the notebook run")
+    p.add_argument("--no-explorer", action="store_true", help="skip the explorer timing")
+    p.add_argument("--profile", action="store_true",
+                   help="also print a cProfile of the target suites' handshakes")
+
+
+def run(args) -> int:
+    from . import suites as suite_table
+    log = (lambda text: print(text, file=sys.stderr, flush=True))
+    runs = args.runs or (20 if args.quick else 200)
+    names = [suite_table.get(n).name for n in args.suite] or [s.name for s in suite_table.SUITES]
+    sizes = tuple(args.record_mib) or ((1, 4) if args.quick else (1, 4, 16))
+    results = {"command": " ".join(["python -m tlslesson bench"] + list(getattr(args, "_argv", []))),
+               "machine": _machine(), "when": time.strftime("%Y-%m-%d %H:%M:%S")}
+    log("handshakes ...")
+    results["handshakes"] = bench_handshakes(names, runs, log)
+    log("records ...")
+    results["records"] = bench_records(sizes, 2 if args.quick else 3, log)
+    log("import ...")
+    results["import"] = bench_import(runs=3 if args.quick else 5)
+    if args.quick or args.no_notebooks:
+        results["notebooks"] = {"skipped": "--quick" if args.quick else "--no-notebooks"}
+    else:
+        log("notebooks ...")
+        directory = Path(args.notebooks) if args.notebooks else \
+            Path(__file__).resolve().parent.parent / "notebooks"
+        results["notebooks"] = bench_notebooks(directory, log=log) if directory.is_dir() else \
+            {"skipped": f"no directory {directory}"}
+    if args.no_explorer:
+        results["explorer"] = {"skipped": "--no-explorer"}
+    else:
+        log("explorer ...")
+        results["explorer"] = bench_explorer(log)
+    if args.profile:
+        targets = [n for n in TARGET_SUITES if n in names] or names[:1]
+        results["profile"] = profile_handshakes(targets, max(runs // 4, 10))
+    table = render(results)
+    print(table)
+    if args.profile:
+        print("\n" + results["profile"])
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1, default=str))
+        print(f"\nwritten: {args.json}")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tlslesson.bench",
+                                     description="Time the package against OpenSSL; write JSON.")
+    add_arguments(parser)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser.parse_args(argv)
+    args._argv = argv
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
