@@ -116,11 +116,10 @@ class _OpenSSLPair:
 
     @staticmethod
     def _dh_file(directory: Path) -> Path:
-        from cryptography.hazmat.primitives.asymmetric import dh
         from cryptography.hazmat.primitives.serialization import Encoding, ParameterFormat
-        from .keyexchange import FFDHE2048_G, FFDHE2048_P
+        from .keyexchange import FFDHE2048_G, FFDHE2048_P, _dh_parameters
         path = directory / "ffdhe2048.pem"
-        params = dh.DHParameterNumbers(FFDHE2048_P, FFDHE2048_G).parameters()
+        params = _dh_parameters(FFDHE2048_P, FFDHE2048_G)
         path.write_bytes(params.parameter_bytes(Encoding.PEM, ParameterFormat.PKCS3))
         return path
 

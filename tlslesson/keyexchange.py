@@ -12,7 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from cryptography.hazmat.primitives.asymmetric import dh, ec, padding, x25519
+import warnings
+
+from cryptography.hazmat.primitives.asymmetric import ec, padding, x25519
+from cryptography.utils import CryptographyDeprecationWarning
+
+with warnings.catch_warnings():
+    # cryptography 50 deprecates finite-field DH (it still works). TLS 1.2 DHE and TLS 1.3's
+    # ffdhe2048 are part of this lesson, so bind the names once here, quietly, rather than
+    # print a warning into every notebook that shows them.
+    warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+    from cryptography.hazmat.primitives.asymmetric.dh import (DHParameterNumbers,
+                                                              DHPrivateNumbers, DHPublicNumbers)
 
 from .constants import AlertDescription, NamedGroup
 from .errors import AlertError
@@ -32,8 +43,8 @@ EC_GROUPS = (NamedGroup.x25519, NamedGroup.secp256r1)
 
 
 @lru_cache(maxsize=8)
-def _dh_parameters(p: int, g: int) -> dh.DHParameters:
-    return dh.DHParameterNumbers(p, g).parameters()
+def _dh_parameters(p: int, g: int):
+    return DHParameterNumbers(p, g).parameters()
 
 
 @dataclass(frozen=True)
@@ -63,7 +74,7 @@ class KeyShare:
                 y = int.from_bytes(peer_public, "big")
                 if not 1 < y < self.p - 1:      # RFC 7919 §5.1: reject trivial public values
                     raise ValueError("DH public value out of range")
-                peer = dh.DHPublicNumbers(y, _dh_parameters(self.p, self.g).parameter_numbers())
+                peer = DHPublicNumbers(y, _dh_parameters(self.p, self.g).parameter_numbers())
                 secret = self.private_key.exchange(peer.public_key())
                 return secret.rjust((self.p.bit_length() + 7) // 8, b"\0")
             if self.group == NamedGroup.x25519:
@@ -110,7 +121,7 @@ def generate_dh(p: int, g: int, rng, group: int | None = None) -> KeyShare:
                          f"server's DH group is not valid: {exc}") from None
     if rng.deterministic:
         x = int.from_bytes(rng.bytes(32), "big") | 1 << 255
-        key = dh.DHPrivateNumbers(x, dh.DHPublicNumbers(pow(g, x, p),
+        key = DHPrivateNumbers(x, DHPublicNumbers(pow(g, x, p),
                                                         params.parameter_numbers())).private_key()
     else:
         key = params.generate_private_key()
