@@ -8,7 +8,8 @@ reordered, dropped or replayed unnoticed). Any failure to open a record is ``bad
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import struct
+from typing import NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import constant_time
@@ -27,8 +28,14 @@ MAX_CIPHERTEXT_13 = 2 ** 14 + 256      # RFC 8446 §5.2
 HEADER = 5
 
 
-@dataclass(frozen=True)
-class Record:
+# additional_data layouts, packed in one call (this runs once per record)
+_AAD12 = struct.Struct(">QBHH").pack       # seq_num, type, version, length (RFC 5246 §6.2.3.3)
+_AAD13 = struct.Struct(">BHH").pack        # the 5-byte record header (RFC 8446 §5.2)
+APPLICATION_DATA = int(ContentType.application_data)   # plain ints: read for every record
+_TYPE_BYTE = [bytes([t]) for t in range(256)]
+
+
+class Record(NamedTuple):
     content_type: int
     version: int
     fragment: bytes
@@ -118,7 +125,7 @@ class AEAD12:
     def seal(self, content_type: int, version: int, plaintext: bytes) -> Record:
         seq, self.seq = self.seq, self.seq + 1
         explicit = b"" if self.chacha else seq.to_bytes(8, "big")
-        aad = seq.to_bytes(8, "big") + u8(content_type) + u16(version) + u16(len(plaintext))
+        aad = _AAD12(seq, content_type, version, len(plaintext))
         body = self.aead.encrypt(self.nonce(seq, explicit), plaintext, aad)
         return Record(content_type, version, explicit + body)
 
@@ -130,9 +137,9 @@ class AEAD12:
         fragment = record.fragment
         if len(fragment) < explicit_len + 16:
             raise _bad_mac("record shorter than its explicit nonce and tag")
-        explicit, body = fragment[:explicit_len], fragment[explicit_len:]
-        aad = (seq.to_bytes(8, "big") + u8(record.content_type) + u16(record.version)
-               + u16(len(body) - 16))
+        # a memoryview: the ciphertext is passed to the AEAD without being copied first
+        explicit, body = fragment[:explicit_len], memoryview(fragment)[explicit_len:]
+        aad = _AAD12(seq, record.content_type, record.version, len(body) - 16)
         try:
             return record.content_type, self.aead.decrypt(self.nonce(seq, explicit), body, aad)
         except InvalidTag:
@@ -198,21 +205,23 @@ class AEAD13:
 
     def seal(self, content_type: int, version: int, plaintext: bytes, padding: int = 0) -> Record:
         seq, self.seq = self.seq, self.seq + 1
-        inner = plaintext + u8(content_type) + bytes(padding)
-        aad = b"\x17\x03\x03" + u16(len(inner) + 16)
+        inner = plaintext + _TYPE_BYTE[content_type]            # TLSInnerPlaintext
+        if padding:
+            inner += bytes(padding)
+        aad = _AAD13(APPLICATION_DATA, 0x0303, len(inner) + 16)
         nonce = (self.iv ^ seq).to_bytes(12, "big")
-        return Record(ContentType.application_data, 0x0303, self.aead.encrypt(nonce, inner, aad))
+        return Record(APPLICATION_DATA, 0x0303, self.aead.encrypt(nonce, inner, aad))
 
     def open(self, record: Record, seq: int | None = None) -> tuple[int, bytes]:
         """Decrypt and check; ``seq`` opens a recorded record out of order (default: the next)."""
         if seq is None:
             seq, self.seq = self.seq, self.seq + 1
-        if record.content_type != ContentType.application_data:
+        if record.content_type != APPLICATION_DATA:
             raise AlertError(AlertDescription.unexpected_message,
                              f"protected record with outer type {record.content_type}")
         if len(record.fragment) > MAX_CIPHERTEXT_13:
             raise AlertError(AlertDescription.record_overflow, "TLS 1.3 record too long")
-        aad = u8(record.content_type) + u16(record.version) + u16(len(record.fragment))
+        aad = _AAD13(record.content_type, record.version, len(record.fragment))
         try:
             inner = self.aead.decrypt((self.iv ^ seq).to_bytes(12, "big"), record.fragment, aad)
         except InvalidTag:
