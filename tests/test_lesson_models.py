@@ -49,6 +49,26 @@ def test_importing_the_models_needs_neither_ipywidgets_nor_matplotlib():
                    cwd=str(__import__("pathlib").Path(__file__).resolve().parent.parent))
 
 
+@pytest.mark.parametrize("first", ["import tlslesson.lesson", "import tlslesson.lesson.quiz",
+                                   "from tlslesson.lesson.quiz import quiz"])
+def test_package_exports_the_quiz_function_and_transcript_helpers(first):
+    """``quiz`` is a submodule AND the exported function: whatever was imported first, the
+    package attribute is the function the notebooks call."""
+    code = (f"{first}\n"
+            "import sys\n"
+            "from tlslesson.lesson import quiz, Question, check_answer, flights, handshake_values\n"
+            "from tlslesson.lesson import quiz as again\n"
+            "from tlslesson.lesson.quiz import quiz as direct\n"
+            "from tlslesson.lesson.models import flights as f, handshake_values as hv\n"
+            "assert callable(quiz) and quiz is again is direct, quiz\n"
+            "assert flights is f and handshake_values is hv\n"
+            "assert Question('q?', ['a', 'b'], answer=1).check(1)[0]\n"
+            "bad = [m for m in ('ipywidgets', 'matplotlib') if m in sys.modules]\n"
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60,
+                   cwd=str(__import__("pathlib").Path(__file__).resolve().parent.parent))
+
+
 def test_docstring_examples():
     import doctest
 
@@ -450,6 +470,48 @@ def test_x25519_and_certificate_checks_match_openssl(openssl):
     no_intermediate = check.verify_chain(leaf, hostname="localhost")
     assert no_intermediate.matches is True and no_intermediate.openssl.startswith("error 20")
     assert check.certificate_fingerprint(lesson.root.certificate).matches is True
+
+
+@pytest.mark.interop
+def test_verify_chain_is_called_like_validate_chain_and_now_is_openssl_attime(openssl):
+    import datetime as dt
+
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from tlslesson import pki
+    lesson = pki.lesson_pki()
+    chain = [lesson.rsa_server.certificate, *lesson.rsa_server.chain]
+    good = check.verify_chain(chain, lesson.trusted, hostname="localhost",
+                              now=dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc))
+    assert good.matches is True and good.ours == good.openssl == "OK"
+    assert "-attime 1735689600" in good.command and "2025-01-01" in good.what
+    expired = check.verify_chain(chain, lesson.trusted, hostname="localhost",
+                                 now=dt.datetime(2127, 1, 1))          # naive = UTC
+    assert expired.matches is True and expired.ours.startswith("failed at 'validity period'")
+    assert "expired" in expired.openssl
+    early = check.verify_chain(chain, lesson.trusted, now=dt.datetime(2019, 1, 1))
+    assert early.matches is True and "not yet valid" in early.openssl
+    by_ip = check.verify_chain(chain, lesson.trusted, hostname="127.0.0.1")
+    assert by_ip.matches is True and "-verify_ip 127.0.0.1" in by_ip.command
+    pem = b"".join(c.public_bytes(Encoding.PEM) for c in chain)         # one PEM blob
+    assert check.verify_chain(pem, lesson.trusted, hostname="localhost").ours == "OK"
+
+
+def test_verify_chain_arguments_without_openssl(monkeypatch):
+    from tlslesson import pki
+    monkeypatch.setattr(check.shutil, "which", lambda name: None)
+    lesson = pki.lesson_pki()
+    leaf, rest = lesson.rsa_server.certificate, list(lesson.rsa_server.chain)
+    new = check.verify_chain([leaf, *rest], lesson.trusted, hostname="localhost")
+    old = check.verify_chain(leaf, *rest, trusted=lesson.trusted, hostname="localhost")
+    assert new.command == old.command and new.ours == old.ours == "OK"
+    assert new.matches is None and "-attime" not in new.command
+    with pytest.raises(TypeError):
+        check.verify_chain([leaf], lesson.trusted, trusted=lesson.trusted)
+    with pytest.raises(TypeError):
+        check.verify_chain([leaf], lesson.trusted, lesson.trusted)
+    with pytest.raises(ValueError):
+        check.verify_chain([], lesson.trusted)
 
 
 def test_without_openssl_the_command_is_shown_and_nothing_is_claimed(monkeypatch):

@@ -180,3 +180,69 @@ def test_pictures_use_the_figure_api_and_leak_nothing_into_pyplot():
             SuiteMeasurement("X", "ECDHE-RSA-AES128-GCM-SHA256", "1.2", 3.0, 2, 4, 2514, 221, 2293)]
     assert to_png(suite_chart(rows)).startswith(PNG)
     assert _pylab_helpers.Gcf.get_num_fig_managers() == managers
+
+
+def layout_problems(fig) -> list[str]:
+    """Texts of a figure that overlap each other, overlap a box they are not inside, or are cut
+    off by the figure's edge (measured on the Agg renderer, in pixels)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    problems = []
+    for ax in fig.axes:
+        texts = [(t.get_text(), t.get_window_extent(renderer).padded(-1))
+                 for t in [*ax.texts, ax.title] if t.get_text().strip()]
+        boxes = [p.get_window_extent(renderer) for p in ax.patches]
+        for i, (text, extent) in enumerate(texts):
+            problems += [f"{text!r} overlaps {other!r}" for other, e in texts[i + 1:]
+                         if extent.overlaps(e)]
+            cx, cy = (extent.x0 + extent.x1) / 2, (extent.y0 + extent.y1) / 2
+            if any(extent.overlaps(b) and not b.contains(cx, cy) for b in boxes):
+                problems.append(f"{text!r} overlaps a box it is not in")
+            if (extent.x0 < 0 or extent.y0 < 0 or extent.x1 > fig.bbox.x1
+                    or extent.y1 > fig.bbox.y1):
+                problems.append(f"{text!r} is cut off by the figure's edge")
+    return problems
+
+
+def test_every_lesson_picture_is_laid_out_without_overlaps():
+    from tlslesson.connection import ClientConfig, ServerConfig, handshake
+    from tlslesson.constants import NamedGroup
+    from tlslesson.lesson import handshake_values, ladders
+    from tlslesson.rng import lesson_rngs
+    from tlslesson.suites import get as get_suite
+
+    def run(versions, client=None, server=None):
+        client_rng, server_rng = lesson_rngs("tls-lesson")
+        return handshake(ClientConfig(versions=versions, rng=client_rng, **(client or {})),
+                         ServerConfig(rng=server_rng, **(server or {})))
+
+    h12, h13 = run(("1.2",)), run(("1.3",))
+    hrr = run(("1.3",), {"key_share_groups": (NamedGroup.x25519,)},
+              {"groups": (NamedGroup.secp256r1,)})
+    assert "HelloRetryRequest" in [t.get_text() for t in ladder(hrr.steps).axes[0].texts]
+    partial = ExplorerModel(version="1.3")
+    partial.goto(3)
+    rows = [SuiteMeasurement("TLS_CHACHA20_POLY1305_SHA256", "TLS_CHACHA20_POLY1305_SHA256",
+                             "1.3", 2.0, 1, 3, 2650, 259, 2391),
+            SuiteMeasurement("X", "ECDHE-ECDSA-AES128-GCM-SHA256", "1.2", 3.0, 2, 4, 2514, 221,
+                             2293)]
+    pictures = {
+        "ladder 1.2": ladder(h12.steps),
+        "ladder 1.2, client auth, tampered": ladder(ExplorerModel(client_auth=True).steps,
+                                                    highlight=2, mark=0, title="a title"),
+        "ladder 1.3 HRR": ladder(hrr.steps, mark=3),
+        "ladders": ladders(h12.steps, hrr.steps, titles=("TLS 1.2", "TLS 1.3 with HRR")),
+        "key_tree 1.2": key_tree("1.2"),
+        "key_tree 1.2 values": key_tree("1.2", values=handshake_values(h12)),
+        "key_tree 1.2 CBC, no EMS": key_tree("1.2", ems=False, suite=get_suite("AES128-SHA")),
+        "key_tree 1.2 ChaCha20": key_tree("1.2", values=handshake_values(h12),
+                                          suite="ECDHE-RSA-CHACHA20-POLY1305"),
+        "key_tree 1.3": key_tree("1.3"),
+        "key_tree 1.3 values": key_tree("1.3", values=handshake_values(h13)),
+        "key_tree 1.3 partial": key_tree("1.3", values=partial.values_so_far()),
+        "suite_chart": suite_chart(rows),
+    }
+    found = {name: layout_problems(fig) for name, fig in pictures.items()}
+    assert not any(found.values()), {name: p for name, p in found.items() if p}

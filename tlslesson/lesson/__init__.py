@@ -4,28 +4,44 @@ The only part of tlslesson that uses ipywidgets or matplotlib, and only when a w
 is actually made: ``import tlslesson.lesson`` (and ``tlslesson.lesson.models``) needs neither.
 
     from tlslesson.lesson import explorer, tamper_lab, suite_picker    # widgets (ipywidgets)
-    from tlslesson.lesson import ladder, key_tree, suite_chart         # pictures (matplotlib)
+    from tlslesson.lesson import ladder, ladders, key_tree, suite_chart   # pictures (matplotlib)
     from tlslesson.lesson import hex_html, fields_table_html           # HTML, no dependencies
     from tlslesson.lesson import ExplorerModel, TamperModel, SuiteModel   # the plain models
+    from tlslesson.lesson import flights, handshake_values              # helpers over a transcript
+    from tlslesson.lesson import quiz, Question, check_answer           # "Check your understanding"
     from tlslesson.lesson import check                                 # compare with openssl
 """
 from __future__ import annotations
 
 import importlib
 
+# ``quiz`` is both a submodule and the function the notebooks call. The module is tiny (no
+# ipywidgets until a question is drawn), so it is imported now and the package attribute is then
+# rebound to the function: ``from tlslesson.lesson import quiz`` always gives the function, even
+# after someone imported ``tlslesson.lesson.quiz`` (the import system sets the attribute only the
+# first time the submodule is loaded, which is here). ``from tlslesson.lesson.quiz import ...``
+# works as before; only ``import tlslesson.lesson.quiz as m`` now gives the function, not the module.
+from . import quiz as _quiz_module
+
+quiz = _quiz_module.quiz
+Question, ValueQuestion = _quiz_module.Question, _quiz_module.ValueQuestion
+check_answer = _quiz_module.check_answer
+
 # name -> module (relative) that defines it; loaded on first use (PEP 562)
 _EXPORTS = {
     "ExplorerModel": "models", "TamperModel": "models", "SuiteModel": "models",
     "TamperResult": "models", "Field": "models", "run_handshake": "models",
     "measure_suites": "models", "SuiteMeasurement": "models",
+    "flights": "models", "handshake_values": "models",
     "hex_html": "hexview", "fields_table_html": "hexview", "values_table_html": "hexview",
     "suite_html": "hexview",
-    "ladder": "diagrams", "key_tree": "diagrams", "suite_chart": "diagrams", "to_png": "diagrams",
+    "ladder": "diagrams", "ladders": "diagrams", "key_tree": "diagrams", "suite_chart": "diagrams", "to_png": "diagrams",
     "explorer": "widgets", "tamper_lab": "widgets", "suite_picker": "widgets",
 }
 _MODULES = ("models", "hexview", "diagrams", "widgets", "check")
 
-__all__ = [*sorted(_EXPORTS), "check"]  # noqa: PLE0605
+__all__ = [*sorted(_EXPORTS), "check",  # noqa: PLE0605
+           "quiz", "Question", "ValueQuestion", "check_answer"]
 
 
 def __getattr__(name: str):

@@ -227,20 +227,59 @@ def _certificates(items) -> list:
     return out
 
 
-def verify_chain(*chain, trusted=None, hostname: str | None = None,
+def _as_list(certificates) -> list:
+    """A list of certificates from a list/tuple, or from one certificate / one PEM or DER blob."""
+    if certificates is None:
+        return []
+    if isinstance(certificates, (list, tuple)):
+        return list(certificates)
+    return [certificates]
+
+
+def verify_chain(chain, *more, trusted=None, hostname: str | None = None, now=None,
                  purpose: str = "server") -> CheckResult:
-    """Validate a certificate chain (leaf first; x509 certificates, PEM or DER) with the
-    package's ``pki.validate_chain`` and with ``openssl verify``, and compare the verdicts.
-    ``trusted``: the trust anchors (default: the lesson root CA)."""
+    """Validate a certificate chain with the package's ``pki.validate_chain`` and with
+    ``openssl verify``, and compare the verdicts. Called like ``validate_chain``::
+
+        verify_chain(chain, trusted, hostname="localhost", now=when)
+
+    ``chain``: leaf first, then whatever the peer sent (x509 certificates, PEM or DER; one PEM
+    blob may hold several). ``trusted``: the trust anchors (default: the lesson root CA).
+    ``hostname`` None skips the name check (``-verify_hostname``, or ``-verify_ip`` for an
+    address). ``now`` (a datetime; naive means UTC) validates at that moment, for OpenSSL
+    ``-attime <seconds since 1970>``; None is the current time for both.
+
+    The older form, the chain as separate arguments (``verify_chain(leaf, intermediate,
+    hostname=...)``), is still accepted.
+    """
+    import datetime as _dt
+    import ipaddress
+
     from .. import pki
     from ..errors import CertificateError
-    certs = _certificates(chain[0] if len(chain) == 1 and isinstance(chain[0], (list, tuple))
-                          else chain)
+    if isinstance(chain, (list, tuple)):            # verify_chain(chain, trusted, ...)
+        if len(more) > 1:
+            raise TypeError("verify_chain(chain, trusted, hostname=..., now=...): too many "
+                            "positional arguments")
+        items = list(chain)
+        positional_trusted = more[0] if more else None
+    elif len(more) == 1 and isinstance(more[0], (list, tuple)):   # (PEM blob, [trusted])
+        items, positional_trusted = [chain], more[0]
+    else:                                           # the older form: verify_chain(leaf, *rest)
+        items, positional_trusted = [chain, *more], None
+    if positional_trusted is not None:
+        if trusted is not None:
+            raise TypeError("verify_chain() got trusted both as an argument and by keyword")
+        trusted = positional_trusted
+    certs = _certificates(items)
     if not certs:
         raise ValueError("give at least the leaf certificate")
-    roots = _certificates(trusted) if trusted is not None else pki.lesson_pki().trusted
+    roots = (_certificates(_as_list(trusted)) if trusted is not None
+             else pki.lesson_pki().trusted)
+    if now is not None and now.tzinfo is None:
+        now = now.replace(tzinfo=_dt.timezone.utc)          # as pki.validate_chain does
     try:
-        pki.validate_chain(certs, roots, hostname=hostname, purpose=purpose)
+        pki.validate_chain(certs, roots, hostname=hostname, purpose=purpose, now=now)
         ours, ours_ok = "OK", True
     except CertificateError as err:
         ours, ours_ok = f"failed at '{err.step}': {err.reason}", False
@@ -250,8 +289,17 @@ def verify_chain(*chain, trusted=None, hostname: str | None = None,
         files["untrusted.pem"] = b"".join(_pem(c) for c in certs[1:])
         args += ["-untrusted", "untrusted.pem"]
     if hostname:
-        args += ["-verify_hostname", hostname]
+        try:
+            ipaddress.ip_address(hostname)
+            args += ["-verify_ip", hostname]
+        except ValueError:
+            args += ["-verify_hostname", hostname]
+    if now is not None:
+        args += ["-attime", str(int(now.timestamp()))]
     args += ["-purpose", "sslserver" if purpose == "server" else "sslclient", "leaf.pem"]
+    what = "certificate chain (openssl verify)"
+    if now is not None:
+        what += f" at {now.astimezone(_dt.timezone.utc):%Y-%m-%d %H:%M:%SZ}"
 
     def parse(done, tmp):
         text = (done.stdout + done.stderr).decode(errors="replace").strip()
@@ -259,7 +307,7 @@ def verify_chain(*chain, trusted=None, hostname: str | None = None,
             return "OK"
         errors = [line for line in text.splitlines() if line.startswith("error")]
         return errors[0] if errors else (text.splitlines()[0] if text else None)
-    return _with_files("certificate chain (openssl verify)", ours, args, files, parse,
+    return _with_files(what, ours, args, files, parse,
                        lambda theirs: (theirs == "OK") == ours_ok)
 
 

@@ -58,7 +58,10 @@ def _rows(steps) -> list[tuple[str, str, bool, int]]:
     rows = []
     for s in steps:
         if hasattr(s, "sender"):
-            rows.append((s.sender, s.name, bool(s.protected), len(s.record)))
+            # a HelloRetryRequest is a ServerHello on the wire; the ladder names what it does
+            hrr = getattr(getattr(s, "message", None), "is_hello_retry_request", False)
+            rows.append((s.sender, "HelloRetryRequest" if hrr is True else s.name,
+                         bool(s.protected), len(s.record)))
         else:
             sender, name, protected, size = (tuple(s) + (False, 0))[:4]
             rows.append((sender, name, bool(protected), int(size)))
@@ -68,6 +71,10 @@ def _rows(steps) -> list[tuple[str, str, bool, int]]:
 # =================================================================================================
 # The ladder diagram
 # =================================================================================================
+ROW = 0.40             # inches per message
+LABEL_SIZE, SMALL_SIZE = 9.5, 8
+
+
 def ladder(steps, highlight: int | None = None, ax=None, title: str | None = None,
            show_bytes: bool = True, mark: int | None = None):
     """Client and server columns, one arrow per message in the order sent.
@@ -75,13 +82,14 @@ def ladder(steps, highlight: int | None = None, ax=None, title: str | None = Non
     ``steps``: a list of ``connection.Step`` (``Handshake.steps``), of (sender, name, protected,
     bytes) rows, or a model with ``ladder_rows()``. Encrypted messages are dashed and labelled
     "[enc]"; alerts are red; ``highlight`` (a step index) is drawn thick in orange; ``mark``
-    (a step index) gets a "tampered" tag. Flights (consecutive messages from one side) are
-    numbered on the left. Returns the Figure."""
+    (a step index) gets a red "tampered in flight" tag under its arrow. Flights (consecutive
+    messages from one side) are shaded in turn and numbered on the left. Returns the Figure."""
     rows = _rows(steps)
     n = len(rows)
     if ax is None:
-        fig = _figure(5.4, 0.36 * n + 1.0)
-        ax = fig.add_axes((0.01, 0.01, 0.98, 0.98))
+        fig = _figure(5.4, ROW * n + (1.45 if title else 1.0))
+        top = 1 - (0.45 / fig.get_figheight() if title else 0.0)
+        ax = fig.add_axes((0.01, 0.01, 0.98, top - 0.02))
     else:
         fig = ax.figure
     left, right = 0.0, 1.0
@@ -89,10 +97,10 @@ def ladder(steps, highlight: int | None = None, ax=None, title: str | None = Non
     ax.set_ylim(n - 0.35, -1.15)
     ax.axis("off")
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title, fontsize=11, fontweight="bold", pad=10)
     for x, who in ((left, "client"), (right, "server")):
         ax.plot([x, x], [-0.65, n - 0.45], color="#6c757d", lw=1.2, zorder=1)
-        ax.text(x, -0.8, who, ha="center", va="bottom", fontsize=10, fontweight="bold")
+        ax.text(x, -0.8, who, ha="center", va="bottom", fontsize=10.5, fontweight="bold")
 
     # flights: shade every other one, number them on the left
     at, bands = 0, {}
@@ -102,7 +110,7 @@ def ladder(steps, highlight: int | None = None, ax=None, title: str | None = Non
             ax.axhspan(top, bottom, xmin=0.0, xmax=1.0, color=BAND, zorder=0)
         for j in range(at, at + len(names)):
             bands[j] = BAND if k % 2 == 0 else "white"
-        ax.text(-0.40, (top + bottom) / 2, f"flight {k}", fontsize=7, color="#6c757d",
+        ax.text(-0.40, (top + bottom) / 2, f"flight {k}", fontsize=SMALL_SIZE, color="#6c757d",
                 va="center", ha="left")
         at += len(names)
 
@@ -110,12 +118,33 @@ def ladder(steps, highlight: int | None = None, ax=None, title: str | None = Non
         sender, _name, _protected, size = row
         _message(ax, i, row, strong=i == highlight)
         if show_bytes:
-            ax.text(1.04 if sender == "client" else -0.04, i, f"{size} B", fontsize=7,
+            ax.text(1.04 if sender == "client" else -0.04, i, f"{size} B", fontsize=SMALL_SIZE,
                     color="#6c757d", va="center", ha="left" if sender == "client" else "right")
         if mark is not None and i == mark:
-            ax.text(1.17, i, "tampered", fontsize=7, color=ALERT, va="center", ha="left",
-                    fontweight="bold")
+            ax.text(0.5, i + 0.07, "tampered in flight", fontsize=SMALL_SIZE, color=ALERT,
+                    va="top", ha="center", fontweight="bold", zorder=4)
     fig.ladder_info = {"ax": ax, "rows": rows, "bands": bands}
+    return fig
+
+
+def ladders(*runs, titles=(), show_bytes: bool = True):
+    """Several ladders side by side, on one vertical scale (row i of each at the same height),
+    e.g. ``ladders(tls12.steps, tls13.steps, titles=("TLS 1.2", "TLS 1.3"))``: the shorter
+    handshake visibly ends earlier. Each of ``runs`` is what ``ladder`` accepts. Returns the
+    Figure."""
+    if not runs:
+        raise ValueError("give at least one handshake")
+    tables = [_rows(r) for r in runs]
+    n = max(len(t) for t in tables)
+    fig = _figure(5.4 * len(tables), ROW * n + (1.45 if titles else 1.0))
+    top = 1 - (0.45 / fig.get_figheight() if titles else 0.0)
+    gap = 0.03                              # between two ladders, so their shading stays apart
+    width = (0.98 - gap * (len(tables) - 1)) / len(tables)
+    for k, table in enumerate(tables):
+        ax = fig.add_axes((0.01 + k * (width + gap), 0.01, width, top - 0.02))
+        ladder(table, ax=ax, title=titles[k] if k < len(titles) else None, show_bytes=show_bytes)
+        ax.set_ylim(n - 0.35, -1.15)
+    del fig.ladder_info                     # (one per ladder: not meaningful here)
     return fig
 
 
@@ -130,7 +159,7 @@ def _message(ax, i: int, row, strong: bool) -> list:
                                         linestyle="--" if protected else "-", shrinkA=0,
                                         shrinkB=1, mutation_scale=12))
     label = ax.text(0.5, i - 0.08, name + (" [enc]" if protected else ""), ha="center",
-                    va="bottom", fontsize=8.5, color=colour,
+                    va="bottom", fontsize=LABEL_SIZE, color=colour,
                     fontweight="bold" if strong else "normal", zorder=4)
     return [arrow, label]
 
@@ -155,7 +184,7 @@ class LadderPicture:
         self.canvas.restore_region(self.background)
         overlay = []
         if highlight is not None and 0 <= highlight < len(rows):
-            eraser = Rectangle((0.004, highlight - 0.47), 0.992, 0.71, zorder=2, lw=0,
+            eraser = Rectangle((0.004, highlight - 0.49), 0.992, 0.73, zorder=2, lw=0,
                                fc=self.info["bands"].get(highlight, "white"))
             ax.add_patch(eraser)
             overlay = [eraser] + _message(ax, highlight, rows[highlight], strong=True)
@@ -174,34 +203,97 @@ class LadderPicture:
 # =================================================================================================
 # The key-derivation tree
 # =================================================================================================
-def _box(ax, x, y, text, *, faint=False, input_=False, value=None, width=None):
-    face = "#f8f9fa" if input_ else ("#e9ecef" if faint else "#d8f3dc")
-    edge = "#adb5bd" if faint or input_ else "#2d6a4f"
-    label = text if value is None else f"{text}\n{value}"
-    ax.text(x, y, label, ha="center", va="center", fontsize=8.5,
-            color="#868e96" if faint else "#212529", zorder=3,
-            bbox=dict(boxstyle="round,pad=0.35", fc=face, ec=edge,
-                      ls="--" if input_ else "-", lw=1.0))
+# The trees are laid out on a grid of "units" of 0.1 inch (8 pixels at 80 dpi), y growing
+# downwards, with explicit box sizes: every arrow starts and ends on a box edge, and every label
+# sits in a lane of its own (left of a vertical arrow, or above a horizontal one), so nothing
+# overlaps whatever the values shown.
+UNIT = 0.1                        # inches per layout unit
+TREE_WIDTH = 100                  # units
+LINE = 1.55                       # units per line of box text
+NAME_SIZE, VALUE_SIZE, EDGE_SIZE = 9, 8.5, 8
+INK, GREY, FAINT_INK = "#212529", "#495057", "#adb5bd"
 
 
-def _edge(ax, a, b, label=None, *, faint=False, label_at=0.5, ha="center", dy=0.0, dx=0.0):
-    colour = "#ced4da" if faint else "#495057"
-    ax.annotate("", xy=b, xytext=a, zorder=2,
-                arrowprops=dict(arrowstyle="-|>", color=colour, lw=1.1, shrinkA=14, shrinkB=14))
-    if label:
-        x = a[0] + (b[0] - a[0]) * label_at + dx
-        y = a[1] + (b[1] - a[1]) * label_at + dy
-        ax.text(x, y, label, fontsize=7.5, color="#868e96" if faint else "#6c757d",
-                ha=ha, va="center", zorder=4,
-                bbox=dict(fc="white", ec="none", pad=0.5, alpha=0.85))
+class _Box(tuple):
+    """(left, top, right, bottom) of a drawn box, in layout units."""
+
+    left = property(lambda self: self[0])
+    top = property(lambda self: self[1])
+    right = property(lambda self: self[2])
+    bottom = property(lambda self: self[3])
+    cx = property(lambda self: (self[0] + self[2]) / 2)
+    cy = property(lambda self: (self[1] + self[3]) / 2)
 
 
-def _short_hex(values, name):
+def _tree_axes(ax, height: float):
+    if ax is None:
+        fig = _figure(TREE_WIDTH * UNIT, height * UNIT)
+        ax = fig.add_axes((0, 0, 1, 1))
+    else:
+        fig = ax.figure
+    ax.set_xlim(0, TREE_WIDTH)
+    ax.set_ylim(height, 0)
+    ax.axis("off")
+    return fig, ax
+
+
+def _node(ax, cx: float, cy: float, width: float, title: str, value: str | None = None, *,
+          input_: bool = False, faint: bool = False) -> _Box:
+    """A rounded box centred on (cx, cy): ``title`` (one or more lines), then ``value`` (hex, in
+    monospace) if given. Inputs are dashed; values not computed yet are grey."""
+    from matplotlib.patches import FancyBboxPatch
+    lines = title.count("\n") + 1 + (1 if value else 0)
+    height = LINE * lines + 1.5
+    left, top = cx - width / 2, cy - height / 2
+    face = "#f8f9fa" if input_ else ("#f1f3f5" if faint else "#d8f3dc")
+    edge = "#adb5bd" if (faint or input_) else "#2d6a4f"
+    ax.add_patch(FancyBboxPatch((left, top), width, height, zorder=2, lw=1.0, fc=face, ec=edge,
+                                ls="--" if input_ else "-",
+                                boxstyle="round,pad=0,rounding_size=0.8"))
+    ink = FAINT_INK if faint else INK
+    ax.text(cx, top + 0.75, title, ha="center", va="top", fontsize=NAME_SIZE, color=ink,
+            linespacing=1.25, zorder=3)
+    if value:
+        ax.text(cx, top + 0.75 + LINE * (lines - 1), value, ha="center", va="top",
+                fontsize=VALUE_SIZE, family="monospace", color=FAINT_INK if faint else GREY,
+                zorder=3)
+    return _Box((left, top, left + width, top + height))
+
+
+def _arrow(ax, start, end, *, faint: bool = False) -> None:
+    ax.annotate("", xy=end, xytext=start, zorder=2,
+                arrowprops=dict(arrowstyle="-|>", color="#ced4da" if faint else GREY, lw=1.2,
+                                shrinkA=0, shrinkB=0, mutation_scale=11))
+
+
+def _line(ax, xs, ys, *, faint: bool = False) -> None:
+    ax.plot(xs, ys, color="#ced4da" if faint else GREY, lw=1.2, zorder=2,
+            solid_capstyle="butt")
+
+
+def _note(ax, x, y, text, *, ha="left", va="center", faint=False, size=EDGE_SIZE) -> None:
+    ax.text(x, y, text, ha=ha, va=va, fontsize=size, color=FAINT_INK if faint else GREY,
+            linespacing=1.2, zorder=3)
+
+
+def _fan_out(ax, source: _Box, bus_x: float, targets, *, label_x: float) -> None:
+    """Arrows from ``source`` to boxes on the right through a vertical bus at ``bus_x``:
+    ``targets`` = [(box, label, faint)]; each label sits just above its own arrow."""
+    all_faint = all(faint for _, _, faint in targets)
+    _line(ax, [source.right, bus_x], [source.cy, source.cy], faint=all_faint)
+    ys = [box.cy for box, _, _ in targets] + [source.cy]
+    _line(ax, [bus_x, bus_x], [min(ys), max(ys)], faint=all_faint)
+    for box, label, faint in targets:
+        _arrow(ax, (bus_x, box.cy), (box.left, box.cy), faint=faint)
+        _note(ax, label_x, box.cy - 0.45, label, va="bottom", faint=faint)
+
+
+def _short_hex(values, name, size=8):
     if values is None:
         return None
     value = values.get(name)
     if isinstance(value, (bytes, bytearray)) and value:
-        return bytes(value[:8]).hex() + "…"
+        return bytes(value[:size]).hex() + "…"
     return None
 
 
@@ -209,138 +301,158 @@ def key_tree(version: str = "1.2", values: dict | None = None, ems: bool = True,
              ax=None):
     """The key-derivation tree: TLS 1.2's PRF (pre-master -> master -> key block -> keys,
     verify_data) or TLS 1.3's HKDF schedule (early / handshake / master secrets -> traffic
-    secrets -> keys). With ``values`` (e.g. ``ExplorerModel.values_so_far()``) each node shows
-    the first bytes of its value and the ones not computed yet are greyed out. ``suite`` sizes
-    the TLS 1.2 key block's parts (default AES-128-GCM). Returns the Figure."""
+    secrets -> keys). With ``values`` (e.g. ``ExplorerModel.values_so_far()`` or
+    ``handshake_values(result)``) each node shows the first bytes of its value and the ones not
+    computed yet are greyed out. ``suite`` sizes the TLS 1.2 key block's parts (default
+    AES-128-GCM). Returns the Figure."""
     if version not in ("1.2", "1.3"):
         raise ValueError("version must be '1.2' or '1.3'")
-    if ax is None:
-        fig = _figure(9.6, 6.4)
-        ax = fig.add_axes((0.01, 0.01, 0.98, 0.98))
-    else:
-        fig = ax.figure
-    ax.set_xlim(-0.3, 10.3)
-    ax.set_ylim(8.6, -0.6)
-    ax.axis("off")
 
     def have(name):
         return values is None or name in values
 
     if version == "1.2":
-        _tree12(ax, values, have, ems, suite)
-    else:
-        _tree13(ax, values, have)
-    return fig
+        return _tree12(ax, values, have, ems, suite)
+    return _tree13(ax, values, have)
 
 
 def _tree12(ax, values, have, ems, suite):
     from ..suites import get as get_suite
-    ax.text(5, -0.35, "TLS 1.2 key derivation (RFC 5246 §5-8, RFC 7627)", ha="center",
-            fontsize=11, fontweight="bold")
-    _box(ax, 5, 0.5, "pre_master_secret", faint=not have("pre_master_secret"),
-         value=_short_hex(values, "pre_master_secret"))
-    if ems:
-        _box(ax, 1.6, 1.9, "session_hash\n= Hash(ClientHello..ClientKeyExchange)", input_=True,
-             value=_short_hex(values, "session_hash"))
-        label = 'PRF(pre_master, "extended master secret", session_hash)'
-    else:
-        _box(ax, 1.6, 1.9, "client_random + server_random", input_=True)
-        label = 'PRF(pre_master, "master secret", client_random + server_random)'
-    _edge(ax, (1.6, 1.9), (5, 3.0), faint=not have("master_secret"))
-    _edge(ax, (5, 0.5), (5, 3.0), label, faint=not have("master_secret"), label_at=0.45)
-    _box(ax, 5, 3.0, "master_secret (48 bytes)", faint=not have("master_secret"),
-         value=_short_hex(values, "master_secret"))
-    # Finished: a PRF over the master secret and the transcript hash, for each side
-    _box(ax, 8.6, 1.5, "Hash(all handshake messages\nbefore this Finished)", input_=True)
-    _box(ax, 8.6, 3.0, "client verify_data (12 B)", faint=not have("client_verify_data"),
-         value=_short_hex(values, "client_verify_data"))
-    _box(ax, 8.6, 4.7, "server verify_data (12 B)", faint=not have("server_verify_data"),
-         value=_short_hex(values, "server_verify_data"))
-    _edge(ax, (8.6, 1.5), (8.6, 3.0), faint=not have("client_verify_data"))
-    _edge(ax, (5, 3.0), (8.6, 3.0), 'PRF(master, "client finished",\nhash)[:12]',
-          faint=not have("client_verify_data"), label_at=0.52, dy=-0.45)
-    _edge(ax, (5, 3.0), (8.6, 4.7), 'PRF(master, "server finished",\nhash)[:12]',
-          faint=not have("server_verify_data"), label_at=0.5, dy=0.45)
-    # key block as a bar cut into its parts
     s = get_suite(suite or "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256")
+    with_values = values is not None
+    fig, ax = _tree_axes(ax, 67 + (2 if with_values else 0))
+    ax.text(50, 2.6, "TLS 1.2 key derivation (RFC 5246 §5-§8" + (", RFC 7627)" if ems else ")"),
+            ha="center", va="center", fontsize=12, fontweight="bold", color=INK)
+    _note(ax, 50, 5.4, "everything descends from the pre-master secret through the PRF; "
+          "nothing below it crosses the wire", ha="center", size=9)
+    spine = 40
+    master_faint = not have("master_secret")
+    pre = _node(ax, spine, 12.5, 22, "pre_master_secret", _short_hex(values, "pre_master_secret"),
+                faint=not have("pre_master_secret"))
+    master = _node(ax, spine, 30, 22, "master_secret (48 bytes)",
+                   _short_hex(values, "master_secret"), faint=master_faint)
+    _arrow(ax, (spine, pre.bottom), (spine, master.top), faint=master_faint)
+    if ems:
+        seed = _node(ax, 12, 30, 23, "session_hash = Hash(ClientHello\n… ClientKeyExchange)",
+                     _short_hex(values, "session_hash"), input_=True)
+        formula = 'PRF(pre_master_secret,\n"extended master secret",\nsession_hash)[0..47]'
+    else:
+        seed = _node(ax, 12, 30, 23, "client_random +\nserver_random", input_=True)
+        formula = 'PRF(pre_master_secret,\n"master secret",\nclient_random + server_random)[0..47]'
+    _arrow(ax, (seed.right, master.cy), (master.left, master.cy), faint=master_faint)
+    _note(ax, spine - 1.5, (pre.bottom + master.top) / 2, formula, ha="right", faint=master_faint)
+
+    # Finished: PRF over the master secret and the transcript hash, one per side
+    verify = []
+    for y, side in ((25, "client"), (35.5, "server")):
+        name = f"{side}_verify_data"
+        box = _node(ax, 87.5, y, 23, f"{side} verify_data (12 bytes)", _short_hex(values, name),
+                    faint=not have(name))
+        label = f'PRF(master_secret,\n"{side} finished",\nHash(messages so far))[0..11]'
+        verify.append((box, label, not have(name)))
+    _fan_out(ax, master, 55, verify, label_x=56.5)
+
+    # the key block, as a bar cut into its parts
     iv = 0 if s.mac else s.iv_length
     parts = [("client_write_mac_key", s.mac_length), ("server_write_mac_key", s.mac_length),
              ("client_write_key", s.key_length), ("server_write_key", s.key_length),
              ("client_write_iv", iv), ("server_write_iv", iv)]
     parts = [(n, size) for n, size in parts if size]
-    kb_have = have("client_write_key")
-    _edge(ax, (5, 3.0), (3.6, 6.3),
-          'PRF(master, "key expansion", server_random + client_random)', faint=not kb_have,
-          label_at=0.45, dx=-1.4)
     total = sum(size for _, size in parts)
-    x, x_end, y = 0.2, 7.0, 6.8
-    ax.text(0.2, 6.3, f"key_block ({total} bytes for {s.openssl_name}), cut in this order:",
-            fontsize=8.5, ha="left", va="center", color="#212529" if kb_have else "#868e96")
-    scale = (x_end - x) / total
+    kb_faint = not have("client_write_key") and not have("key_block")
+    top, height = 51, (9 if with_values else 7)
+    _arrow(ax, (spine, master.bottom), (spine, top), faint=kb_faint)
+    _note(ax, spine - 1.5, (master.bottom + top) / 2 - 1,
+          'PRF(master_secret, "key expansion",\nserver_random + client_random)', ha="right",
+          faint=kb_faint)
+    _note(ax, spine + 1.5, top - 2.2, f"key_block: {total} bytes for {s.openssl_name}, "
+          "cut in this order:", faint=kb_faint, size=9)
+    x, x_end, minimum = 6.0, 94.0, 13.0
+    spare = (x_end - x) - minimum * len(parts)
     palette = {"mac": "#ffd6a5", "key": "#9bf6ff", "iv": "#caffbf"}
     for name, size in parts:
-        w = size * scale
-        kind = name.rsplit("_", 1)[1] if not name.endswith("mac_key") else "mac"
-        ax.add_patch(_rect(x, y, w, 0.9, palette[kind] if kb_have else "#e9ecef"))
-        short = name.replace("_write", "").replace("_", " ")
-        ax.text(x + w / 2, y + 0.3, short, ha="center", va="center", fontsize=7, rotation=0,
-                color="#212529" if kb_have else "#868e96", wrap=True)
-        ax.text(x + w / 2, y + 0.68, f"{size} B", ha="center", va="center", fontsize=7,
-                color="#495057")
+        w = minimum + spare * size / total
+        kind = "mac" if name.endswith("mac_key") else name.rsplit("_", 1)[1]
+        ax.add_patch(_rect(x, top, w, height, "#f1f3f5" if kb_faint else palette[kind]))
+        ax.text(x + w / 2, top + 0.8, name, ha="center", va="top", fontsize=EDGE_SIZE,
+                color=FAINT_INK if kb_faint else INK, zorder=3)
+        _note(ax, x + w / 2, top + 0.8 + LINE, f"{size} bytes", ha="center", va="top",
+              faint=kb_faint)
+        value = _short_hex(values, name, 4)
+        if value:
+            ax.text(x + w / 2, top + 0.8 + 2 * LINE, value, ha="center", va="top",
+                    fontsize=EDGE_SIZE, family="monospace", color=GREY, zorder=3)
         x += w
     if s.aead:
-        ax.text(0.2, 8.1, "AEAD suite: no MAC keys; the 4-byte (GCM) / 12-byte (ChaCha20) IV "
-                "salts each record's nonce.", fontsize=7.5, color="#6c757d")
+        note = (f"AEAD suite: no MAC keys (the AEAD tag authenticates each record); the {iv}-byte "
+                "IV is the fixed part of every record's nonce.")
     else:
-        ax.text(0.2, 8.1, "CBC suite: HMAC keys first; no IVs from the key block (each record "
-                "carries its own explicit IV).", fontsize=7.5, color="#6c757d")
+        note = ("CBC suite: HMAC keys first; no IVs from the key block — every record carries "
+                "its own random explicit IV.")
+    _note(ax, 6, top + height + 2.5, note, size=8.5)
+    _note(ax, 6, top + height + 4.7, f"PRF = P_{s.hash} (HMAC-{s.hash}, RFC 5246 §5), the "
+          "suite's PRF hash; Hash = the same hash over the handshake messages.", size=8.5)
+    return fig
 
 
 def _rect(x, y, w, h, colour):
     from matplotlib.patches import Rectangle
-    return Rectangle((x, y), w, h, fc=colour, ec="#495057", lw=0.8, zorder=2)
+    return Rectangle((x, y), w, h, fc=colour, ec=GREY, lw=0.8, zorder=2)
 
 
 def _tree13(ax, values, have):
-    ax.text(5, -0.35, "TLS 1.3 key schedule (RFC 8446 §7.1): HKDF-Extract down, "
-            "Derive-Secret across", ha="center", fontsize=11, fontweight="bold")
-    col, right = 3.6, 8.1
-    _box(ax, 0.8, 0.6, "PSK\n(none: zeros)", input_=True)
-    _box(ax, col, 0.6, "early_secret", faint=not have("early_secret"),
-         value=_short_hex(values, "early_secret"))
-    _edge(ax, (0.8, 0.6), (col, 0.6), "HKDF-Extract", faint=not have("early_secret"))
-    _box(ax, 0.8, 2.7, "(EC)DHE shared secret\n(key_share)", input_=True,
-         value=_short_hex(values, "shared_secret"))
-    _box(ax, col, 2.7, "handshake_secret", faint=not have("handshake_secret"),
-         value=_short_hex(values, "handshake_secret"))
-    _edge(ax, (col, 0.6), (col, 2.7), 'Derive-Secret(., "derived", "")',
-          faint=not have("handshake_secret"), label_at=0.5)
-    _edge(ax, (0.8, 2.7), (col, 2.7), "HKDF-Extract", faint=not have("handshake_secret"))
-    for y, who, label in ((1.8, "client", '"c hs traffic"'), (3.6, "server", '"s hs traffic"')):
-        name = f"{who}_handshake_traffic_secret"
-        _box(ax, right, y, f"{name}\n-> key, iv, finished_key", faint=not have(name),
-             value=_short_hex(values, name))
-        _edge(ax, (col, 2.7), (right, y), f"{label}, H(ClientHello..ServerHello)",
-              faint=not have(name), label_at=0.5)
-    _box(ax, 0.8, 5.4, "0\n(zeros)", input_=True)
-    _box(ax, col, 5.4, "master_secret", faint=not have("master_secret"),
-         value=_short_hex(values, "master_secret"))
-    _edge(ax, (col, 2.7), (col, 5.4), 'Derive-Secret(., "derived", "")',
-          faint=not have("master_secret"), label_at=0.5)
-    _edge(ax, (0.8, 5.4), (col, 5.4), "HKDF-Extract", faint=not have("master_secret"))
-    outs = ((4.7, "client_application_traffic_secret_0", '"c ap traffic"'),
-            (5.7, "server_application_traffic_secret_0", '"s ap traffic"'),
-            (6.7, "exporter_master_secret", '"exp master"'),
-            (7.7, "resumption_master_secret", '"res master"'))
-    for y, name, label in outs:
-        extra = "\n-> key, iv" if "traffic" in name else ""
-        _box(ax, right, y, name + extra, faint=not have(name), value=_short_hex(values, name))
-        hashed = "H(..client Finished)" if name.startswith("res") else "H(..server Finished)"
-        _edge(ax, (col, 5.4), (right, y), f"{label}, {hashed}", faint=not have(name),
-              label_at=0.62)
-    ax.text(0.2, 8.4, 'Derive-Secret(S, label, msgs) = HKDF-Expand-Label(S, label, '
-            'Transcript-Hash(msgs), Hash.length);  key/iv = HKDF-Expand-Label(secret, '
-            '"key"/"iv", "", length)', fontsize=7.5, color="#6c757d")
+    fig, ax = _tree_axes(ax, 84)
+    ax.text(50, 2.6, "TLS 1.3 key schedule (RFC 8446 §7.1)", ha="center", va="center",
+            fontsize=12, fontweight="bold", color=INK)
+    _note(ax, 50, 5.4, "HKDF-Extract down the middle, Derive-Secret out to the right; "
+          "each secret is bound to the transcript so far", ha="center", size=9)
+    inputs_x, spine, bus, label_x, out_x, out_w = 9.5, 37, 51, 52.5, 86, 25
+
+    def secret(cy, name, input_title, input_value=None, above=None):
+        faint = not have(name)
+        box = _node(ax, spine, cy, 20, name, _short_hex(values, name), faint=faint)
+        source = _node(ax, inputs_x, cy, 17, input_title, input_value, input_=True)
+        _arrow(ax, (source.right, cy), (box.left, cy), faint=faint)
+        _note(ax, (source.right + box.left) / 2, cy - 0.45, "HKDF-Extract", ha="center",
+              va="bottom", faint=faint)
+        if above is not None:
+            _arrow(ax, (spine, above.bottom), (spine, box.top), faint=faint)
+            _note(ax, spine - 1.5, (above.bottom + box.top) / 2, 'Derive-Secret(.,\n"derived", "")',
+                  ha="right", faint=faint)
+        return box
+
+    def outputs(source, rows):
+        targets = []
+        for cy, name, extra, label in rows:
+            faint = not have(name)
+            box = _node(ax, out_x, cy, out_w, name + extra, _short_hex(values, name), faint=faint)
+            targets.append((box, label, faint))
+        _fan_out(ax, source, bus, targets, label_x=label_x)
+
+    early = secret(13, "early_secret", "PSK\n(none here: zeros)")
+    handshake = secret(30.5, "handshake_secret", "(EC)DHE shared secret\n(from the key shares)",
+                       _short_hex(values, "shared_secret"), above=early)
+    keys = "\n→ key, iv, finished_key"
+    outputs(handshake, [(25.5, "client_handshake_traffic_secret", keys,
+                         '"c hs traffic",\nClientHello..ServerHello'),
+                        (35.5, "server_handshake_traffic_secret", keys,
+                         '"s hs traffic",\nClientHello..ServerHello')])
+    master = secret(54, "master_secret", "0\n(zeros: no more input)", above=handshake)
+    outputs(master, [(46, "client_application_traffic_secret_0", "\n→ key, iv",
+                      '"c ap traffic",\nClientHello..server Finished'),
+                     (56, "server_application_traffic_secret_0", "\n→ key, iv",
+                      '"s ap traffic",\nClientHello..server Finished'),
+                     (64.5, "exporter_master_secret", "",
+                      '"exp master",\nClientHello..server Finished'),
+                     (72, "resumption_master_secret", "",
+                      '"res master",\nClientHello..client Finished')])
+    _note(ax, 3, 77.3, "Each HKDF-Extract takes the secret above it (through Derive-Secret(., "
+          '"derived", "")) as salt and the input on its left as key material.', size=8.5)
+    _note(ax, 3, 79.5, "Derive-Secret(S, label, messages) = HKDF-Expand-Label(S, label, "
+          "Transcript-Hash(messages), Hash.length).", size=8.5)
+    _note(ax, 3, 81.7, "Each traffic secret gives its key, iv (and finished_key): "
+          'HKDF-Expand-Label(secret, "key" | "iv" | "finished", "", length).', size=8.5)
+    return fig
 
 
 # =================================================================================================
@@ -351,28 +463,31 @@ def suite_chart(rows=None, repeat: int = 5):
     before the client may send data, and bytes on the wire. ``rows`` from
     ``measure_suites()`` (measured now if None)."""
     rows = list(rows) if rows is not None else measure_suites(repeat)
-    fig = _figure(11.0, 0.38 * len(rows) + 1.6)
+    fig = _figure(11.0, 0.36 * len(rows) + 1.5)
     axes = fig.subplots(1, 3, sharey=True)
-    fig.subplots_adjust(left=0.26, right=0.98, top=0.86, bottom=0.12, wspace=0.12)
+    height = fig.get_figheight()
+    fig.subplots_adjust(left=0.28, right=0.98, top=1 - 0.75 / height, bottom=0.45 / height,
+                        wspace=0.10)
     labels = [f"{r.openssl_name} ({r.version})" for r in rows]
     colours = ["#2a9d8f" if r.version == "1.3" else "#457b9d" for r in rows]
     ys = range(len(rows))
-    for ax, (title, key, fmt) in zip(axes, (("handshake cost (ms, both sides)", "ms", "{:.1f}"),
+    for ax, (title, key, fmt) in zip(axes, (("handshake cost (ms, client + server)", "ms",
+                                             "{:.1f}"),
                                             ("round trips before data", "round_trips", "{:d}"),
                                             ("bytes on the wire", "bytes", "{:d}"))):
         values = [getattr(r, key) for r in rows]
-        ax.barh(list(ys), values, color=colours)
-        ax.set_title(title, fontsize=9)
-        ax.invert_yaxis() if ax is axes[0] else None
+        ax.barh(list(ys), values, color=colours, height=0.7)
+        ax.set_title(title, fontsize=10)
         if key == "round_trips":
             ax.set_xticks(range(max(values) + 1))
         for y, v in zip(ys, values):
-            ax.text(v, y, " " + fmt.format(v), va="center", fontsize=7)
-        ax.tick_params(labelsize=8)
-        ax.margins(x=0.18)
+            ax.text(v, y, " " + fmt.format(v), va="center", fontsize=8.5, color="#343a40")
+        ax.tick_params(labelsize=9)
+        ax.margins(x=0.2)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
     axes[0].set_yticks(list(ys), labels)
-    fig.suptitle("Cipher suites compared (teal: TLS 1.3, blue: TLS 1.2) — measured in this "
-                 "kernel", fontsize=10)
+    axes[0].invert_yaxis()                 # shared y: the first suite on top in all three
+    fig.suptitle("Cipher suites compared (teal: TLS 1.3, blue: TLS 1.2), measured in this "
+                 "kernel", fontsize=11, fontweight="bold")
     return fig
