@@ -35,6 +35,7 @@ from typing import Iterable, Union
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -374,7 +375,11 @@ def _parse_der_certificate(der: bytes) -> x509.Certificate:
     # Cached by the exact bytes: a parsed certificate is immutable, and a client meets the same
     # server and intermediate certificates again and again (browsers cache them too).
     try:
-        cert = x509.load_der_x509_certificate(der)
+        with warnings.catch_warnings():
+            # a tampered serial number (zero or negative) is only a warning in cryptography today;
+            # keep it out of the notebook (the tamper lab makes such certificates on purpose)
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            cert = x509.load_der_x509_certificate(der)
         # force the lazy parses (names too: an unknown string tag raises KeyError there)
         cert.extensions, cert.subject, cert.issuer  # noqa: B018
     except Exception as exc:  # ValueError, DuplicateExtension, ...: all mean "bad bytes"
