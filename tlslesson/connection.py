@@ -25,11 +25,15 @@ from .messages import (Alert, Certificate, CertificateRequest, CertificateVerify
                        ChangeCipherSpec, ClientHello, Context, EncryptedExtensions, Finished,
                        KeyUpdate, ServerHello, ServerHelloDone, decode_handshake, encode_handshake)
 from .prf import Transcript
-from .record import AEAD12, AEAD13, CBC12, NullProtection, RecordBuffer, fragment
+from .record import (AEAD12, AEAD13, CBC12, MAX_PLAINTEXT, NullProtection, RecordBuffer,
+                     fragment)
 from .rng import SystemRandom
 from .suites import SUITES, CipherSuite
 
 DEFAULT_GROUPS = (NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.ffdhe2048)
+# A peer could announce a 16 MiB message and make us buffer it: OpenSSL's largest limit per
+# message is the ClientHello's (CLIENT_HELLO_MAX_LENGTH); a certificate chain gets 100 KiB.
+MAX_HANDSHAKE_MESSAGE = 131396
 
 
 def _lesson_trust():
@@ -239,10 +243,18 @@ class Connection:
             # protected record (ENC_READ_STATE_ALLOW_PLAIN_ALERTS in ssl3_get_record).
             return self._receive_alert(rec.fragment, rec)
         content_type, plaintext = self._read.open(rec)
+        if len(plaintext) > MAX_PLAINTEXT:   # RFC 5246 §6.2.1, RFC 8446 §5.1; OpenSSL's
+            raise AlertError(AD.record_overflow,   # SSL_R_DATA_LENGTH_TOO_LONG, in the clear too
+                             f"record of {len(plaintext)} bytes of plaintext exceeds 2^14")
         if content_type == CT.handshake:
             self._handshake_buffer += plaintext
             while len(self._handshake_buffer) >= 4:
                 length = int.from_bytes(self._handshake_buffer[1:4], "big")
+                if length > MAX_HANDSHAKE_MESSAGE:    # refused at its header, as OpenSSL does:
+                    self._check_expected(self._handshake_buffer[0])   # a wrong type first, then
+                    raise AlertError(AD.illegal_parameter,   # SSL_R_EXCESSIVE_MESSAGE_SIZE
+                                     f"handshake message of {length} bytes (at most "
+                                     f"{MAX_HANDSHAKE_MESSAGE} accepted)")
                 if len(self._handshake_buffer) < 4 + length:
                     break
                 raw = self._handshake_buffer[:4 + length]
@@ -284,6 +296,12 @@ class Connection:
 
     def _receive_handshake(self, raw: bytes, rec) -> None:
         msg_type = raw[0]
+        self._check_expected(msg_type)
+        message = decode_handshake(raw, self._context())
+        self._log_received(type(message).__name__, message, raw, rec)
+        self._handlers[msg_type](self, message, raw)
+
+    def _check_expected(self, msg_type: int) -> None:
         if msg_type not in self.expected:
             names = " or ".join(HT(t).name for t in self.expected) or "nothing"
             try:
@@ -291,9 +309,6 @@ class Connection:
             except ValueError:
                 got = f"message type {msg_type}"
             raise AlertError(AD.unexpected_message, f"received {got}, expected {names}")
-        message = decode_handshake(raw, self._context())
-        self._log_received(type(message).__name__, message, raw, rec)
-        self._handlers[msg_type](self, message, raw)
 
     def _log_received(self, name: str, message, wire: bytes, rec) -> None:
         peer = "server" if self.role == "client" else "client"

@@ -115,9 +115,12 @@ class _Link:
     def read(self, deadline: float | None = None) -> bytes:
         """Bytes from the peer; b"" at EOF. Waits at most ``timeout`` (or until ``deadline``)."""
         wait = self.timeout
-        if deadline is not None:
-            wait = max(0.001, min(wait, deadline - time.monotonic()))
         what = _expected(self.conn, self.peer)
+        if deadline is not None:
+            wait = min(wait, deadline - time.monotonic())
+            if wait <= 0:        # checked before reading: a peer that keeps sending a trickle
+                self.timed_out = True        # (or an endless message) must not outlive it
+                raise TransportError(f"timed out after {self.timeout:g} s waiting for {what}")
         try:
             self.sock.settimeout(wait)
             data = self.sock.recv(RECV_SIZE)
