@@ -465,16 +465,16 @@ def split_records(buffer: bytearray) -> list[bytes]:
     return records
 
 
-class TamperProxy:
-    """A man in the middle on 127.0.0.1: forwards records between one client and ``upstream``,
-    passing each through ``tamper(direction, number, record) -> record`` ("c2s" / "s2c"; number
-    counts records per direction from 0)."""
+class _Proxy:
+    """A proxy on 127.0.0.1 for one client of ``upstream_port``; subclasses say how bytes are
+    forwarded (``_pump``), one thread per direction ("c2s" / "s2c")."""
 
-    def __init__(self, upstream_port: int, tamper, timeout: float = 10.0):
-        self.upstream_port, self.tamper, self.timeout = upstream_port, tamper, timeout
-        self.records: dict[str, list[bytes]] = {"c2s": [], "s2c": []}
+    nodelay = False
 
-    def __enter__(self) -> "TamperProxy":
+    def __init__(self, upstream_port: int, timeout: float = 10.0):
+        self.upstream_port, self.timeout = upstream_port, timeout
+
+    def __enter__(self):
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(self.timeout)
         self.port = self._listener.getsockname()[1]
@@ -483,81 +483,11 @@ class TamperProxy:
         return self
 
     def _pump(self, src, dst, direction: str) -> None:
-        buffer = bytearray()
+        raise NotImplementedError
+
+    def _forward(self, src, dst, direction: str) -> None:
         try:
-            while data := src.recv(65536):
-                buffer += data
-                for record in split_records(buffer):
-                    number = len(self.records[direction])
-                    self.records[direction].append(record)
-                    dst.sendall(self.tamper(direction, number, record))
-        except OSError:
-            pass
-        finally:
-            try:
-                dst.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
-
-    def _run(self) -> None:
-        try:
-            client, _ = self._listener.accept()
-        except OSError:
-            return
-        with client, socket.create_connection(("127.0.0.1", self.upstream_port),
-                                              timeout=self.timeout) as server:
-            client.settimeout(self.timeout)
-            pumps = [threading.Thread(target=self._pump, args=(client, server, "c2s"), daemon=True),
-                     threading.Thread(target=self._pump, args=(server, client, "s2c"), daemon=True)]
-            for p in pumps:
-                p.start()
-            for p in pumps:
-                p.join(self.timeout)
-
-    def __exit__(self, *exc) -> None:
-        self._listener.close()
-        self._thread.join(self.timeout)
-
-
-def flip_byte(record: bytes, offset: int = -1) -> bytes:
-    """The record with one byte of its fragment flipped (default: the last, inside the tag)."""
-    data = bytearray(record)
-    data[offset if offset >= 0 else len(data) + offset] ^= 0x01
-    return bytes(data)
-
-
-class DribbleProxy:
-    """A proxy on 127.0.0.1 for one client that forwards every byte in its own TCP segment
-    (TCP_NODELAY, a ``delay`` after each byte) in the ``dribble`` directions ("s2c" / "c2s"),
-    and everything else as it comes. ``segments[direction]`` counts the sends."""
-
-    def __init__(self, upstream_port: int, dribble=("s2c", "c2s"), delay: float = 0.0002,
-                 timeout: float = 10.0):
-        self.upstream_port, self.dribble = upstream_port, set(dribble)
-        self.delay, self.timeout = delay, timeout
-        self.segments = {"c2s": 0, "s2c": 0}
-        self.bytes = {"c2s": 0, "s2c": 0}
-
-    def __enter__(self) -> "DribbleProxy":
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(self.timeout)
-        self.port = self._listener.getsockname()[1]
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def _pump(self, src, dst, direction: str) -> None:
-        end = time.monotonic() + self.timeout
-        try:
-            while time.monotonic() < end and (data := src.recv(65536)):
-                self.bytes[direction] += len(data)
-                pieces = ([data[i:i + 1] for i in range(len(data))]
-                          if direction in self.dribble else [data])
-                for piece in pieces:
-                    dst.sendall(piece)
-                    self.segments[direction] += 1
-                    if direction in self.dribble:
-                        time.sleep(self.delay)
+            self._pump(src, dst, direction)
         except OSError:
             pass
         finally:
@@ -575,9 +505,12 @@ class DribbleProxy:
                                               timeout=self.timeout) as server:
             for sock in (client, server):
                 sock.settimeout(self.timeout)
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            pumps = [threading.Thread(target=self._pump, args=(client, server, "c2s"), daemon=True),
-                     threading.Thread(target=self._pump, args=(server, client, "s2c"), daemon=True)]
+                if self.nodelay:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            pumps = [threading.Thread(target=self._forward, args=(client, server, "c2s"),
+                                      daemon=True),
+                     threading.Thread(target=self._forward, args=(server, client, "s2c"),
+                                      daemon=True)]
             for p in pumps:
                 p.start()
             for p in pumps:
@@ -586,3 +519,57 @@ class DribbleProxy:
     def __exit__(self, *exc) -> None:
         self._listener.close()
         self._thread.join(self.timeout)
+
+
+class TamperProxy(_Proxy):
+    """A man in the middle on 127.0.0.1: forwards records between one client and ``upstream``,
+    passing each through ``tamper(direction, number, record) -> record`` ("c2s" / "s2c"; number
+    counts records per direction from 0)."""
+
+    def __init__(self, upstream_port: int, tamper, timeout: float = 10.0):
+        super().__init__(upstream_port, timeout)
+        self.tamper = tamper
+        self.records: dict[str, list[bytes]] = {"c2s": [], "s2c": []}
+
+    def _pump(self, src, dst, direction: str) -> None:
+        buffer = bytearray()
+        while data := src.recv(65536):
+            buffer += data
+            for record in split_records(buffer):
+                number = len(self.records[direction])
+                self.records[direction].append(record)
+                dst.sendall(self.tamper(direction, number, record))
+
+
+def flip_byte(record: bytes, offset: int = -1) -> bytes:
+    """The record with one byte of its fragment flipped (default: the last, inside the tag)."""
+    data = bytearray(record)
+    data[offset if offset >= 0 else len(data) + offset] ^= 0x01
+    return bytes(data)
+
+
+class DribbleProxy(_Proxy):
+    """A proxy on 127.0.0.1 for one client that forwards every byte in its own TCP segment
+    (TCP_NODELAY, a ``delay`` after each byte) in the ``dribble`` directions ("s2c" / "c2s"),
+    and everything else as it comes. ``segments[direction]`` counts the sends."""
+
+    nodelay = True
+
+    def __init__(self, upstream_port: int, dribble=("s2c", "c2s"), delay: float = 0.0002,
+                 timeout: float = 10.0):
+        super().__init__(upstream_port, timeout)
+        self.dribble, self.delay = set(dribble), delay
+        self.segments = {"c2s": 0, "s2c": 0}
+        self.bytes = {"c2s": 0, "s2c": 0}
+
+    def _pump(self, src, dst, direction: str) -> None:
+        end = time.monotonic() + self.timeout
+        while time.monotonic() < end and (data := src.recv(65536)):
+            self.bytes[direction] += len(data)
+            pieces = ([data[i:i + 1] for i in range(len(data))]
+                      if direction in self.dribble else [data])
+            for piece in pieces:
+                dst.sendall(piece)
+                self.segments[direction] += 1
+                if direction in self.dribble:
+                    time.sleep(self.delay)
