@@ -429,9 +429,9 @@ CLIENT_GARBAGE = {
 }
 
 
-@pytest.mark.parametrize("name", CLIENT_GARBAGE)
-def test_client_sends_garbage_to_serve(lesson, name):
-    data, alert, text = CLIENT_GARBAGE[name]
+def send_to_serve(lesson, data: bytes):
+    """A client that sends ``data`` to our server and reads until it closes:
+    (the server's log entry, seconds until it, {"reply": what the client got back})."""
     got = {}
 
     def act(sock, stop):
@@ -441,6 +441,13 @@ def test_client_sends_garbage_to_serve(lesson, name):
     with OurServer(server(lesson), timeout=TIMEOUT) as ours:
         with bad_client(ours.port, act) as start:
             report, elapsed = report_after(ours, start)
+    return report, elapsed, got
+
+
+@pytest.mark.parametrize("name", CLIENT_GARBAGE)
+def test_client_sends_garbage_to_serve(lesson, name):
+    data, alert, text = CLIENT_GARBAGE[name]
+    report, elapsed, got = send_to_serve(lesson, data)
     assert isinstance(report.error, TLSError) and report.error.alert == alert
     assert text in str(report.error), str(report.error)
     assert got["reply"] == bytes([21, 3, 3, 0, 2, 2, alert])      # the alert, then the close
@@ -533,15 +540,7 @@ def test_client_sends_oversized_record_to_serve(lesson, name):
                                                + record(23, junk(MAX_CIPHERTEXT_13 + 1)),
                                                "TLS 1.3 record too long"),
     }[name]
-    got = {}
-
-    def act(sock, stop):
-        sock.sendall(data)
-        got["reply"] = read_until_eof(sock)
-        sock.close()
-    with OurServer(server(lesson), timeout=TIMEOUT) as ours:
-        with bad_client(ours.port, act) as start:
-            report, elapsed = report_after(ours, start)
+    report, elapsed, got = send_to_serve(lesson, data)
     assert isinstance(report.error, AlertError) and not report.error.received
     assert str(report.error) == f"alert record_overflow (22): {text}"
     assert elapsed < TIMEOUT
