@@ -219,11 +219,11 @@ class Connection:
     def _context(self) -> Context:
         return Context(self.version or "1.2", self.suite.kx if self.suite else None)
 
-    def _receive_record(self, rec) -> None:
-        # Record version, checked as OpenSSL 3 does (ssl3_get_record): the first record from the
-        # peer may carry any 3.x (RFC 5246 App. E.1; our version is unknown until it arrives);
-        # after that a TLS 1.2 record must say 0x0303 (protocol_version). TLS 1.3 ignores the
-        # field (RFC 8446 §5.1) on plaintext records; OpenSSL wants 0x0303 once keys are in use.
+    def _check_record_version(self, rec) -> None:
+        """As OpenSSL 3 does (ssl3_get_record): the first record from the peer may carry any 3.x
+        (RFC 5246 App. E.1; our version is unknown until it arrives); after that a TLS 1.2 record
+        must say 0x0303 (protocol_version). TLS 1.3 ignores the field (RFC 8446 §5.1) on
+        plaintext records; OpenSSL wants 0x0303 once keys are in use."""
         if rec.version != ProtocolVersion.TLS12:
             if self.version == "1.2":
                 raise AlertError(AD.protocol_version,
@@ -231,6 +231,9 @@ class Connection:
             if isinstance(self._read, AEAD13):
                 raise AlertError(AD.decode_error,
                                  f"protected TLS 1.3 record with version 0x{rec.version:04x}")
+
+    def _receive_record(self, rec) -> None:
+        self._check_record_version(rec)
         tls13_ccs = (self.version == "1.3" and rec.content_type == CT.change_cipher_spec)
         if tls13_ccs:          # RFC 8446 §5: a middlebox-compatibility CCS is ignored
             if rec.fragment != b"\x01" or self.handshake_complete:
@@ -247,27 +250,9 @@ class Connection:
             raise AlertError(AD.record_overflow,   # SSL_R_DATA_LENGTH_TOO_LONG, in the clear too
                              f"record of {len(plaintext)} bytes of plaintext exceeds 2^14")
         if content_type == CT.handshake:
-            self._handshake_buffer += plaintext
-            while len(self._handshake_buffer) >= 4:
-                length = int.from_bytes(self._handshake_buffer[1:4], "big")
-                if length > MAX_HANDSHAKE_MESSAGE:    # refused at its header, as OpenSSL does:
-                    self._check_expected(self._handshake_buffer[0])   # a wrong type first, then
-                    raise AlertError(AD.illegal_parameter,   # SSL_R_EXCESSIVE_MESSAGE_SIZE
-                                     f"handshake message of {length} bytes (at most "
-                                     f"{MAX_HANDSHAKE_MESSAGE} accepted)")
-                if len(self._handshake_buffer) < 4 + length:
-                    break
-                raw = self._handshake_buffer[:4 + length]
-                self._handshake_buffer = self._handshake_buffer[4 + length:]
-                self._receive_handshake(raw, rec)
+            self._receive_handshake_bytes(plaintext, rec)
         elif content_type == CT.change_cipher_spec:
-            if plaintext != b"\x01" or not self._expect_ccs:
-                raise AlertError(AD.unexpected_message, "unexpected ChangeCipherSpec")
-            if self._handshake_buffer:
-                raise AlertError(AD.unexpected_message, "ChangeCipherSpec inside a handshake message")
-            self._log_received("ChangeCipherSpec", ChangeCipherSpec(), plaintext, rec)
-            self._expect_ccs = False
-            self._on_change_cipher_spec()
+            self._receive_change_cipher_spec(plaintext, rec)
         elif content_type == CT.alert:
             self._receive_alert(plaintext, rec)
         elif content_type == CT.application_data:
@@ -277,6 +262,31 @@ class Connection:
             self._events.append(ApplicationData(plaintext))
         else:
             raise AlertError(AD.unexpected_message, f"record of unknown type {content_type}")
+
+    def _receive_handshake_bytes(self, plaintext: bytes, rec) -> None:
+        """Handshake messages can span records and records can hold several: reassemble."""
+        self._handshake_buffer += plaintext
+        while len(self._handshake_buffer) >= 4:
+            length = int.from_bytes(self._handshake_buffer[1:4], "big")
+            if length > MAX_HANDSHAKE_MESSAGE:    # refused at its header, as OpenSSL does:
+                self._check_expected(self._handshake_buffer[0])   # a wrong type first, then
+                raise AlertError(AD.illegal_parameter,   # SSL_R_EXCESSIVE_MESSAGE_SIZE
+                                 f"handshake message of {length} bytes (at most "
+                                 f"{MAX_HANDSHAKE_MESSAGE} accepted)")
+            if len(self._handshake_buffer) < 4 + length:
+                break
+            raw = self._handshake_buffer[:4 + length]
+            self._handshake_buffer = self._handshake_buffer[4 + length:]
+            self._receive_handshake(raw, rec)
+
+    def _receive_change_cipher_spec(self, plaintext: bytes, rec) -> None:
+        if plaintext != b"\x01" or not self._expect_ccs:
+            raise AlertError(AD.unexpected_message, "unexpected ChangeCipherSpec")
+        if self._handshake_buffer:
+            raise AlertError(AD.unexpected_message, "ChangeCipherSpec inside a handshake message")
+        self._log_received("ChangeCipherSpec", ChangeCipherSpec(), plaintext, rec)
+        self._expect_ccs = False
+        self._on_change_cipher_spec()
 
     def _receive_alert(self, payload: bytes, rec) -> None:
         if len(payload) != 2:
