@@ -24,19 +24,25 @@ def digest(hash_name: str, data: bytes) -> bytes:
 
 
 class Transcript:
-    """The handshake messages so far, kept whole (a notebook can show them) and hashed on demand."""
+    """The handshake messages so far, kept whole (a notebook can show them) and hashed as they
+    arrive: one running hash per algorithm, started on first use, copied to read it out."""
 
     def __init__(self):
         self.messages: list[bytes] = []
+        self._running: dict[str, hashes.Hash] = {}
 
     def add(self, message: bytes) -> None:
         self.messages.append(message)
+        for running in self._running.values():
+            running.update(message)
 
     def hash(self, hash_name: str) -> bytes:
-        h = hashes.Hash(HASHES[hash_name]())
-        for m in self.messages:
-            h.update(m)
-        return h.finalize()
+        running = self._running.get(hash_name)
+        if running is None:
+            running = self._running[hash_name] = hashes.Hash(HASHES[hash_name]())
+            for m in self.messages:
+                running.update(m)
+        return running.copy().finalize()
 
     def __bytes__(self) -> bytes:
         return b"".join(self.messages)
