@@ -93,8 +93,13 @@ class Identity:
 
     def chain_der(self) -> list[bytes]:
         """DER certificates, leaf first: the certificate_list of a TLS Certificate message."""
-        return [c.public_bytes(serialization.Encoding.DER)
-                for c in (self.certificate, *self.chain)]
+        return list(self._chain_der)
+
+    @functools.cached_property
+    def _chain_der(self) -> tuple[bytes, ...]:
+        # serialized once per identity: a server sends the same chain in every handshake
+        return tuple(c.public_bytes(serialization.Encoding.DER)
+                     for c in (self.certificate, *self.chain))
 
 
 @dataclass(frozen=True)
