@@ -49,42 +49,36 @@ def _is_solution(cell: dict) -> bool:
     return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution", False))
 
 
-def _replace_solution(text: str, stub: str, where: str) -> tuple[str, bool]:
-    out, inside, replaced = [], False, False
+def _replace_region(text: str, begin: str, end: str, stub: str | None,
+                    where: str) -> tuple[str, bool]:
+    """Cut every ``begin`` ... ``end`` region out of ``text`` (marker lines included), putting
+    ``stub`` (indented like the marker) in its place when given. Returns (text, found any)."""
+    out, inside, found = [], False, False
     for line in text.split("\n"):
-        if BEGIN_SOLUTION in line:
+        if begin in line:
             if inside:
-                raise ReleaseError(f"{where}: nested {BEGIN_SOLUTION}")
-            inside = replaced = True
-            indent = re.match(r"\s*", line).group(0)
-            out.extend(indent + stub_line for stub_line in stub.split("\n"))
-        elif END_SOLUTION in line:
+                raise ReleaseError(f"{where}: nested {begin}")
+            inside = found = True
+            if stub is not None:
+                indent = re.match(r"\s*", line).group(0)
+                out.extend(indent + stub_line for stub_line in stub.split("\n"))
+        elif end in line:
             if not inside:
-                raise ReleaseError(f"{where}: {END_SOLUTION} without {BEGIN_SOLUTION}")
+                raise ReleaseError(f"{where}: {end} without {begin}")
             inside = False
         elif not inside:
             out.append(line)
     if inside:
-        raise ReleaseError(f"{where}: {BEGIN_SOLUTION} without {END_SOLUTION}")
-    return "\n".join(out), replaced
+        raise ReleaseError(f"{where}: {begin} without {end}")
+    return "\n".join(out), found
+
+
+def _replace_solution(text: str, stub: str, where: str) -> tuple[str, bool]:
+    return _replace_region(text, BEGIN_SOLUTION, END_SOLUTION, stub, where)
 
 
 def _remove_hidden(text: str, where: str) -> tuple[str, bool]:
-    out, inside, removed = [], False, False
-    for line in text.split("\n"):
-        if BEGIN_HIDDEN in line:
-            if inside:
-                raise ReleaseError(f"{where}: nested {BEGIN_HIDDEN}")
-            inside = removed = True
-        elif END_HIDDEN in line:
-            if not inside:
-                raise ReleaseError(f"{where}: {END_HIDDEN} without {BEGIN_HIDDEN}")
-            inside = False
-        elif not inside:
-            out.append(line)
-    if inside:
-        raise ReleaseError(f"{where}: {BEGIN_HIDDEN} without {END_HIDDEN}")
-    return "\n".join(out), removed
+    return _replace_region(text, BEGIN_HIDDEN, END_HIDDEN, None, where)
 
 
 def _lock(cell: dict) -> None:
