@@ -298,6 +298,17 @@ class OurServer:
 # ---------------------------------------------------------------------------------------------
 # Python's ssl
 # ---------------------------------------------------------------------------------------------
+def listen_in_background(owner):
+    """Listen on a free 127.0.0.1 port (``owner.port``) and run ``owner._run`` in a thread, which
+    accepts from ``owner._listener``; every accept and read is bounded by ``owner.timeout``."""
+    owner._listener = socket.create_server(("127.0.0.1", 0))
+    owner._listener.settimeout(owner.timeout)
+    owner.port = owner._listener.getsockname()[1]
+    owner._thread = threading.Thread(target=owner._run, daemon=True)
+    owner._thread.start()
+    return owner
+
+
 @dataclass
 class PySSLServer:
     """An echo server on Python's ``ssl`` for one connection, in a thread."""
@@ -312,12 +323,7 @@ class PySSLServer:
     _thread: threading.Thread | None = field(default=None, repr=False)
 
     def __enter__(self) -> "PySSLServer":
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(self.timeout)
-        self.port = self._listener.getsockname()[1]
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
+        return listen_in_background(self)
 
     def _run(self) -> None:
         try:
@@ -418,13 +424,8 @@ class FakeServer:
         self.error: BaseException | None = None
 
     def __enter__(self) -> "FakeServer":
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(self.timeout)
-        self.port = self._listener.getsockname()[1]
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
+        return listen_in_background(self)
 
     def _run(self) -> None:
         try:
@@ -475,12 +476,7 @@ class _Proxy:
         self.upstream_port, self.timeout = upstream_port, timeout
 
     def __enter__(self):
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(self.timeout)
-        self.port = self._listener.getsockname()[1]
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
+        return listen_in_background(self)
 
     def _pump(self, src, dst, direction: str) -> None:
         raise NotImplementedError
