@@ -238,12 +238,18 @@ def bench_records(sizes_mib=(1, 4, 16), repeat: int = 3, log=print) -> dict:
     out = {"chunk_bytes": CHUNK, "target": f">= {RECORD_TARGET}x raw AES-GCM", "rows": []}
     for mib in sizes_mib:
         total = mib * MIB
-        raw = min(_raw_aesgcm_run(total) for _ in range(repeat))
+        # side by side: each round runs raw, AEAD12 and AEAD13 in turn, so a noisy moment on the
+        # machine hits all three; the best of the rounds counts for each
+        best = {"raw": float("inf"), "AEAD12": float("inf"), "AEAD13": float("inf")}
+        for _ in range(repeat):
+            best["raw"] = min(best["raw"], _raw_aesgcm_run(total))
+            for kind in ("AEAD12", "AEAD13"):
+                best[kind] = min(best[kind], _record_layer_run(kind, total))
+        raw = best["raw"]
         row = {"mib": mib, "raw_aesgcm_mb_s": round(total / MIB / raw, 1)}
         for kind in ("AEAD12", "AEAD13"):
-            t = min(_record_layer_run(kind, total) for _ in range(repeat))
-            row[f"{kind}_mb_s"] = round(total / MIB / t, 1)
-            row[f"{kind}_ratio"] = round(raw / t, 2)
+            row[f"{kind}_mb_s"] = round(total / MIB / best[kind], 1)
+            row[f"{kind}_ratio"] = round(raw / best[kind], 2)
         out["rows"].append(row)
         log(f"  records {mib} MiB: raw {row['raw_aesgcm_mb_s']} MB/s, AEAD12 {row['AEAD12_mb_s']}"
             f" MB/s, AEAD13 {row['AEAD13_mb_s']} MB/s")
@@ -509,7 +515,7 @@ def run(args) -> int:
     log("handshakes ...")
     results["handshakes"] = bench_handshakes(names, runs, log)
     log("records ...")
-    results["records"] = bench_records(sizes, 2 if args.quick else 3, log)
+    results["records"] = bench_records(sizes, 5 if args.quick else 15, log)
     log("import ...")
     results["import"] = bench_import(runs=3 if args.quick else 5)
     if args.quick or args.no_notebooks:
