@@ -32,6 +32,7 @@ HEADER = 5
 # additional_data layouts, packed in one call (this runs once per record)
 _AAD12 = struct.Struct(">QBHH").pack       # seq_num, type, version, length (RFC 5246 §6.2.3.3)
 _AAD13 = struct.Struct(">BHH").pack        # the 5-byte record header (RFC 8446 §5.2)
+_HEADER_PACK, _HEADER_UNPACK = struct.Struct(">BHH").pack, struct.Struct(">BHH").unpack_from
 APPLICATION_DATA = int(ContentType.application_data)   # plain ints: read for every record
 _TYPE_BYTE = [bytes([t]) for t in range(256)]
 
@@ -42,7 +43,7 @@ class Record(NamedTuple):
     fragment: bytes
 
     def encode(self) -> bytes:
-        return u8(self.content_type) + u16(self.version) + u16(len(self.fragment)) + self.fragment
+        return _HEADER_PACK(self.content_type, self.version, len(self.fragment)) + self.fragment
 
     @classmethod
     def decode(cls, data: bytes) -> "Record":
@@ -73,9 +74,7 @@ class RecordBuffer:
     def next_record(self) -> Record | None:
         if len(self.buffer) < HEADER:
             return None
-        content_type = self.buffer[0]
-        version = int.from_bytes(self.buffer[1:3], "big")
-        length = int.from_bytes(self.buffer[3:5], "big")
+        content_type, version, length = _HEADER_UNPACK(self.buffer)
         if content_type not in (20, 21, 22, 23):
             raise DecodeError("record content_type", self.offset,
                               f"{content_type} is not a TLS content type (not TLS at all?)")
@@ -89,8 +88,9 @@ class RecordBuffer:
                              f"record length {length} exceeds 2^14 + 2048")
         if len(self.buffer) < HEADER + length:
             return None
-        fragment = bytes(self.buffer[HEADER:HEADER + length])
-        del self.buffer[:HEADER + length]
+        with memoryview(self.buffer) as view:    # one copy out of the buffer (a slice would be two)
+            fragment = bytes(view[HEADER:HEADER + length])
+        del self.buffer[:HEADER + length]          # cheap: CPython moves the start, not the bytes
         self.offset += HEADER + length
         return Record(content_type, version, fragment)
 
