@@ -38,6 +38,14 @@ def test_records_and_import_shapes():
     assert imports[0]["heavy_modules_imported"] == []   # no ipywidgets/matplotlib for the core
 
 
+def test_record_streams_have_both_sides():
+    rows = bench.bench_record_streams(mib=1, repeat=1, log=lambda _t: None)
+    assert [r["suite"] for r in rows][0] == "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+    assert rows[1]["suite"].startswith("TLS_AES_")            # OpenSSL's TLS 1.3 choice, both sides
+    for row in rows:
+        assert row["ours_mb_s"] > 0 and row["openssl_mb_s"] > 0 and row["ratio"] > 0, row
+
+
 def test_profile_names_the_handshake():
     text = bench.profile_handshakes(["TLS_AES_128_GCM_SHA256"], runs=1, top=5)
     assert "handshake" in text
@@ -71,7 +79,8 @@ def test_cli_quick_run_writes_json(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" in proc.stdout and "ratio" in proc.stdout
     data = json.loads(out.read_text())
-    assert {"handshakes", "records", "import", "notebooks", "explorer", "machine"} <= set(data)
+    assert {"handshakes", "records", "record_streams", "import", "notebooks", "explorer",
+            "machine"} <= set(data)
     assert data["notebooks"] == {"skipped": "--quick"}
     assert len(data["handshakes"]) == 2
 

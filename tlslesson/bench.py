@@ -16,7 +16,9 @@ What it measures, in one run, on this machine:
   record layer (``AEAD12``, ``AEAD13``), against raw ``cryptography`` AES-GCM encrypt + decrypt of
   the same chunks: the throughput ratio, and whether the time grows linearly with the size. Beside
   it, the same TLS work written inline (nonce, additional data and the copy each wire format
-  forces, no functions or objects): the floor any Python record layer could reach.
+  forces, no functions or objects): the floor any Python record layer could reach. And the whole
+  record layer, framing included (seal, the record's bytes, ``RecordBuffer``, open), against
+  OpenSSL's record layer driven the same way from Python (``SSLObject`` over ``MemoryBIO``).
 * **import** — ``import tlslesson`` (and ``tlslesson.connection``) in a fresh interpreter, median of
   5, and that neither pulls in ipywidgets or matplotlib.
 * **notebooks** — every ``notebooks/NN-*.ipynb`` run in order in one kernel (nbclient), the time per
@@ -126,6 +128,10 @@ class _OpenSSLPair:
         return path
 
     def run(self) -> None:
+        self.connect()
+
+    def connect(self):
+        """One handshake over MemoryBIOs; returns the two SSLObjects and the client→server BIOs."""
         ssl = self.ssl
         c_in, c_out, s_in, s_out = (ssl.MemoryBIO() for _ in range(4))
         client = self.client.wrap_bio(c_in, c_out, server_hostname="localhost")
@@ -151,6 +157,7 @@ class _OpenSSLPair:
         if not (done_c and done_s):
             raise RuntimeError("OpenSSL handshake did not complete")
         self.negotiated = client.cipher()[0]
+        return client, server, c_out, s_in
 
 
 def bench_handshakes(suite_names, runs: int, log=print) -> list[dict]:
@@ -292,6 +299,59 @@ def bench_records(sizes_mib=(1, 4, 16), repeat: int = 3, log=print) -> dict:
         out[f"{kind}_linear"] = max(speeds) <= 1.2 * min(speeds)
         out[f"{kind}_meets_target"] = out["rows"][-1][f"{kind}_ratio"] >= RECORD_TARGET
     return out
+
+
+def _our_stream_run(suite, total: int) -> float:
+    """Application data through the whole record layer: seal, the record's bytes on the wire, a
+    RecordBuffer cutting them out again, open."""
+    from .record import AEAD12, AEAD13, RecordBuffer
+    make = AEAD13 if suite.version == "1.3" else AEAD12
+    key, iv = b"k" * suite.key_length, b"i" * suite.iv_length
+    sealer, opener, wire = make(suite, key, iv), make(suite, key, iv), RecordBuffer()
+    chunk = os.urandom(CHUNK)
+    started = time.perf_counter()
+    for _ in range(total // CHUNK):
+        wire.feed(sealer.seal(23, 0x0303, chunk).encode())
+        _, plain = opener.open(wire.next_record())
+    elapsed = time.perf_counter() - started
+    assert plain == chunk
+    return elapsed
+
+
+def _openssl_stream_run(connected, total: int) -> float:
+    """The same through OpenSSL's record layer: SSLObject.write, the client's outgoing MemoryBIO
+    into the server's incoming one, SSLObject.read."""
+    client, server, c_out, s_in = connected
+    chunk = os.urandom(CHUNK)
+    started = time.perf_counter()
+    for _ in range(total // CHUNK):
+        client.write(chunk)
+        s_in.write(c_out.read())
+        plain = server.read(CHUNK)
+    elapsed = time.perf_counter() - started
+    assert plain == chunk
+    return elapsed
+
+
+def bench_record_streams(mib: int = 16, repeat: int = 15, log=print) -> list[dict]:
+    """The whole record layer (framing included) against OpenSSL's, both driven from this Python,
+    on the suite OpenSSL negotiated (Python 3.11 cannot pick a TLS 1.3 suite)."""
+    from . import suites as suite_table
+    rows, total = [], mib * MIB
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256"):
+            pair = _OpenSSLPair(suite_table.get(name), Path(tmp))
+            connected = pair.connect()
+            suite = suite_table.get(pair.negotiated)
+            ours = theirs = float("inf")
+            for _ in range(repeat):
+                theirs = min(theirs, _openssl_stream_run(connected, total))
+                ours = min(ours, _our_stream_run(suite, total))
+            row = {"suite": suite.name, "mib": mib, "ours_mb_s": round(total / MIB / ours, 1),
+                   "openssl_mb_s": round(total / MIB / theirs, 1), "ratio": round(theirs / ours, 2)}
+            rows.append(row)
+            log(f"  stream {suite.name}: ours {row['ours_mb_s']} MB/s, OpenSSL {row['openssl_mb_s']} MB/s")
+    return rows
 
 
 # =================================================================================================
@@ -480,6 +540,15 @@ def render(results: dict) -> str:
                      f"target {rec['target']}: AEAD12 {'ok' if rec['AEAD12_meets_target'] else 'MISSED'}, "
                      f"AEAD13 {'ok' if rec['AEAD13_meets_target'] else 'MISSED'}")
         lines.append("")
+    streams = results.get("record_streams") or []
+    if streams:
+        lines.append(f"{'record layer + framing, %d MiB' % streams[0]['mib']:<46} "
+                     f"{'ours MB/s':>9} {'OpenSSL':>9} {'ours/OpenSSL':>12}")
+        for r in streams:
+            lines.append(f"{r['suite']:<46} {r['ours_mb_s']:>9.1f} {r['openssl_mb_s']:>9.1f} {r['ratio']:>12.2f}")
+        lines.append("(seal, record bytes, RecordBuffer, open — against SSLObject.write, MemoryBIO, "
+                     "SSLObject.read; no target)")
+        lines.append("")
     for r in results.get("import") or []:
         heavy = ", ".join(r["heavy_modules_imported"]) or "none"
         lines.append(f"import {r['module']:<22} {r['median_ms']:>7.1f} ms (median of {r['runs']}, "
@@ -552,6 +621,8 @@ def run(args) -> int:
     results["handshakes"] = bench_handshakes(names, runs, log)
     log("records ...")
     results["records"] = bench_records(sizes, 5 if args.quick else 15, log)
+    log("record streams ...")
+    results["record_streams"] = bench_record_streams(max(sizes), 5 if args.quick else 15, log)
     log("import ...")
     results["import"] = bench_import(runs=3 if args.quick else 5)
     if args.quick or args.no_notebooks:
