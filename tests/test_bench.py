@@ -31,7 +31,7 @@ def test_records_and_import_shapes():
     assert row["mib"] == 1 and row["raw_aesgcm_mb_s"] > 0
     assert row["AEAD12_mb_s"] > 0 and row["AEAD13_mb_s"] > 0
     assert row["AEAD12_floor_ratio"] > 0 and row["AEAD13_floor_ratio"] > 0
-    assert "floor for Python" in bench.render({"machine": bench._machine(), "command": "test",
+    assert "floor in Python" in bench.render({"machine": bench._machine(), "command": "test",
                                                "records": rec})
     imports = bench.bench_import(modules=("tlslesson.connection",), runs=1)
     assert imports[0]["median_ms"] > 0
