@@ -68,6 +68,27 @@ def test_describe_lesson_certificates(lesson):
     assert pki.describe(lesson.client.certificate)["extended_key_usage"] == ["clientAuth"]
 
 
+def test_tampered_serial_parses_quietly_and_fails_validation(lesson):
+    """A flipped serial byte can make the serial negative: cryptography only warns about that today;
+    the student sees the verdict (bad signature), not a library warning."""
+    import base64
+    import warnings
+    cert = lesson.rsa_server.certificate
+    der = cert.public_bytes(serialization.Encoding.DER)
+    serial = cert.serial_number.to_bytes((cert.serial_number.bit_length() + 7) // 8, "big")
+    at = der.index(serial)
+    tampered = der[:at] + bytes([serial[0] | 0x80]) + der[at + 1:]       # top bit set: negative
+    pem = (b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(tampered)
+           + b"-----END CERTIFICATE-----\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                                   # any warning fails
+        for parsed in (pki.load_der_certificate(tampered), pki.load_pem_chain(pem)[0]):
+            assert pki.describe(parsed)["serial"].startswith("-")
+            with pytest.raises(CertificateError):
+                pki.validate_chain([parsed, lesson.intermediate.certificate],
+                                   [lesson.root.certificate], hostname="localhost")
+
+
 def test_identity_pem_and_der(lesson):
     ident = lesson.rsa_server
     assert pki.load_pem_chain(ident.chain_pem) == chain_of(ident)

@@ -22,6 +22,7 @@ Every error on bad input is a ``tlslesson.errors`` exception with a one-line mes
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import functools
 import ipaddress
@@ -375,18 +376,27 @@ def load_der_certificate(der: bytes) -> x509.Certificate:
     return _parse_der_certificate(_as_bytes(der, "certificate"))
 
 
+@contextlib.contextmanager
+def _quietly():
+    """cryptography only warns about some malformed fields today — a zero or negative serial number,
+    a countryName that is not two letters — where it will raise later. The tamper lab makes such
+    certificates on purpose, and validation rejects them (their signature no longer verifies), so
+    the warnings stay out of the notebook."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        warnings.filterwarnings("ignore", "Attribute's length must be", UserWarning)
+        yield
+
+
 @functools.lru_cache(maxsize=256)
 def _parse_der_certificate(der: bytes) -> x509.Certificate:
     # Cached by the exact bytes: a parsed certificate is immutable, and a client meets the same
     # server and intermediate certificates again and again (browsers cache them too).
     try:
-        with warnings.catch_warnings():
-            # a tampered serial number (zero or negative) is only a warning in cryptography today;
-            # keep it out of the notebook (the tamper lab makes such certificates on purpose)
-            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        with _quietly():
             cert = x509.load_der_x509_certificate(der)
-        # force the lazy parses (names too: an unknown string tag raises KeyError there)
-        cert.extensions, cert.subject, cert.issuer  # noqa: B018
+            # force the lazy parses (names too: an unknown string tag raises KeyError there)
+            cert.extensions, cert.subject, cert.issuer  # noqa: B018
     except Exception as exc:  # ValueError, DuplicateExtension, ...: all mean "bad bytes"
         raise DecodeError("certificate", 0, _one_line(exc)) from None
     return cert
@@ -404,8 +414,9 @@ def load_pem_chain(data: bytes) -> list[x509.Certificate]:
     certs = []
     for block in blocks:
         try:
-            cert = x509.load_pem_x509_certificate(block)
-            cert.extensions, cert.subject, cert.issuer  # noqa: B018 - see load_der_certificate
+            with _quietly():
+                cert = x509.load_pem_x509_certificate(block)
+                cert.extensions, cert.subject, cert.issuer  # noqa: B018 - see load_der_certificate
         except Exception as exc:
             raise DecodeError("certificate", data.find(block), _one_line(exc)) from None
         certs.append(cert)
@@ -813,6 +824,11 @@ def _key_description(key) -> tuple[str, int]:
     return type(key).__name__, 0
 
 
+def _serial_hex(cert: x509.Certificate) -> str:
+    with _quietly():            # a tampered serial may be zero or negative
+        return f"{cert.serial_number:x}"
+
+
 def describe(cert: x509.Certificate) -> dict:
     """The fields a student looks at first, as plain Python values."""
     try:
@@ -824,7 +840,7 @@ def describe(cert: x509.Certificate) -> dict:
         return {
             "subject": cert.subject.rfc4514_string(),
             "issuer": cert.issuer.rfc4514_string(),
-            "serial": f"{cert.serial_number:x}",
+            "serial": _serial_hex(cert),
             "not_before": cert.not_valid_before_utc,
             "not_after": cert.not_valid_after_utc,
             "public_key": key_type,
