@@ -211,14 +211,18 @@ def profile_handshakes(suite_names, runs: int, top: int = 25) -> str:
 # =================================================================================================
 # Record layer throughput
 # =================================================================================================
+def _sealer_and_opener(suite):
+    """Two ends of one direction of a connection: the same key and IV, sequence numbers from 0."""
+    from .record import AEAD12, AEAD13
+    make = AEAD13 if suite.version == "1.3" else AEAD12
+    key, iv = b"k" * suite.key_length, b"i" * suite.iv_length
+    return make(suite, key, iv), make(suite, key, iv)
+
+
 def _record_layer_run(kind: str, total: int) -> float:
     from . import suites as suite_table
-    from .record import AEAD12, AEAD13
-    suite = suite_table.get("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" if kind == "AEAD12"
-                            else "TLS_AES_128_GCM_SHA256")
-    key, iv = b"k" * 16, b"i" * (4 if kind == "AEAD12" else 12)
-    make = AEAD12 if kind == "AEAD12" else AEAD13
-    sealer, opener = make(suite, key, iv), make(suite, key, iv)
+    sealer, opener = _sealer_and_opener(suite_table.get(
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" if kind == "AEAD12" else "TLS_AES_128_GCM_SHA256"))
     chunk = os.urandom(CHUNK)
     started = time.perf_counter()
     for _ in range(total // CHUNK):
@@ -305,10 +309,8 @@ def bench_records(sizes_mib=(1, 4, 16), repeat: int = 3, log=print) -> dict:
 def _our_stream_run(suite, total: int) -> float:
     """Application data through the whole record layer: seal, the record's bytes on the wire, a
     RecordBuffer cutting them out again, open."""
-    from .record import AEAD12, AEAD13, RecordBuffer
-    make = AEAD13 if suite.version == "1.3" else AEAD12
-    key, iv = b"k" * suite.key_length, b"i" * suite.iv_length
-    sealer, opener, wire = make(suite, key, iv), make(suite, key, iv), RecordBuffer()
+    from .record import RecordBuffer
+    (sealer, opener), wire = _sealer_and_opener(suite), RecordBuffer()
     chunk = os.urandom(CHUNK)
     started = time.perf_counter()
     for _ in range(total // CHUNK):
