@@ -21,7 +21,6 @@ from .constants import AlertDescription, ContentType
 from .errors import AlertError, DecodeError
 from .prf import hmac_digest
 from .suites import CipherSuite
-from .wire import u16, u8
 
 MAX_PLAINTEXT = 2 ** 14                # RFC 8446 §5.1
 MAX_CIPHERTEXT_12 = 2 ** 14 + 2048     # RFC 5246 §6.2.3
@@ -30,9 +29,9 @@ HEADER = 5
 
 
 # additional_data layouts, packed in one call (this runs once per record)
-_AAD12 = struct.Struct(">QBHH").pack       # seq_num, type, version, length (RFC 5246 §6.2.3.3)
-_AAD13 = struct.Struct(">BHH").pack        # the 5-byte record header (RFC 8446 §5.2)
-_HEADER_PACK, _HEADER_UNPACK = struct.Struct(">BHH").pack, struct.Struct(">BHH").unpack_from
+_AAD12 = struct.Struct(">QBHH").pack       # seq_num, type, version, length (RFC 5246 §6.2.3.1, .3)
+_HEADER = struct.Struct(">BHH")            # ContentType type; ProtocolVersion version; uint16 length
+_AAD13 = _HEADER.pack                      # TLS 1.3: the 5-byte record header itself (RFC 8446 §5.2)
 APPLICATION_DATA = int(ContentType.application_data)   # plain ints: read for every record
 _TYPE_BYTE = [bytes([t]) for t in range(256)]
 
@@ -43,7 +42,7 @@ class Record(NamedTuple):
     fragment: bytes
 
     def encode(self) -> bytes:
-        return _HEADER_PACK(self.content_type, self.version, len(self.fragment)) + self.fragment
+        return _HEADER.pack(self.content_type, self.version, len(self.fragment)) + self.fragment
 
     @classmethod
     def decode(cls, data: bytes) -> "Record":
@@ -74,7 +73,7 @@ class RecordBuffer:
     def next_record(self) -> Record | None:
         if len(self.buffer) < HEADER:
             return None
-        content_type, version, length = _HEADER_UNPACK(self.buffer)
+        content_type, version, length = _HEADER.unpack_from(self.buffer)
         if content_type not in (20, 21, 22, 23):
             raise DecodeError("record content_type", self.offset,
                               f"{content_type} is not a TLS content type (not TLS at all?)")
@@ -169,7 +168,7 @@ class CBC12:
         self.name = suite.cipher
 
     def _mac(self, seq: int, content_type: int, version: int, plaintext: bytes) -> bytes:
-        header = seq.to_bytes(8, "big") + u8(content_type) + u16(version) + u16(len(plaintext))
+        header = _AAD12(seq, content_type, version, len(plaintext))   # the same fields as AEAD's
         return hmac_digest(self.mac, self.mac_key, header + plaintext)
 
     def seal(self, content_type: int, version: int, plaintext: bytes) -> Record:
