@@ -511,8 +511,9 @@ def _fmt(value, spec=".2f", missing="—"):
 
 
 def render(results: dict) -> str:
-    lines = [f"tlslesson bench — {results['machine']['python']} on {results['machine']['platform']}, "
-             f"{results['machine']['openssl']}, load {results['machine']['loadavg']}",
+    machine = results["machine"]
+    lines = [f"tlslesson bench — Python {machine['python']} on {machine['platform']}, {machine['openssl']}, "
+             f"cryptography {machine.get('cryptography', '?')}, load {machine['loadavg']}",
              f"command: {results['command']}", ""]
     hs = results.get("handshakes") or []
     if hs:
