@@ -114,12 +114,13 @@ class AEAD12:
     block + 8-byte explicit part sent in front of the ciphertext (we send the sequence number).
     ChaCha20-Poly1305 (RFC 7905): nonce = 12-byte IV XOR sequence number, nothing explicit.
     additional_data = seq_num + type + version + length of the plaintext."""
-    __slots__ = ("aead", "chacha", "iv", "seq", "name")   # seal/open run once per record: keep them lean
+    __slots__ = ("aead", "chacha", "iv", "iv_number", "seq", "name")   # seal/open run per record: lean
 
     def __init__(self, suite: CipherSuite, key: bytes, iv: bytes):
         self.chacha = suite.cipher == "CHACHA20_POLY1305"
         self.aead = ChaCha20Poly1305(key) if self.chacha else AESGCM(key)
         self.iv = iv
+        self.iv_number = int.from_bytes(iv, "big")      # ChaCha20: XORed with each sequence number
         self.seq = 0
         self.name = suite.cipher
 
@@ -128,7 +129,7 @@ class AEAD12:
         self.seq = seq + 1
         aad = _AAD12(seq, content_type, version, len(plaintext))
         if self.chacha:
-            nonce = (int.from_bytes(self.iv, "big") ^ seq).to_bytes(12, "big")
+            nonce = (self.iv_number ^ seq).to_bytes(12, "big")
             return _record((content_type, version, self.aead.encrypt(nonce, plaintext, aad)))
         explicit = seq.to_bytes(8, "big")
         body = self.aead.encrypt(self.iv + explicit, plaintext, aad)
@@ -141,7 +142,7 @@ class AEAD12:
             self.seq = seq + 1
         content_type, version, fragment = record
         if self.chacha:
-            nonce, body = (int.from_bytes(self.iv, "big") ^ seq).to_bytes(12, "big"), fragment
+            nonce, body = (self.iv_number ^ seq).to_bytes(12, "big"), fragment
         elif len(fragment) < 8:
             raise _bad_mac("record shorter than its explicit nonce")
         else:   # a memoryview: the ciphertext goes to the AEAD without being copied first
