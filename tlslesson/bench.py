@@ -316,6 +316,13 @@ def bench_records(sizes_mib=(1, 4, 16), repeat: int = 3, log=print) -> dict:
 NO_VAES_MASK = ":~0x60000000000"
 
 
+def _child_env(**extra: str) -> dict:
+    """The environment for a child Python that imports this same tlslesson."""
+    root = str(Path(__file__).resolve().parent.parent)
+    path = os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH"))))
+    return {**os.environ, "PYTHONPATH": path, **extra}
+
+
 def _cpu_flags() -> set[str]:
     try:
         text = Path("/proc/cpuinfo").read_text()
@@ -332,12 +339,9 @@ def bench_records_without_vaes(mib: int, repeat: int, native_raw_mb_s: float | N
         return {"skipped": "no VAES on this CPU: the run above already is the AES-NI code"}
     code = ("import json; from tlslesson.bench import bench_records; "
             f"print(json.dumps(bench_records(({mib},), {repeat}, log=lambda _t: None)))")
-    package_parent = str(Path(__file__).resolve().parent.parent)       # the same tlslesson as here
-    env = {**os.environ, "OPENSSL_ia32cap": NO_VAES_MASK,
-           "PYTHONPATH": os.pathsep.join(filter(None, (package_parent, os.environ.get("PYTHONPATH"))))}
     try:
-        proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                              timeout=600)
+        proc = subprocess.run([sys.executable, "-c", code], env=_child_env(OPENSSL_ia32cap=NO_VAES_MASK),
+                              capture_output=True, text=True, timeout=600)
     except subprocess.TimeoutExpired:
         return {"skipped": "the masked run took more than 600 s"}
     if proc.returncode != 0:
@@ -425,8 +429,7 @@ def bench_import(modules=("tlslesson", "tlslesson.connection"), runs: int = 5) -
     caches after the first import (here in a temporary ``pycache_prefix``, so nothing is written
     next to the sources; one unmeasured import fills it). Where the environment sets
     PYTHONDONTWRITEBYTECODE, every import compiles the package from source: that is measured too."""
-    root = str(Path(__file__).resolve().parent.parent)
-    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = _child_env()
     cached_env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
     rows = []
     with tempfile.TemporaryDirectory() as cache:
