@@ -27,8 +27,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from tlslesson import extensions as ext, keylog, messages as m, pki, suites
-from tlslesson.connection import (ClientConfig, ClientConnection, ServerConfig, ServerConnection,
-                                  handshake)
+from tlslesson.client import ClientConnection
+from tlslesson.connection import ClientConfig, ServerConfig, handshake
+from tlslesson.server import ServerConnection
 from tlslesson.constants import ExtensionType, HandshakeType, NamedGroup
 from tlslesson.errors import TLSError
 from tlslesson.record import AEAD12, AEAD13, CBC12, Record, RecordBuffer

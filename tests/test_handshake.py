@@ -9,7 +9,8 @@ from tlslesson.connection import (ApplicationData, ClientConfig, ConnectionClose
 from tlslesson.constants import AlertDescription as AD, DOWNGRADE_TLS12, NamedGroup
 from tlslesson.errors import AlertError, CertificateError
 from tlslesson.pki import lesson_pki
-from tlslesson.rng import lesson_rng
+from tlslesson.lesson.configs import lesson_client, lesson_server
+from tlslesson.rng import SystemRandom, lesson_rng
 
 P = lesson_pki()
 MATRIX = [(s, ems, auth) for s in suites.SUITES for ems in (True, False) for auth in (False, True)
@@ -62,14 +63,36 @@ def test_ladder_order_tls12_ecdhe_with_client_auth():
                                            ("1.2", "ECDHE-RSA-AES128-GCM-SHA256"),
                                            ("1.2", "ECDHE-ECDSA-AES128-GCM-SHA256"),
                                            ("1.2", "DHE-RSA-AES128-GCM-SHA256")])
-def test_deterministic_with_lesson_rng(version, suite):
+def test_deterministic_with_lesson_configs(version, suite):
+    """The lesson configuration (seeded rng, PKCS#1 v1.5 preferred, ECDSA certificate first)
+    gives the same bytes every run; the same configuration with fresh randomness takes the same
+    path through the states (only the random bytes differ)."""
     auth = version == "1.2"     # the lesson client key is RSA: TLS 1.3 must sign with salted PSS
-    def once():
-        return handshake(ClientConfig(versions=(version,), suites=(suites.get(suite),),
-                                      rng=lesson_rng("a"), identity=P.client if auth else None),
-                         ServerConfig(rng=lesson_rng("b"), client_ca=P.trusted if auth else None))
+
+    def once(rngs=None):
+        client_rng, server_rng = rngs or (lesson_rng("a"), lesson_rng("b"))
+        return handshake(
+            lesson_client(versions=(version,), suites=(suites.get(suite),), rng=client_rng,
+                          identity=P.client if auth else None),
+            lesson_server(rng=server_rng, client_ca=P.trusted if auth else None))
     first, second = once(), once()
     assert first.ok and [s.record for s in first.steps] == [s.record for s in second.steps]
+    live = once((SystemRandom(), SystemRandom()))
+    assert live.ok and [s.record for s in live.steps] != [s.record for s in first.steps]
+    assert [(s.sender, s.name, s.state) for s in live.steps] == \
+        [(s.sender, s.name, s.state) for s in first.steps]
+    assert (live.client.walk, live.server.walk) == (first.client.walk, first.server.walk)
+
+
+def test_default_configuration_prefers_rsa_pss_and_the_rsa_certificate():
+    """No lesson choices in protocol code: a plain ServerConfig signs TLS 1.2 ServerKeyExchange
+    and TLS 1.3 CertificateVerify with RSA-PSS, even with a seeded rng."""
+    from tlslesson.constants import SignatureScheme as SS
+    for version, name in (("1.2", "ServerKeyExchange"), ("1.3", "CertificateVerify")):
+        run = handshake(ClientConfig(versions=(version,), rng=lesson_rng("a")),
+                        ServerConfig(rng=lesson_rng("b")))
+        signed = next(s.message for s in run.steps if s.name == name)
+        assert run.ok and signed.scheme == SS.rsa_pss_rsae_sha256, (version, signed.scheme)
 
 
 def test_rsa_key_exchange_padding_is_random_even_in_lesson_mode():

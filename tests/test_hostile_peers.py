@@ -26,7 +26,9 @@ import pytest
 from peers import (CLIServer, DribbleProxy, FakeServer, OpenSSLServer, OurServer,  # noqa: F401
                    lesson, needs_openssl, read_some, run_cli)
 from tlslesson import net
-from tlslesson.connection import ClientConfig, ClientConnection, ServerConfig, ServerConnection
+from tlslesson.client import ClientConnection
+from tlslesson.connection import ClientConfig, ServerConfig
+from tlslesson.server import ServerConnection
 from tlslesson.constants import AlertDescription as AD
 from tlslesson.errors import AlertError, DecodeError, TLSError, TransportError
 
@@ -137,7 +139,7 @@ GARBAGE = {
     "junk ServerHello": (record(22, b"\x02\x00\x00\x20" + junk(32)), DecodeError,
                          AD.decode_error, "decode_error"),
     "Finished first": (record(22, b"\x14\x00\x00\x0c" + junk(12)), AlertError,
-                       AD.unexpected_message, "received finished, expected server_hello"),
+                       AD.unexpected_message, "received Finished in state WAIT_SH (expected ServerHello)"),
 }
 
 
@@ -288,8 +290,8 @@ def sealed_oversized12(fake, sock, stop):
         if out:
             break
     assert [step.name for step, _ in out] == ["ChangeCipherSpec", "Finished"]
-    conn._write.seq = 0                         # the Finished we do not send had number 0
-    big = conn._write.seal(22, 0x0303, b"\x14" + junk(2 ** 14))
+    conn.records.write.seq = 0                         # the Finished we do not send had number 0
+    big = conn.records.write.seal(22, 0x0303, b"\x14" + junk(2 ** 14))
     assert len(big.fragment) <= MAX_CIPHERTEXT_12
     sock.sendall(out[0][1] + big.encode())
     fake.received = read_until_eof(sock)
@@ -423,7 +425,8 @@ CLIENT_GARBAGE = {
     "random bytes": (b"\xfe" + junk(1000), AD.decode_error, "254 is not a TLS content type"),
     "junk ClientHello": (record(22, b"\x01\x00\x00\x20" + junk(32), 0x0301), AD.decode_error,
                          "decode_error"),
-    "ChangeCipherSpec first": (CCS, AD.unexpected_message, "unexpected ChangeCipherSpec"),
+    "ChangeCipherSpec first": (CCS, AD.unexpected_message,
+                               "received ChangeCipherSpec in state START (expected ClientHello)"),
     "handshake message of 16 MiB": (record(22, b"\x01\xff\xff\xff" + junk(100), 0x0301),
                                     AD.illegal_parameter, "handshake message of 16777215 bytes"),
 }

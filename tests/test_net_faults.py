@@ -13,7 +13,8 @@ import pytest
 from peers import (FakeServer, OpenSSLServer, OurServer, TamperProxy, flip_byte,  # noqa: F401
                    lesson, needs_openssl, read_some)
 from tlslesson import net, suites
-from tlslesson.connection import ClientConfig, ServerConfig, ServerConnection
+from tlslesson.connection import ClientConfig, ServerConfig
+from tlslesson.server import ServerConnection
 from tlslesson.constants import DOWNGRADE_TLS12, AlertDescription as AD, ExtensionType
 from tlslesson.errors import AlertError, DecodeError, TLSError, TransportError
 

@@ -27,9 +27,10 @@ from cryptography.hazmat.primitives.asymmetric import padding
 import rfc8448_trace
 from rfc8448_trace import load
 from tlslesson import extensions as ext
-from tlslesson import keyexchange, keylog, messages, pki, signatures, suites, tls13
-from tlslesson.connection import (ApplicationData, ClientConfig, ClientConnection,
-                                  ConnectionClosed, HandshakeComplete, PostHandshakeMessage)
+from tlslesson import groups, keylog, messages, pki, signatures, suites, tls13
+from tlslesson.client import ClientConnection
+from tlslesson.connection import (ApplicationData, ClientConfig, ConnectionClosed,
+                                  HandshakeComplete, PostHandshakeMessage)
 from tlslesson.constants import AlertDescription as AD, ExtensionType as ET, NamedGroup
 from tlslesson.errors import AlertError, CertificateError
 from tlslesson.prf import Transcript
@@ -61,9 +62,7 @@ class ScriptedRandom:
     """A "random" source that plays back the RFC's values, in the order the client asks.
 
     ClientConnection.start() asks for the 32-byte client random first, then (no session id
-    when ``session_id=b""``) keyexchange.generate(x25519) asks for the 32-byte private key.
-    ``deterministic = True`` makes keyexchange build the key from our bytes. Lesson/test only."""
-    deterministic = True
+    when ``session_id=b""``) the x25519 group asks for the 32-byte private key. Test only."""
 
     def __init__(self, *values: bytes):
         self.values = list(values)
@@ -367,11 +366,11 @@ def test_decoded_fields(rfc):
 def test_server_hello_from_the_rfc_values(rfc):
     """The RFC's ServerHello, built with our builders from its random and x25519 private key
     (in the RFC's extension order: key_share, then supported_versions)."""
-    share = keyexchange.generate(NamedGroup.x25519, ScriptedRandom(rfc["server_private_key"]))
-    assert share.public == rfc["server_public_key"]
+    _, public = groups.get("x25519").client_share(ScriptedRandom(rfc["server_private_key"]))
+    assert public == rfc["server_public_key"]
     hello = messages.ServerHello(
         rfc["server_hello"][6:38], SUITE.code,
-        (ext.key_share_server(ext.KeyShareEntry(NamedGroup.x25519, share.public)),
+        (ext.key_share_server(ext.KeyShareEntry(NamedGroup.x25519, public)),
          ext.supported_versions_server(0x0304)))
     assert messages.encode_handshake(hello) == rfc["server_hello"]
     # Our server's stage (what ServerConnection sends) puts supported_versions first, as OpenSSL
@@ -379,7 +378,7 @@ def test_server_hello_from_the_rfc_values(rfc):
     # pins pre_shared_key last), so that is the one difference, and it changes the transcript:
     # our server cannot reproduce the RFC's secrets after this point.
     stage = tls13.server_hello(SUITE, rfc["server_hello"][6:38], b"",
-                               ext.KeyShareEntry(NamedGroup.x25519, share.public))
+                               ext.KeyShareEntry(NamedGroup.x25519, public))
     assert [e.type for e in stage.message.extensions] == [ET.supported_versions, ET.key_share]
     assert stage.wire != rfc["server_hello"]
     reordered = dataclasses.replace(stage.message, extensions=stage.message.extensions[::-1])
@@ -403,8 +402,10 @@ def test_server_certificate_verify_on_its_own(rfc):
     content = tls13.certificate_verify_content(t.hash("SHA256"), "server")
     assert content[:64] == b" " * 64
     assert content[64:98] == b"TLS 1.3, server CertificateVerify\x00"
-    signatures.verify(key, cv.scheme, content, cv.signature, "server CertificateVerify")
-    tls13.verify_certificate_verify(cv, key, t.hash("SHA256"), "server")  # what the client calls
+    signatures.verify(key, cv.scheme, content, cv.signature, "server CertificateVerify",
+                      "certificate_verify")
+    tls13.verify_certificate_verify(cv, key, t.hash("SHA256"), "server",    # what the client calls
+                                    RFC_SIGNATURE_SCHEMES)
     # RFC 8446 §4.2.3: the PSS salt is as long as the hash; a verifier fixing another length fails
     with pytest.raises(InvalidSignature):
         key.verify(cv.signature, content, padding.PSS(padding.MGF1(hashes.SHA256()), 20),

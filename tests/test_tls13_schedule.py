@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
 from rfc8448_trace import load
-from tlslesson import keyexchange, suites, tls13
+from tlslesson import groups, suites, tls13
 from tlslesson.constants import NamedGroup
 from tlslesson.prf import Transcript, digest, hmac_digest
 
@@ -27,8 +27,7 @@ def rfc() -> dict[str, bytes]:
 
 
 class OneValueRandom:
-    """Hands out the RFC's private key when keyexchange.generate asks for 32 random bytes."""
-    deterministic = True
+    """Hands out the RFC's private key when the x25519 group asks for 32 random bytes."""
 
     def __init__(self, value: bytes):
         self.value = value
@@ -40,12 +39,14 @@ class OneValueRandom:
 
 # -- the inputs: (EC)DHE shared secret and transcript hashes ------------------------------------
 def test_x25519_key_pairs_and_shared_secret(rfc):
-    client = keyexchange.generate(NamedGroup.x25519, OneValueRandom(rfc["client_private_key"]))
-    server = keyexchange.generate(NamedGroup.x25519, OneValueRandom(rfc["server_private_key"]))
-    assert client.public == rfc["client_public_key"]
-    assert server.public == rfc["server_public_key"]
-    assert client.exchange(server.public) == rfc["shared_secret"]    # "IKM" of "handshake"
-    assert server.exchange(client.public) == rfc["shared_secret"]
+    x25519 = groups.get("x25519")
+    private, client_share = x25519.client_share(OneValueRandom(rfc["client_private_key"]))
+    assert client_share == rfc["client_public_key"]
+    server_share, server_secret = x25519.server_share(
+        OneValueRandom(rfc["server_private_key"]), client_share)
+    assert server_share == rfc["server_public_key"]
+    assert server_secret == rfc["shared_secret"]                       # "IKM" of "handshake"
+    assert x25519.client_finish(private, server_share) == rfc["shared_secret"]
 
 
 def test_transcript_hashes_from_the_rfc_messages(rfc):

@@ -20,7 +20,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from . import pki, suites
+from . import groups, pki, suites
 from .constants import AlertDescription, NamedGroup, SignatureScheme, name_of
 from .errors import AlertError, TLSError
 
@@ -31,21 +31,14 @@ class UsageError(Exception):
     """Bad arguments or unreadable input files: exit status 2."""
 
 
-GROUP_NAMES = {
-    "x25519": NamedGroup.x25519,
-    "secp256r1": NamedGroup.secp256r1, "p-256": NamedGroup.secp256r1,
-    "p256": NamedGroup.secp256r1, "prime256v1": NamedGroup.secp256r1,
-    "ffdhe2048": NamedGroup.ffdhe2048,
-}
 VERSIONS = ("1.3", "1.2")
 
 
 def parse_group(name: str) -> int:
     try:
-        return GROUP_NAMES[name.strip().lower()]
+        return groups.get(name).code
     except KeyError:
-        raise UsageError(f"unknown group {name!r}; known: x25519, secp256r1 (P-256), "
-                         "ffdhe2048") from None
+        raise UsageError(f"unknown group {name!r}; known: {', '.join(groups.names())}") from None
 
 
 def parse_suites(names, version: str | None):
@@ -56,7 +49,7 @@ def parse_suites(names, version: str | None):
     for name in names:
         try:
             suite = suites.get(name)
-        except TLSError:
+        except KeyError:
             raise UsageError(f"unknown cipher suite {name!r}; known: "
                              + ", ".join(s.openssl_name for s in suites.SUITES)) from None
         if version is not None and suite.version != version:
@@ -295,10 +288,10 @@ def _connect_arguments(p):
          _connect_arguments)
 def run_connect(args) -> int:
     from . import net
-    from .connection import ClientConfig, ClientConnection
+    from .client import ClientConfig, ClientConnection
     chosen = parse_suites(args.suite, args.tls_version)
     versions = versions_for(args.tls_version, chosen)
-    groups = tuple(parse_group(g) for g in args.group) or ClientConfig.groups
+    offer = tuple(parse_group(g) for g in args.group) or groups.DEFAULT
     if bool(args.cert) != bool(args.key):
         raise UsageError("--cert and --key go together")
     identity = load_identity(args.cert, args.key) if args.cert else None
@@ -308,7 +301,7 @@ def run_connect(args) -> int:
         trusted = pki.load_system_trust()
         if not trusted and not args.insecure:
             raise UsageError("no system trust store found: give --cafile")
-    config = ClientConfig(versions=versions, suites=chosen, groups=groups,
+    config = ClientConfig(versions=versions, suites=chosen, groups=offer,
                           server_name=args.servername or args.host, trusted=trusted,
                           verify=not args.insecure, identity=identity, ems=not args.no_ems)
     conn = ClientConnection(config)
@@ -354,11 +347,11 @@ def run_serve(args) -> int:
     identities = tuple(load_identity(c, k) for c, k in zip(args.cert, args.key))
     chosen = parse_suites(args.suite, args.tls_version)
     versions = versions_for(args.tls_version, chosen)
-    groups = tuple(parse_group(g) for g in args.group) or ServerConfig.groups
+    accept = tuple(parse_group(g) for g in args.group) or groups.DEFAULT
     client_ca = (pki.load_pem_chain(read_file(args.client_ca, "client CA file"))
                  if args.client_ca else None)
     config = ServerConfig(identities=identities, versions=versions, suites=chosen,
-                          groups=groups, client_ca=client_ca)
+                          groups=accept, client_ca=client_ca)
 
     def ready(port):
         print(f"listening on {args.host}:{port}", flush=True)

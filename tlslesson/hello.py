@@ -10,7 +10,7 @@ import ipaddress
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from . import extensions as ext
-from . import keyexchange
+from . import groups, signatures
 from .constants import (AlertDescription, ExtensionType as ET, NamedGroup, ProtocolVersion,
                         TLS_EMPTY_RENEGOTIATION_INFO_SCSV)
 from .errors import AlertError
@@ -32,7 +32,8 @@ def is_ip(name: str) -> bool:
 def client_hello(config, random: bytes, session_id: bytes, key_shares=(),
                  cookie: bytes | None = None) -> ClientHello:
     """The client's offer: versions, suites, groups, signature schemes, and — when TLS 1.3 is
-    offered — a key share guessed in advance, which is what saves TLS 1.3 a round trip."""
+    offered — key shares (``ext.KeyShareEntry``) guessed in advance, which is what saves TLS 1.3
+    a round trip."""
     offers_12, offers_13 = "1.2" in config.versions, "1.3" in config.versions
     # TLS 1.3 suites first, as real clients list them (a 1.2 server skips what it doesn't know)
     suites = [s.code for v in ("1.3", "1.2") if v in config.versions
@@ -51,8 +52,7 @@ def client_hello(config, random: bytes, session_id: bytes, key_shares=(),
     if offers_13:
         exts.append(ext.supported_versions_client(
             [VERSION_CODES[v] for v in ("1.3", "1.2") if v in config.versions]))
-        exts.append(ext.key_share_client(
-            [ext.KeyShareEntry(s.group, s.public) for s in key_shares]))
+        exts.append(ext.key_share_client(list(key_shares)))
         exts.append(ext.psk_key_exchange_modes())
         if cookie is not None:
             exts.append(ext.cookie(cookie))
@@ -77,7 +77,7 @@ def choose_version(hello: ClientHello, versions) -> str:
         return "1.2"
     raise AlertError(AlertDescription.protocol_version,
                      "no protocol version in common (client offered "
-                     + ", ".join(f"0x{v:04x}" for v in offered) + ")")
+                     + ", ".join(f"0x{v:04x}" for v in offered) + ")", check="version")
 
 
 def client_groups(hello: ClientHello) -> tuple[int, ...]:
@@ -85,34 +85,60 @@ def client_groups(hello: ClientHello) -> tuple[int, ...]:
     return ext.value(sg, "client_hello") if sg is not None else ()
 
 
-def _identity_for(suite: CipherSuite, identities):
-    want_rsa = suite.auth == "RSA"
+def client_signature_schemes(hello: ClientHello) -> tuple[int, ...]:
+    sa = hello.extension(ET.signature_algorithms)
+    # RFC 5246 §7.4.1.4.1: without the extension, assume SHA-1 signatures; we refuse those.
+    return ext.value(sa, "client_hello") if sa is not None else ()
+
+
+def choose_identity(suite: CipherSuite, identities, client_schemes, preference):
+    """Our first certificate that fits the suite (TLS 1.2: its authentication algorithm) and,
+    where the handshake needs our signature, can make one the client accepts."""
     for identity in identities:
-        if isinstance(identity.key, rsa.RSAPrivateKey) == want_rsa:
-            return identity
+        is_rsa = isinstance(identity.key, rsa.RSAPrivateKey)
+        if suite.version == "1.2" and is_rsa != (suite.auth == "RSA"):
+            continue
+        if suite.version == "1.2" and suite.kx == "RSA":
+            return identity                  # RSA key transport: the key decrypts, never signs
+        try:
+            signatures.choose(identity.key, client_schemes, preference, suite.version == "1.3")
+        except AlertError:
+            continue
+        return identity
     return None
 
 
-def choose_suite(hello: ClientHello, version: str, server_suites, groups, identities):
+def choose_suite(hello: ClientHello, version: str, server_suites, server_groups, identities,
+                 preference=signatures.SUPPORTED):
     """The server's choice, in the server's order of preference: a suite the client offered, of
     the negotiated version, whose key exchange has a group both sides support and whose
-    authentication matches a certificate the server holds. Returns (suite, identity)."""
+    authentication one of our certificates can do (``choose_identity``). Returns (suite,
+    identity): both are decided here, once, before anything is sent."""
     offered = set(hello.cipher_suites)
-    shared_ec = [g for g in groups if g in keyexchange.EC_GROUPS and g in client_groups(hello)]
+    shared_ec = choose_group(client_groups(hello),
+                             [g for g in server_groups if groups.usable_in_tls12(g)])
+    schemes = client_signature_schemes(hello)
+    unsigned = None
     for suite in server_suites:
         if suite.code not in offered or suite.version != version:
             continue
-        if suite.kx == "ECDHE" and not shared_ec:
+        if suite.kx == "ECDHE" and shared_ec is None:
             continue                      # ECDHE needs a curve both sides support (RFC 8422)
-        if suite.kx == "DHE" and NamedGroup.ffdhe2048 not in groups:
+        if suite.kx == "DHE" and NamedGroup.ffdhe2048 not in server_groups:
             continue
-        identity = _identity_for(suite, identities) if version == "1.2" else identities[0]
+        identity = choose_identity(suite, identities, schemes, preference)
         if identity is not None:
             return suite, identity
+        unsigned = suite
+    if unsigned is not None:
+        raise AlertError(AlertDescription.handshake_failure,
+                         f"no certificate of ours can sign {unsigned.name} with a scheme in the "
+                         "client's signature_algorithms", check="signature_scheme")
     names = ", ".join(BY_CODE[c].name if c in BY_CODE else f"0x{c:04x}"
                       for c in hello.cipher_suites)
     raise AlertError(AlertDescription.handshake_failure,
-                     f"no cipher suite in common for TLS {version} (client offered: {names})")
+                     f"no cipher suite in common for TLS {version} (client offered: {names})",
+                     check="cipher_suite")
 
 
 def choose_group(client_offer, server_groups) -> int | None:

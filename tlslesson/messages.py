@@ -209,6 +209,19 @@ class ServerHelloDone:
 
 
 @dataclass(frozen=True)
+class EndOfEarlyData:
+    """TLS 1.3 (RFC 8446 §4.5): "my 0-RTT data ends here"; the rest is under handshake keys."""
+    msg_type: ClassVar[int] = HT.end_of_early_data
+
+    def encode(self) -> bytes:
+        return b""
+
+    @classmethod
+    def read(cls, r: Reader, ctx: Context) -> "EndOfEarlyData":
+        return cls()
+
+
+@dataclass(frozen=True)
 class ClientKeyExchange:
     """RSA: the pre-master secret encrypted to the server's key (opaque<0..2^16-1>);
     ECDHE: the client's point (opaque<1..255>); DHE: Yc (opaque<1..2^16-1>)."""
@@ -368,7 +381,7 @@ class Alert:
 
 MESSAGE_CLASSES = {cls.msg_type: cls for cls in (
     ClientHello, ServerHello, Certificate, ServerKeyExchange, CertificateRequest,
-    ServerHelloDone, ClientKeyExchange, CertificateVerify, Finished, EncryptedExtensions,
+    ServerHelloDone, EndOfEarlyData, ClientKeyExchange, CertificateVerify, Finished, EncryptedExtensions,
     NewSessionTicket, KeyUpdate, HelloRequest)}
 
 

@@ -15,6 +15,7 @@ close); the server echoes every record it reads and answers close_notify with cl
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 import socket
 import threading
@@ -23,16 +24,17 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from . import keylog as keylog_file
-from .connection import (ApplicationData, ClientConfig, ClientConnection, ConnectionClosed,
-                         HandshakeComplete, PostHandshakeMessage, ServerConfig, ServerConnection,
-                         Step)
-from .constants import HandshakeType
+from . import states
+from .client import ClientConnection
+from .connection import (ApplicationData, ClientConfig, ConnectionClosed, HandshakeComplete,
+                         PostHandshakeMessage, ServerConfig, Step)
 from .errors import TLSError, TransportError
-from .rng import LessonRandom
+from .server import ServerConnection
 
 RECV_SIZE = 65536
 LINGER = 0.5                 # at most this long draining the peer before closing (see _close)
 MAX_CONNECTIONS = 32
+KEEP_REPORTS = 256            # a Server remembers this many finished connections, no more
 
 _keylog_lock = threading.Lock()
 
@@ -55,11 +57,7 @@ def _expected(conn, peer: str) -> str:
     """What we are waiting for, in words: "the server's ServerHello", "application data"."""
     if conn.handshake_complete:
         return f"the {peer} to send data or close"
-    names = [HandshakeType(t).name for t in conn.expected]
-    if not names:
-        names = ["change_cipher_spec"] if conn._expect_ccs else ["a reply"]
-    words = ["".join(part.title() for part in n.split("_")) for n in names]
-    words = [w.replace("Changecipherspec", "ChangeCipherSpec") for w in words]
+    words = [states.trigger_name(t) for t in conn.expected()] or ["a reply"]
     return f"the {peer}'s " + " or ".join(words)
 
 
@@ -299,17 +297,22 @@ class Server:
     ``max_connections`` at once); every wait is bounded by ``timeout``, so a stalled or hostile
     client ends in an error in its own thread and never blocks the others.
 
-    ``config`` is shared read-only: each connection gets a copy with its own random source."""
+    ``config`` is shared read-only: each connection gets a copy with its own random source.
+    ``reports`` holds the last ``keep_reports`` finished connections (each with its whole
+    handshake log), so a server left running for a class does not grow without bound;
+    ``served`` counts them all."""
 
     def __init__(self, config: ServerConfig | None = None, host: str = "127.0.0.1",
                  port: int = 0, *, timeout: float = 10.0,
                  on_stage: Callable[[Step], None] | None = None,
                  on_connection: Callable[[ConnectionReport], None] | None = None,
-                 keylog=None, max_connections: int = MAX_CONNECTIONS):
+                 keylog=None, max_connections: int = MAX_CONNECTIONS,
+                 keep_reports: int = KEEP_REPORTS):
         self.config = config or ServerConfig()
         self.timeout, self.on_stage, self.on_connection = timeout, on_stage, on_connection
         self.keylog = keylog
-        self.reports: list[ConnectionReport] = []
+        self.reports: collections.deque[ConnectionReport] = collections.deque(maxlen=keep_reports)
+        self.served = 0
         self._slots = threading.BoundedSemaphore(max_connections)
         self._stopping = threading.Event()
         self._threads: set[threading.Thread] = set()
@@ -395,10 +398,7 @@ class Server:
         with self._lock:
             self._count += 1
             number = self._count
-        rng = self.config.rng
-        if getattr(rng, "deterministic", False):      # lesson-only: a stream per connection
-            rng = LessonRandom(f"{getattr(rng, 'seed', 'tls-lesson')}/connection-{number}")
-        return dataclasses.replace(self.config, rng=rng)
+        return dataclasses.replace(self.config, rng=self.config.rng.for_connection(number))
 
     def _handle(self, sock: socket.socket, addr) -> None:
         peer = f"{addr[0]}:{addr[1]}"
@@ -429,7 +429,9 @@ class Server:
                 self._sockets.discard(sock)
                 self._threads.discard(threading.current_thread())
             _close(sock, 0 if link is not None and link.timed_out else LINGER)
-            self.reports.append(report)
+            with self._lock:
+                self.reports.append(report)
+                self.served += 1
             self._slots.release()
             if self.on_connection is not None:
                 try:
@@ -466,18 +468,21 @@ def serve(config: ServerConfig | None = None, host: str = "127.0.0.1", port: int
           on_stage: Callable[[Step], None] | None = None, keylog=None,
           ready: Callable[[int], None] | None = None,
           on_connection: Callable[[ConnectionReport], None] | None = None,
-          max_connections: int = MAX_CONNECTIONS) -> list[ConnectionReport]:
+          max_connections: int = MAX_CONNECTIONS,
+          keep_reports: int = 1) -> list[ConnectionReport]:
     """Listen and echo (blocks). ``ready(port)`` is called once listening; ``once`` returns after
-    the first connection ends. Returns the reports of the connections served."""
+    the first connection ends. Returns the reports of the last ``keep_reports`` connections
+    (the command line keeps one: a server serving a class for hours must not grow)."""
     server = Server(config, host, port, timeout=timeout, on_stage=on_stage,
-                    on_connection=on_connection, keylog=keylog, max_connections=max_connections)
+                    on_connection=on_connection, keylog=keylog, max_connections=max_connections,
+                    keep_reports=keep_reports)
     try:
         if ready is not None:
             ready(server.port)
         server.serve_forever(once=once)
     finally:
         server.stop()
-    return server.reports
+    return list(server.reports)
 
 
 def serve_in_background(config: ServerConfig | None = None, host: str = "127.0.0.1",

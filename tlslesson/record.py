@@ -80,11 +80,12 @@ class RecordBuffer:
         if version >> 8 != 3:
             if self.offset:   # OpenSSL: protocol_version after the first record (none on the first)
                 raise AlertError(AlertDescription.protocol_version,
-                                 f"record version 0x{version:04x} is not TLS")
+                                 f"record version 0x{version:04x} is not TLS",
+                                 check="record_version")
             raise DecodeError("record version", self.offset + 1, f"0x{version:04x} is not TLS")
         if length > MAX_CIPHERTEXT_12:
             raise AlertError(AlertDescription.record_overflow,
-                             f"record length {length} exceeds 2^14 + 2048")
+                             f"record length {length} exceeds 2^14 + 2048", check="record_length")
         if len(self.buffer) < HEADER + length:
             return None
         with memoryview(self.buffer) as view:    # one copy out of the buffer (a slice would be two)
@@ -95,7 +96,7 @@ class RecordBuffer:
 
 
 def _bad_mac(why: str) -> AlertError:
-    return AlertError(AlertDescription.bad_record_mac, why)
+    return AlertError(AlertDescription.bad_record_mac, why, check="record_mac")
 
 
 class NullProtection:
@@ -232,9 +233,11 @@ class AEAD13:
         content_type, version, fragment = record
         if content_type != APPLICATION_DATA:
             raise AlertError(AlertDescription.unexpected_message,
-                             f"protected record with outer type {content_type}")
+                             f"protected record with outer type {content_type}",
+                             check="record_type")
         if len(fragment) > MAX_CIPHERTEXT_13:
-            raise AlertError(AlertDescription.record_overflow, "TLS 1.3 record too long")
+            raise AlertError(AlertDescription.record_overflow, "TLS 1.3 record too long",
+                             check="record_length")
         aad = _AAD13(content_type, version, len(fragment))
         try:
             inner = self.aead.decrypt((self.iv ^ seq).to_bytes(12, "big"), fragment, aad)
@@ -242,7 +245,8 @@ class AEAD13:
             raise _bad_mac(f"AEAD tag check failed on record {seq}") from None
         stripped = inner.rstrip(b"\x00")
         if not stripped:
-            raise AlertError(AlertDescription.unexpected_message, "record with no content type")
+            raise AlertError(AlertDescription.unexpected_message, "record with no content type",
+                             check="record_type")
         return stripped[-1], stripped[:-1]
 
 
@@ -250,3 +254,71 @@ def fragment(data: bytes, size: int = MAX_PLAINTEXT):
     """Cut application data into record-sized pieces."""
     for i in range(0, len(data), size):
         yield data[i:i + size]
+
+
+class RecordLayer:
+    """Which protection the next record gets, in each direction — the record "epochs" — and the
+    rules for the record header, usable without a connection (a capture reader drives it too).
+
+    TLS 1.2: records are plaintext until each side's ChangeCipherSpec; then that direction uses
+    the key block's keys. TLS 1.3: the handshake traffic keys right after ServerHello, the
+    application keys after Finished, the next generation after each KeyUpdate; a
+    ChangeCipherSpec record is only a middlebox-compatibility dummy and is never protected.
+    The owner sets ``read`` / ``write`` at each switch and ``version`` once it is negotiated."""
+
+    def __init__(self):
+        self.buffer = RecordBuffer()
+        self.read = NullProtection()
+        self.write = NullProtection()
+        self.version: str | None = None      # "1.2" / "1.3" once negotiated
+        self.write_version = 0x0303          # legacy_record_version of what we send
+
+    @property
+    def read_protected(self) -> bool:
+        return not isinstance(self.read, NullProtection)
+
+    @property
+    def write_protected(self) -> bool:
+        return not isinstance(self.write, NullProtection)
+
+    def seal(self, content_type: int, payload: bytes) -> bytes:
+        return self.write.seal(content_type, self.write_version, payload).encode()
+
+    def feed(self, data: bytes):
+        """The whole records ``data`` completes, one at a time (the rest waits in the buffer)."""
+        self.buffer.feed(data)
+        while (record := self.buffer.next_record()) is not None:
+            yield record
+
+    def open(self, record: Record) -> tuple[int, bytes]:
+        """(content type, plaintext) of a received record, after the header checks."""
+        self._check_version(record)
+        if self.version == "1.3" and record.content_type == ContentType.change_cipher_spec:
+            return record.content_type, record.fragment       # RFC 8446 §5: never protected
+        if (self.version == "1.3" and record.content_type == ContentType.alert
+                and getattr(self.read, "seq", 0) == 0):
+            # A 1.3 client that fails on the server's flight has no write keys yet, so its alert
+            # comes in the clear (ours and OpenSSL's); OpenSSL accepts it until the peer's first
+            # protected record (ENC_READ_STATE_ALLOW_PLAIN_ALERTS in ssl3_get_record).
+            return record.content_type, record.fragment
+        content_type, plaintext = self.read.open(record)
+        if len(plaintext) > MAX_PLAINTEXT:   # RFC 5246 §6.2.1, RFC 8446 §5.1; OpenSSL's
+            raise AlertError(AlertDescription.record_overflow,   # SSL_R_DATA_LENGTH_TOO_LONG
+                             f"record of {len(plaintext)} bytes of plaintext exceeds 2^14",
+                             check="record_length")
+        return content_type, plaintext
+
+    def _check_version(self, record: Record) -> None:
+        """As OpenSSL 3 does (ssl3_get_record): the first record from the peer may carry any 3.x
+        (RFC 5246 App. E.1; the version is unknown until it arrives); after that a TLS 1.2
+        record must say 0x0303 (protocol_version). TLS 1.3 ignores the field (RFC 8446 §5.1)
+        on plaintext records; OpenSSL wants 0x0303 once keys are in use."""
+        if record.version != 0x0303:
+            if self.version == "1.2":
+                raise AlertError(AlertDescription.protocol_version,
+                                 f"record version 0x{record.version:04x} in a TLS 1.2 connection",
+                                 check="record_version")
+            if isinstance(self.read, AEAD13):
+                raise AlertError(AlertDescription.decode_error,
+                                 f"protected TLS 1.3 record with version 0x{record.version:04x}",
+                                 check="record_version")

@@ -19,6 +19,10 @@ class SystemRandom:
     def bytes(self, n: int) -> bytes:
         return os.urandom(n)
 
+    def for_connection(self, number: int) -> "SystemRandom":
+        """The source for a server's ``number``-th connection: the same fresh randomness."""
+        return self
+
 
 class LessonRandom:
     """Deterministic bytes: SHA-256(seed || counter) blocks. Lesson-only, never for real keys."""
@@ -35,6 +39,11 @@ class LessonRandom:
             out += hashlib.sha256(f"{self.seed}/{self._counter}".encode()).digest()
             self._counter += 1
         return out[:n]
+
+    def for_connection(self, number: int) -> "LessonRandom":
+        """A stream of its own for a server's ``number``-th connection (one stream shared by
+        all would make each handshake depend on the ones before it)."""
+        return LessonRandom(f"{self.seed}/connection-{number}")
 
 
 def lesson_rng(seed: str = "tls-lesson") -> LessonRandom:

@@ -20,6 +20,9 @@ RSA_SCHEMES_13 = (SS.rsa_pss_rsae_sha256, SS.rsa_pss_rsae_sha384, SS.rsa_pss_rsa
 RSA_SCHEMES_12 = RSA_SCHEMES_13 + (SS.rsa_pkcs1_sha256, SS.rsa_pkcs1_sha384, SS.rsa_pkcs1_sha512)
 ECDSA_SCHEMES = (SS.ecdsa_secp256r1_sha256, SS.ecdsa_secp384r1_sha384)
 SUPPORTED = RSA_SCHEMES_12 + ECDSA_SCHEMES
+SCHEMES_13 = RSA_SCHEMES_13 + ECDSA_SCHEMES                # what TLS 1.3 handshakes may use
+# PKCS#1 v1.5 first: deterministic signatures, for lessons that want the same bytes every run.
+PKCS1_FIRST = RSA_SCHEMES_12[3:] + RSA_SCHEMES_13 + ECDSA_SCHEMES
 
 
 def _algorithm(scheme: int):
@@ -36,25 +39,29 @@ def _algorithm(scheme: int):
     raise ValueError(name)
 
 
-# Lesson mode only: PKCS#1 v1.5 signatures are deterministic, RSA-PSS ones are salted at random.
-RSA_SCHEMES_12_DETERMINISTIC = RSA_SCHEMES_12[3:] + RSA_SCHEMES_13
+_CURVE_OF = {SS.ecdsa_secp256r1_sha256: "secp256r1", SS.ecdsa_secp384r1_sha384: "secp384r1"}
 
 
-def choose(key, offered, tls13: bool = False, deterministic: bool = False) -> int:
-    """The first scheme we prefer that the peer offered and our key can make. Like OpenSSL we
-    prefer RSA-PSS; a lesson run (``deterministic``) prefers PKCS#1 v1.5 in TLS 1.2 so that every
-    byte after the signature is reproducible too (TLS 1.3 forbids PKCS#1 v1.5 handshakes)."""
-    if not isinstance(key, rsa.RSAPrivateKey):
-        ours = ECDSA_SCHEMES
-    elif tls13:
-        ours = RSA_SCHEMES_13
-    else:
-        ours = RSA_SCHEMES_12_DETERMINISTIC if deterministic else RSA_SCHEMES_12
-    for scheme in ours:
-        if scheme in offered:
+def can_sign(key, scheme: int, tls13: bool = False) -> bool:
+    """Can ``key`` make signatures of ``scheme``? TLS 1.3 forbids PKCS#1 v1.5 in the handshake
+    and binds each ECDSA scheme to one curve (RFC 8446 §4.2.3); TLS 1.2 names only the hash."""
+    if isinstance(key, rsa.RSAPrivateKey):
+        return scheme in RSA_SCHEMES_13 or (not tls13 and scheme in RSA_SCHEMES_12)
+    if isinstance(key, ec.EllipticCurvePrivateKey) and scheme in ECDSA_SCHEMES:
+        return not tls13 or key.curve.name == _CURVE_OF[scheme]
+    return False
+
+
+def choose(key, offered, preference=SUPPORTED, tls13: bool = False) -> int:
+    """The first scheme of our ``preference`` that the peer offered and our key can make.
+    The default prefers RSA-PSS, like OpenSSL; a lesson that wants reproducible bytes puts
+    PKCS#1 v1.5 first (PSS signatures are salted at random) — a preference, not a mode."""
+    for scheme in preference:
+        if scheme in offered and can_sign(key, scheme, tls13):
             return scheme
     raise AlertError(AlertDescription.handshake_failure,
-                     "no signature scheme in common with the peer's signature_algorithms")
+                     "no signature scheme in common with the peer's signature_algorithms",
+                     check="signature_scheme")
 
 
 def sign(key, scheme: int, data: bytes) -> bytes:
@@ -62,17 +69,21 @@ def sign(key, scheme: int, data: bytes) -> bytes:
     return key.sign(data, pad, h) if kind == "rsa" else key.sign(data, pad)
 
 
-def verify(public_key, scheme: int, data: bytes, signature: bytes, what: str) -> None:
-    """Raise decrypt_error if ``signature`` is not ``public_key``'s signature over ``data``."""
+def verify(public_key, scheme: int, data: bytes, signature: bytes, what: str,
+           check: str = "signature") -> None:
+    """Raise decrypt_error if ``signature`` is not ``public_key``'s signature over ``data``;
+    ``check`` names it in the error (``ske_signature``, ``certificate_verify``)."""
     try:
         kind, pad, h = _algorithm(scheme)
     except (ValueError, KeyError):
         raise AlertError(AlertDescription.illegal_parameter,
-                         f"{what}: unsupported signature scheme 0x{scheme:04x}") from None
+                         f"{what}: unsupported signature scheme 0x{scheme:04x}",
+                         check=f"{check}_scheme") from None
     is_rsa = isinstance(public_key, rsa.RSAPublicKey)
     if (kind == "rsa") != is_rsa:
         raise AlertError(AlertDescription.illegal_parameter,
-                         f"{what}: scheme {SS(scheme).name} does not match the certificate key")
+                         f"{what}: scheme {SS(scheme).name} does not match the certificate key",
+                         check=f"{check}_scheme")
     try:
         if is_rsa:
             public_key.verify(signature, data, pad, h)
@@ -80,4 +91,4 @@ def verify(public_key, scheme: int, data: bytes, signature: bytes, what: str) ->
             public_key.verify(signature, data, pad)
     except InvalidSignature:
         raise AlertError(AlertDescription.decrypt_error,
-                         f"{what}: signature does not verify") from None
+                         f"{what}: signature does not verify", check=check) from None

@@ -20,7 +20,7 @@ CCS = "ChangeCipherSpec"     # not a handshake message, but TLS 1.2 waits for it
 # -- TLS 1.3 (RFC 8446 Appendix A.1 and A.2) -------------------------------------------------------
 CLIENT_13 = {
     "START":         {"send ClientHello": ("WAIT_SH",)},
-    "WAIT_SH":       {HT.server_hello: ("WAIT_EE", "WAIT_SH")},     # WAIT_SH again: HelloRetryRequest
+    "WAIT_SH":       {HT.server_hello: ("WAIT_EE", "START")},       # START: it was a HelloRetryRequest
     "WAIT_EE":       {HT.encrypted_extensions: ("WAIT_CERT_CR", "WAIT_FINISHED")},  # the latter: PSK
     "WAIT_CERT_CR":  {HT.certificate_request: ("WAIT_CERT",), HT.certificate: ("WAIT_CV",)},
     "WAIT_CERT":     {HT.certificate: ("WAIT_CV",)},

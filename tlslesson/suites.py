@@ -92,7 +92,7 @@ def get(name_or_code: str | int | CipherSuite) -> CipherSuite:
     else:
         suite = _BY_NAME.get(name_or_code.strip().upper())
     if suite is None:
-        raise AlertError(AlertDescription.handshake_failure,
-                         f"unknown cipher suite {name_or_code!r}; known: "
-                         + ", ".join(s.openssl_name for s in SUITES))
+        # Asking for a suite we don't have is a mistake in the call, not a protocol event.
+        raise KeyError(f"unknown cipher suite {name_or_code!r}; known: "
+                       + ", ".join(s.openssl_name for s in SUITES))
     return suite

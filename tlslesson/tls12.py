@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import rsa as _rsa
 
-from . import keyexchange, signatures
+from . import groups, keyexchange, signatures
 from .constants import AlertDescription
 from .errors import AlertError
 from . import extensions as ext
@@ -107,17 +107,19 @@ def certificate(identity) -> Stage:
     return Stage(Certificate(chain), {"certificates_sent": len(chain)})
 
 
-def server_key_exchange(suite: CipherSuite, share: keyexchange.KeyShare, key, scheme: int,
+def server_key_exchange(suite: CipherSuite, group, public: bytes, key, scheme: int,
                         client_random: bytes, server_random: bytes) -> Stage:
-    """The server's ephemeral public value, signed with its certificate key over
-    client_random + server_random + params, so the client knows it wasn't swapped in transit."""
-    dh_p = share.p.to_bytes((share.p.bit_length() + 7) // 8, "big") if share.p else b""
-    dh_g = share.g.to_bytes(1, "big") if share.p else b""
-    group = share.group if suite.kx == "ECDHE" else None     # DHE sends p and g instead
-    unsigned = ServerKeyExchange(suite.kx, share.public, scheme, b"", group, dh_p, dh_g)
+    """The server's ephemeral public value for ``group`` (a ``groups`` entry), signed with its
+    certificate key over client_random + server_random + params, so the client knows it wasn't
+    swapped in transit. ECDHE names the curve; DHE sends p and g themselves."""
+    if suite.kx == "DHE":
+        named, dh_p, dh_g = None, group.p.to_bytes(group.size, "big"), group.g.to_bytes(1, "big")
+    else:
+        named, dh_p, dh_g = group.code, b"", b""
+    unsigned = ServerKeyExchange(suite.kx, public, scheme, b"", named, dh_p, dh_g)
     signature = signatures.sign(key, scheme, client_random + server_random + unsigned.params())
-    message = ServerKeyExchange(suite.kx, share.public, scheme, signature, group, dh_p, dh_g)
-    return Stage(message, {"server_public": share.public, "server_private": share.private_value},
+    message = ServerKeyExchange(suite.kx, public, scheme, signature, named, dh_p, dh_g)
+    return Stage(message, {"group": group.name, "server_public": public},
                  Context("1.2", suite.kx))
 
 
@@ -136,9 +138,10 @@ def verify_server_key_exchange(ske: ServerKeyExchange, public_key, client_random
                                server_random: bytes, offered_schemes) -> None:
     if ske.scheme not in offered_schemes:
         raise AlertError(AlertDescription.illegal_parameter,
-                         f"ServerKeyExchange signed with scheme 0x{ske.scheme:04x} we did not offer")
+                         f"ServerKeyExchange signed with scheme 0x{ske.scheme:04x} we did not offer",
+                         check="ske_signature_scheme")
     signatures.verify(public_key, ske.scheme, client_random + server_random + ske.params(),
-                      ske.signature, "ServerKeyExchange")
+                      ske.signature, "ServerKeyExchange", "ske_signature")
 
 
 def client_key_exchange(suite: CipherSuite, server_public_key, ske: ServerKeyExchange | None,
@@ -149,34 +152,42 @@ def client_key_exchange(suite: CipherSuite, server_public_key, ske: ServerKeyExc
     if suite.kx == "RSA":
         if not isinstance(server_public_key, _rsa.RSAPublicKey):
             raise AlertError(AlertDescription.unsupported_certificate,
-                             "RSA key exchange needs an RSA server certificate")
+                             "RSA key exchange needs an RSA server certificate",
+                             check="certificate_key")
         pre_master = keyexchange.rsa_pre_master(rng)
         encrypted = keyexchange.rsa_encrypt(server_public_key, pre_master)
         return Stage(ClientKeyExchange("RSA", encrypted), {"pre_master_secret": pre_master}, ctx)
-    if suite.kx == "ECDHE":
-        share = keyexchange.generate(ske.group, rng)
-        pre_master = share.exchange(ske.public)
-    else:
-        share = keyexchange.generate_dh(int.from_bytes(ske.dh_p, "big"),
-                                        int.from_bytes(ske.dh_g, "big"), rng)
-        pre_master = dhe_pre_master(share.exchange(ske.public))
-    return Stage(ClientKeyExchange(suite.kx, share.public),
-                 {"pre_master_secret": pre_master, "client_public": share.public,
-                  "client_private": share.private_value}, ctx)
+    group = ske_group(ske)
+    # (EC)DH is symmetric: answering the server's share is making one of our own and combining
+    # it with theirs (the client keeps its private value to show; it never leaves this side).
+    private, public = group.client_share(rng)
+    secret = group.client_finish(private, ske.public)
+    pre_master = dhe_pre_master(secret) if suite.kx == "DHE" else secret
+    return Stage(ClientKeyExchange(suite.kx, public),
+                 {"pre_master_secret": pre_master, "client_public": public,
+                  "client_private": group.private_bytes(private)}, ctx)
+
+
+def ske_group(ske: ServerKeyExchange):
+    """The group a ServerKeyExchange uses: a named curve, or DHE's explicit p and g (checked)."""
+    if ske.kx == "DHE":
+        return groups.FiniteFieldGroup.explicit(int.from_bytes(ske.dh_p, "big"),
+                                                int.from_bytes(ske.dh_g, "big"))
+    return groups.get(ske.group)
 
 
 def certificate_verify(key, offered_schemes, handshake_messages: bytes,
-                       deterministic: bool = False) -> Stage:
+                       preference=signatures.SUPPORTED) -> Stage:
     """A signature over every handshake message so far: proof that the client holds the private
     key of the certificate it sent. (It is NOT a signature on the certificate.)"""
-    scheme = signatures.choose(key, offered_schemes, deterministic=deterministic)
+    scheme = signatures.choose(key, offered_schemes, preference)
     return Stage(CertificateVerify(scheme, signatures.sign(key, scheme, handshake_messages)))
 
 
 def verify_certificate_verify(message: CertificateVerify, public_key,
                               handshake_messages: bytes) -> None:
     signatures.verify(public_key, message.scheme, handshake_messages, message.signature,
-                      "client CertificateVerify")
+                      "client CertificateVerify", "certificate_verify")
 
 
 def finished(master: bytes, sender: str, handshake_hash: bytes, suite: CipherSuite) -> Stage:
@@ -185,10 +196,11 @@ def finished(master: bytes, sender: str, handshake_hash: bytes, suite: CipherSui
     return Stage(Finished(data), {f"{sender}_verify_data": data})
 
 
-def server_pre_master(suite: CipherSuite, cke: ClientKeyExchange, server_key,
-                      share: keyexchange.KeyShare | None, rng) -> bytes:
-    """The server's view of the same pre-master secret."""
+def server_pre_master(suite: CipherSuite, cke: ClientKeyExchange, server_key, group, private,
+                      rng, client_version: int = 0x0303) -> bytes:
+    """The server's view of the same pre-master secret: RSA-decrypted (checked against the
+    version the ClientHello offered), or its (EC)DH private value combined with the client's."""
     if suite.kx == "RSA":
-        return keyexchange.rsa_decrypt(server_key, cke.exchange, rng)
-    secret = share.exchange(cke.exchange)
+        return keyexchange.rsa_decrypt(server_key, cke.exchange, rng, client_version)
+    secret = group.client_finish(private, cke.exchange)
     return dhe_pre_master(secret) if suite.kx == "DHE" else secret

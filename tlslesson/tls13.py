@@ -84,12 +84,22 @@ class KeySchedule:
     def _empty_hash(self) -> bytes:
         return digest(self.suite.hash, b"")
 
-    def start(self, psk: bytes | None = None) -> None:
+    def _derived(self, *names) -> dict[str, bytes]:
+        """What a step of the schedule brought into being, by name (what the notebooks show)."""
+        out = {name: getattr(self, name) for name in names}
+        for which in ("client_handshake", "server_handshake", "client_application",
+                      "server_application"):
+            if f"{which}_traffic_secret{'_0' if 'application' in which else ''}" in names:
+                out[f"{which}_key"], out[f"{which}_iv"] = self.keys[which]
+        return out
+
+    def start(self, psk: bytes | None = None) -> dict[str, bytes]:
         """Early Secret = HKDF-Extract(0, PSK); without a PSK the IKM is HashLen zeros."""
         zeros = bytes(HASHES[self.suite.hash].digest_size)
         self.early_secret = hkdf_extract(self.suite.hash, zeros, psk or zeros)
+        return self._derived("early_secret")
 
-    def handshake(self, shared_secret: bytes, hello_hash: bytes) -> None:
+    def handshake(self, shared_secret: bytes, hello_hash: bytes) -> dict[str, bytes]:
         """After ServerHello: mix in the (EC)DHE secret; derive the handshake traffic secrets."""
         h = self.suite.hash
         derived = derive_secret(h, self.early_secret, "derived", self._empty_hash())
@@ -100,8 +110,10 @@ class KeySchedule:
             h, self.handshake_secret, "s hs traffic", hello_hash)
         self.keys["client_handshake"] = traffic_keys(self.suite, self.client_handshake_traffic_secret)
         self.keys["server_handshake"] = traffic_keys(self.suite, self.server_handshake_traffic_secret)
+        return self._derived("handshake_secret", "client_handshake_traffic_secret",
+                             "server_handshake_traffic_secret")
 
-    def application(self, server_finished_hash: bytes) -> None:
+    def application(self, server_finished_hash: bytes) -> dict[str, bytes]:
         """After the server's Finished: the master secret and the application traffic secrets."""
         h = self.suite.hash
         derived = derive_secret(h, self.handshake_secret, "derived", self._empty_hash())
@@ -118,10 +130,13 @@ class KeySchedule:
             self.suite, self.client_application_traffic_secret_0)
         self.keys["server_application"] = traffic_keys(
             self.suite, self.server_application_traffic_secret_0)
+        return self._derived("master_secret", "client_application_traffic_secret_0",
+                             "server_application_traffic_secret_0", "exporter_master_secret")
 
-    def resumption(self, client_finished_hash: bytes) -> None:
+    def resumption(self, client_finished_hash: bytes) -> dict[str, bytes]:
         self.resumption_master_secret = derive_secret(
             self.suite.hash, self.master_secret, "res master", client_finished_hash)
+        return self._derived("resumption_master_secret")
 
     def secrets(self) -> dict[str, bytes]:
         """Name -> value of every secret derived so far (for the notebook's table)."""
@@ -183,22 +198,26 @@ def certificate(identity, request_context: bytes = b"") -> Stage:
                  {"certificates_sent": len(chain)}, TLS13)
 
 
-def certificate_verify(key, offered_schemes, transcript_hash: bytes, signer: str) -> Stage:
+def certificate_verify(key, offered_schemes, transcript_hash: bytes, signer: str,
+                       preference=signatures.SUPPORTED) -> Stage:
     """A signature over the transcript hash (with the 64-space prefix and context string):
     proof of possession of the certificate's private key, bound to this very handshake."""
-    scheme = signatures.choose(key, offered_schemes, tls13=True)
+    scheme = signatures.choose(key, offered_schemes, preference, tls13=True)
     content = certificate_verify_content(transcript_hash, signer)
     return Stage(CertificateVerify(scheme, signatures.sign(key, scheme, content)), {}, TLS13)
 
 
 def verify_certificate_verify(message: CertificateVerify, public_key, transcript_hash: bytes,
-                              signer: str) -> None:
-    if message.scheme not in signatures.RSA_SCHEMES_13 + signatures.ECDSA_SCHEMES:
-        raise AlertError(AlertDescription.illegal_parameter,   # PKCS#1 v1.5 is banned in 1.3
-                         f"CertificateVerify scheme 0x{message.scheme:04x} not allowed in TLS 1.3")
+                              signer: str, offered_schemes) -> None:
+    """Check the peer's CertificateVerify: a scheme we offered that TLS 1.3 allows (no
+    PKCS#1 v1.5, RFC 8446 §4.4.3), and a signature that verifies under the certificate's key."""
+    if message.scheme not in offered_schemes or message.scheme not in signatures.SCHEMES_13:
+        raise AlertError(AlertDescription.illegal_parameter,
+                         f"CertificateVerify scheme 0x{message.scheme:04x} was not offered "
+                         "or is not allowed in TLS 1.3", check="certificate_verify_scheme")
     signatures.verify(public_key, message.scheme,
                       certificate_verify_content(transcript_hash, signer), message.signature,
-                      f"{signer} CertificateVerify")
+                      f"{signer} CertificateVerify", "certificate_verify")
 
 
 def finished(suite: CipherSuite, base_key: bytes, transcript_hash: bytes, sender: str) -> Stage:

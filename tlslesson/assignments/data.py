@@ -26,7 +26,8 @@ from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.hazmat.primitives import serialization
 
 from .. import pki, suites
-from ..connection import ClientConfig, ServerConfig, handshake
+from ..connection import handshake
+from ..lesson.configs import lesson_client, lesson_server
 from ..constants import ContentType, SignatureScheme
 from ..messages import Context, decode_handshake, encode_handshake
 from ..record import Record
@@ -37,8 +38,8 @@ from ..rng import lesson_rng
 
 @functools.lru_cache(maxsize=None)
 def _clienthello_run():
-    return handshake(ClientConfig(rng=lesson_rng("assignment-01 client")),
-                     ServerConfig(rng=lesson_rng("assignment-01 server")))
+    return handshake(lesson_client(rng=lesson_rng("assignment-01 client")),
+                     lesson_server(rng=lesson_rng("assignment-01 server")))
 
 
 def clienthello_record() -> bytes:
@@ -109,11 +110,11 @@ class TLS12Session:
 
 def _tls12_configs(seed: str, client_suites):
     suite_objs = tuple(suites.get(s) for s in client_suites)
-    client = ClientConfig(versions=("1.2",), suites=suite_objs, ems=False,
+    client = lesson_client(versions=("1.2",), suites=suite_objs, ems=False,
                           # PKCS#1 v1.5 signatures are deterministic: the same bytes every run
                           signature_schemes=(SignatureScheme.rsa_pkcs1_sha256,),
                           rng=lesson_rng(f"{seed} client"))
-    server = ServerConfig(versions=("1.2",), rng=lesson_rng(f"{seed} server"))
+    server = lesson_server(versions=("1.2",), rng=lesson_rng(f"{seed} server"))
     return client, server
 
 

@@ -15,6 +15,7 @@ from .. import hello as hello_stage
 from .. import keylog, suites, tls12, tls13
 from ..connection import ClientConfig
 from ..constants import NamedGroup
+from ..extensions import KeyShareEntry
 from ..messages import Context, decode_handshake, encode_handshake
 from ..prf import HASHES, digest, hmac_digest
 from ..record import AEAD12, Record
@@ -103,16 +104,13 @@ def _random_hellos(rng: random.Random, count: int) -> list[bytes]:
             key = x25519.X25519PrivateKey.from_private_bytes(rbytes(rng, 32))
             public = key.public_key().public_bytes(serialization.Encoding.Raw,
                                                    serialization.PublicFormat.Raw)
-            shares = [_Share(NamedGroup.x25519, public)]
+            shares = [KeyShareEntry(NamedGroup.x25519, public)]
         session_id = rbytes(rng, rng.choice([0, 32, 16]))
         message = hello_stage.client_hello(config, rbytes(rng, 32), session_id, shares)
         out.append(encode_handshake(message))
     return out
 
 
-class _Share:
-    def __init__(self, group, public):
-        self.group, self.public = group, public
 
 
 def _hello_fields(message: bytes) -> dict:

@@ -10,6 +10,7 @@ is actually made: ``import tlslesson.lesson`` (and ``tlslesson.lesson.models``) 
     from tlslesson.lesson import flights, handshake_values              # helpers over a transcript
     from tlslesson.lesson import quiz, Question, check_answer           # "Check your understanding"
     from tlslesson.lesson import check                                 # compare with openssl
+    from tlslesson.lesson import lesson_client, lesson_server          # reproducible configurations
 """
 from __future__ import annotations
 
@@ -37,8 +38,9 @@ _EXPORTS = {
     "suite_html": "hexview",
     "ladder": "diagrams", "ladders": "diagrams", "key_tree": "diagrams", "suite_chart": "diagrams", "to_png": "diagrams",
     "explorer": "widgets", "tamper_lab": "widgets", "suite_picker": "widgets",
+    "lesson_client": "configs", "lesson_server": "configs", "lesson_configs": "configs",
 }
-_MODULES = ("models", "hexview", "diagrams", "widgets", "check")
+_MODULES = ("models", "hexview", "diagrams", "widgets", "check", "configs")
 
 __all__ = [*sorted(_EXPORTS), "check",  # noqa: PLE0605
            "quiz", "Question", "ValueQuestion", "check_answer"]

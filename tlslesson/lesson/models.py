@@ -42,6 +42,7 @@ from ..constants import (
 )
 from ..errors import CertificateError, DecodeError, TLSError
 from ..rng import lesson_rngs
+from .configs import lesson_client, lesson_server
 from ..suites import BY_CODE, SUITES, TLS12_SUITES, TLS13_SUITES, CipherSuite
 from ..suites import get as get_suite
 
@@ -80,10 +81,10 @@ def configs(version: str = "1.2", suite: str | CipherSuite | None = None,
         crng, srng = SystemRandom(), SystemRandom()
     else:
         crng, srng = lesson_rngs(seed)
-    client = connection.ClientConfig(versions=(version,), suites=offer, ems=ems, rng=crng,
-                                     identity=lesson.client if client_auth else None)
-    server = connection.ServerConfig(versions=(version,), suites=(chosen,), ems=ems, rng=srng,
-                                     client_ca=lesson.trusted if client_auth else None)
+    client = lesson_client(versions=(version,), suites=offer, ems=ems, rng=crng,
+                           identity=lesson.client if client_auth else None)
+    server = lesson_server(versions=(version,), suites=(chosen,), ems=ems, rng=srng,
+                           client_ca=lesson.trusted if client_auth else None)
     return client, server
 
 
@@ -251,58 +252,8 @@ def field_at(fields: list[Field], offset: int) -> Field | None:
 
 
 # =================================================================================================
-# Which intermediate value exists after which message
+# Which intermediate value exists after which message: recorded by the run itself (Step.values)
 # =================================================================================================
-# (value, (sender, message) after which it exists). The sides compute some values at slightly
-# different moments (the client its master secret before sending ClientKeyExchange, the server
-# after receiving it); the table gives the message after which BOTH sides have it on the wire.
-TIMELINE_12 = (
-    ("client_random", ("client", "ClientHello")),
-    ("server_random", ("server", "ServerHello")),
-    ("extended_master_secret", ("server", "ServerHello")),
-    ("group", ("server", "ServerKeyExchange")),
-    ("server_public", ("server", "ServerKeyExchange")),
-    ("client_public", ("client", "ClientKeyExchange")),
-    ("pre_master_secret", ("client", "ClientKeyExchange")),
-    ("session_hash", ("client", "ClientKeyExchange")),
-    ("master_secret", ("client", "ClientKeyExchange")),
-    ("client_write_mac_key", ("client", "ClientKeyExchange")),
-    ("server_write_mac_key", ("client", "ClientKeyExchange")),
-    ("client_write_key", ("client", "ClientKeyExchange")),
-    ("server_write_key", ("client", "ClientKeyExchange")),
-    ("client_write_iv", ("client", "ClientKeyExchange")),
-    ("server_write_iv", ("client", "ClientKeyExchange")),
-    ("client_verify_data", ("client", "Finished")),
-    ("server_verify_data", ("server", "Finished")),
-)
-TIMELINE_13 = (
-    ("client_random", ("client", "ClientHello")),
-    ("client_share", ("client", "ClientHello")),
-    ("server_random", ("server", "ServerHello")),
-    ("group", ("server", "ServerHello")),
-    ("server_share", ("server", "ServerHello")),
-    ("shared_secret", ("server", "ServerHello")),
-    ("early_secret", ("server", "ServerHello")),
-    ("handshake_secret", ("server", "ServerHello")),
-    ("client_handshake_traffic_secret", ("server", "ServerHello")),
-    ("server_handshake_traffic_secret", ("server", "ServerHello")),
-    ("client_handshake_key", ("server", "ServerHello")),
-    ("client_handshake_iv", ("server", "ServerHello")),
-    ("server_handshake_key", ("server", "ServerHello")),
-    ("server_handshake_iv", ("server", "ServerHello")),
-    ("server_verify_data", ("server", "Finished")),
-    ("master_secret", ("server", "Finished")),
-    ("client_application_traffic_secret_0", ("server", "Finished")),
-    ("server_application_traffic_secret_0", ("server", "Finished")),
-    ("exporter_master_secret", ("server", "Finished")),
-    ("client_application_key", ("server", "Finished")),
-    ("client_application_iv", ("server", "Finished")),
-    ("server_application_key", ("server", "Finished")),
-    ("server_application_iv", ("server", "Finished")),
-    ("client_verify_data", ("client", "Finished")),
-    ("resumption_master_secret", ("client", "Finished")),
-)
-
 VALUE_NOTES = {
     "client_random": "32 bytes the client chose; mixed into every key, so each session differs",
     "server_random": "32 bytes the server chose (TLS 1.2: mixed into the master secret and keys)",
@@ -348,22 +299,44 @@ VALUE_NOTES = {
 }
 
 
+def _flattened(values: dict) -> dict[str, object]:
+    """The key block spread out into its six keys; the schedule object left out (its secrets
+    are shown one by one as they are derived)."""
+    out = {}
+    for name, value in values.items():
+        if name == "key_block":
+            out.update(vars(value))
+        elif name != "schedule":
+            out[name] = value
+    return out
+
+
 def handshake_values(result: connection.Handshake) -> dict[str, object]:
-    """Every value the two sides computed, flattened: key block and key schedule spread out."""
+    """Every value the two sides computed, flattened: key block spread out."""
     values: dict[str, object] = {}
-    values.update(result.server.values)
-    values.update(result.client.values)       # the client's view wins (same values anyway)
-    kb = values.pop("key_block", None)
-    if kb is not None:
-        for name in ("client_write_mac_key", "server_write_mac_key", "client_write_key",
-                     "server_write_key", "client_write_iv", "server_write_iv"):
-            values[name] = getattr(kb, name)
-    schedule = values.pop("schedule", None)
-    if schedule is not None:
-        values.update(schedule.secrets())
-        for which, (key, iv) in schedule.keys.items():
-            values[f"{which}_key"], values[f"{which}_iv"] = key, iv
+    values.update(_flattened(result.server.values))
+    values.update(_flattened(result.client.values))   # the client's view wins (same values)
     return values
+
+
+def values_by_step(result: connection.Handshake) -> list[dict[str, object]]:
+    """For each message of ``result.steps``: the values the sender showed when sending it and
+    the receiver showed when handling it (each side logs every message it sent or received,
+    with the values it brought into being: ``Step.values``)."""
+    merged = [_flattened(step.values) for step in result.steps]
+    for receiver in (result.client, result.server):
+        received = iter(s for s in receiver.log if s.sender != receiver.role)
+        at = 0
+        for step in received:          # pair each received message with the one that was sent
+            while at < len(result.steps) and (result.steps[at].sender == receiver.role or
+                                              (result.steps[at].name, result.steps[at].wire)
+                                              != (step.name, step.wire)):
+                at += 1
+            if at == len(result.steps):
+                break
+            merged[at].update(_flattened(step.values))
+            at += 1
+    return merged
 
 
 # =================================================================================================
@@ -424,6 +397,7 @@ class _HandshakeChoices:
                                            self.ems, self.seed)
         self.steps: list[connection.Step] = list(self.handshake.steps)
         self.values = handshake_values(self.handshake)
+        self.step_values = values_by_step(self.handshake)
         self._on_recompute()
 
     def _on_recompute(self) -> None:
@@ -520,16 +494,11 @@ class ExplorerModel(_HandshakeChoices):
         """The intermediate values that exist once message ``index`` (default: the current one)
         has been sent, in the order they came into being. Bytes, or a bool/str for a few."""
         i = self.position if index is None else index
-        seen: dict[tuple[str, str], int] = {}
-        for n, s in enumerate(self.steps):
-            seen.setdefault((s.sender, s.name), n)
         out: OrderedDict[str, object] = OrderedDict()
-        for name, when in (TIMELINE_13 if self.version == "1.3" else TIMELINE_12):
-            at = seen.get(when)
-            value = self.values.get(name)
-            if at is None or at > i or value is None or value == b"":
-                continue
-            out[name] = value
+        for values in self.step_values[:i + 1]:
+            for name, value in values.items():
+                if name in VALUE_NOTES and value is not None and value != b"":
+                    out.setdefault(name, value)
         return out
 
     def value_notes(self) -> dict[str, str]:
@@ -576,12 +545,39 @@ class TamperResult:
         return self.summary()
 
 
+# check (``TLSError.check``) -> (the check in words, a sentence for the student)
+CHECKS = {
+    "record_mac": ("record MAC/AEAD tag",
+                   "the record did not decrypt and authenticate: either its own bytes changed, or "
+                   "the two sides derived different keys because an earlier message they both "
+                   "hashed was changed."),
+    "finished": ("Finished verify_data",
+                 "the two sides saw different handshake transcripts: Finished is a MAC over "
+                 "every handshake message, so any change to an earlier message shows up here."),
+    "ske_signature": ("signature (ServerKeyExchange)",
+                      "the signature in ServerKeyExchange does not verify: it covers both randoms "
+                      "and the key-exchange parameters."),
+    "certificate_verify": ("signature (CertificateVerify)",
+                           "the signature in CertificateVerify does not verify: it covers the "
+                           "handshake transcript."),
+    "state": ("message order (state machine)",
+              "the receiver got a message its current state does not accept."),
+    "change_cipher_spec": ("ChangeCipherSpec",
+                           "a ChangeCipherSpec record holds exactly one byte, 1, and only where "
+                           "the handshake expects it; anything else is unexpected_message."),
+    "downgrade_sentinel": ("downgrade sentinel",
+                           "ServerHello.random ends in the bytes a TLS 1.3 server puts there when "
+                           "it answers with TLS 1.2: someone removed TLS 1.3 from the offer."),
+}
+
+
 def failed_check(error: TLSError, suite: CipherSuite | None = None) -> tuple[str, str]:
-    """(the check in words, a sentence explaining it) for an error from a handshake."""
-    alert = getattr(error, "alert", None)
+    """(the check in words, a sentence explaining it) for an error from a handshake, chosen by
+    the error's ``check`` — never by its message text."""
     reason = getattr(error, "reason", "") or str(error)
-    if isinstance(error, CertificateError):
-        return (f"certificate chain ({error.step})",
+    check = getattr(error, "check", "")
+    if check.startswith("certificate:"):
+        return (f"certificate chain ({check.split(':', 1)[1]})",
                 "the certificate no longer passes validation: its bytes are covered by the "
                 "issuer's signature, so any change is caught.")
     if isinstance(error, DecodeError):
@@ -591,40 +587,14 @@ def failed_check(error: TLSError, suite: CipherSuite | None = None) -> tuple[str
         return (f"decode ({error.field})",
                 "the message no longer parses: a length or a value is impossible, so the "
                 "receiver rejects it before any cryptographic check.")
-    if alert == AlertDescription.bad_record_mac:
-        cbc = suite is not None and not suite.aead
-        return ("record MAC/AEAD tag",
-                "the record did not decrypt and authenticate: either its own bytes changed, or "
-                "the two sides derived different keys because an earlier message they both "
-                "hashed was changed" + (" (CBC: padding + HMAC, MAC-then-encrypt)." if cbc
-                                        else "."))
-    if alert == AlertDescription.decrypt_error:
-        if "Finished" in reason:
-            return ("Finished verify_data",
-                    "the two sides saw different handshake transcripts: Finished is a MAC over "
-                    "every handshake message, so any change to an earlier message shows up here.")
-        for what in ("ServerKeyExchange", "CertificateVerify"):
-            if what in reason:
-                return (f"signature ({what})",
-                        f"the signature in {what} does not verify: it covers "
-                        + ("both randoms and the key-exchange parameters."
-                           if what == "ServerKeyExchange" else "the handshake transcript."))
-        return ("signature / decryption check", reason)
-    if alert == AlertDescription.unexpected_message:
-        return ("message order (state machine)",
-                "the receiver got a message it does not expect at this point.")
-    if alert == AlertDescription.illegal_parameter:
-        return ("parameter check", reason)
-    if alert == AlertDescription.handshake_failure:
-        return ("negotiation", reason)
-    if alert == AlertDescription.decode_error:
-        return ("decode", reason)
-    if alert == AlertDescription.protocol_version:
-        return ("version negotiation", reason)
-    if alert in (AlertDescription.missing_extension, AlertDescription.unsupported_extension):
-        return ("extension check", reason)
-    name = alert.name if alert is not None else type(error).__name__
-    return (name, reason)
+    if check in CHECKS:
+        words, sentence = CHECKS[check]
+        if check == "record_mac" and suite is not None and not suite.aead:
+            sentence = sentence[:-1] + " (CBC: padding + HMAC, MAC-then-encrypt)."
+        return words, sentence
+    alert = getattr(error, "alert", None)
+    return (check.replace("_", " ") if check else (alert.name if alert else
+                                                   type(error).__name__), reason)
 
 
 class TamperModel(_HandshakeChoices):

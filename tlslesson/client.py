@@ -1,0 +1,280 @@
+"""The client's side of the handshake, one handler per message its state tables accept.
+
+TLS 1.3 (RFC 8446 App. A.1):  START -> WAIT_SH -> WAIT_EE -> WAIT_CERT_CR -> [WAIT_CERT] ->
+WAIT_CV -> WAIT_FINISHED -> CONNECTED. TLS 1.2 (RFC 5246 §7.3): START -> WAIT_SH -> WAIT_CERT ->
+[WAIT_SKE] -> WAIT_CR_OR_SHD -> [WAIT_SHD] -> SEND_FLIGHT -> WAIT_CCS -> WAIT_FINISHED -> CONNECTED.
+The tables are in ``states.py``; ``HANDLERS`` below names the method for each of their entries.
+"""
+from __future__ import annotations
+
+from . import extensions as ext
+from . import groups, hello, pki, states, tls12, tls13
+from .connection import ClientConfig, Connection, PostHandshakeMessage
+from .constants import (AlertDescription as AD, DOWNGRADE_TLS12, ExtensionType as ET,
+                        HandshakeType as HT, ProtocolVersion)
+from .errors import AlertError
+from .messages import (Certificate, CertificateRequest, CertificateVerify, ClientHello,
+                       EncryptedExtensions, Finished, ServerHello, ServerHelloDone)
+
+
+def _lesson_trust():
+    return pki.lesson_pki().trusted
+
+
+def missing(name: str):
+    raise AlertError(AD.missing_extension, f"required extension {name} is missing",
+                     check="missing_extension")
+
+
+class ClientConnection(Connection):
+    role = "client"
+
+    def __init__(self, config: ClientConfig | None = None):
+        super().__init__(config or ClientConfig())
+
+    def start(self) -> None:
+        """Build and queue the ClientHello: START -> WAIT_SH."""
+        cfg, hs = self.config, self.hs
+        hs.client_random = self.rng.bytes(32)
+        session_id = cfg.session_id
+        if session_id is None:    # RFC 8446 App. D.4: a 1.3 client in compatibility mode sends one
+            session_id = self.rng.bytes(32) if "1.3" in cfg.versions else b""
+        shares = []
+        if "1.3" in cfg.versions:
+            for code in cfg.key_share_groups or cfg.groups[:1]:
+                private, share = groups.get(code).client_share(self.rng)
+                hs.key_shares[code] = private
+                shares.append(ext.KeyShareEntry(code, share))
+        self._show({"client_random": hs.client_random})
+        if shares:
+            self._show({"client_share": shares[0].key_exchange,
+                        "client_private": groups.get(shares[0].group).private_bytes(
+                            hs.key_shares[shares[0].group])})
+        self._send_client_hello(hello.client_hello(cfg, hs.client_random, session_id, shares))
+        self._enter("WAIT_SH")
+
+    def _send_client_hello(self, message: ClientHello) -> None:
+        if self.config.customize_hello is not None:
+            message = self.config.customize_hello(message)
+        self.hs.client_hello = message
+        self.records.write_version = ProtocolVersion.TLS10   # like OpenSSL: 0x0301 on the first
+        self._send_handshake(message)
+        self.records.write_version = ProtocolVersion.TLS12
+
+    # -- ServerHello: which version, which suite (both tables) ----------------------------------
+    def on_server_hello(self, sh: ServerHello, raw: bytes) -> None:
+        cfg, hs = self.config, self.hs
+        if sh.compression_method != 0:        # we offered only null (RFC 5246 §7.4.1.3, 8446 §4.1.3)
+            raise AlertError(AD.illegal_parameter,
+                             f"server chose compression method {sh.compression_method}",
+                             check="compression")
+        version = self._negotiated_version(sh)
+        suite = next((s for s in cfg.suites if s.code == sh.cipher_suite and s.version == version),
+                     None)
+        if suite is None:
+            raise AlertError(AD.illegal_parameter, f"server chose cipher suite "
+                             f"0x{sh.cipher_suite:04x}, which we didn't offer", check="cipher_suite")
+        offered = {e.type for e in hs.client_hello.extensions} | {ET.renegotiation_info}
+        if sh.is_hello_retry_request:
+            offered.add(ET.cookie)
+        for e in sh.extensions:
+            if e.type not in offered:
+                raise AlertError(AD.unsupported_extension,
+                                 f"server sent extension {e.name} we did not offer",
+                                 check="extension")
+        if hs.version is not None and (version, suite) != (hs.version, hs.suite):
+            raise AlertError(AD.illegal_parameter, "ServerHello after HelloRetryRequest "
+                             "changed the version or suite", check="hello_retry_request")
+        hs.version = self.records.version = version
+        hs.suite = suite
+        self._show({"version": version, "cipher_suite": suite.name})
+        if version == "1.3":
+            return self._server_hello13(sh, raw)
+        self._use_table("1.2")
+        hs.server_random = sh.random
+        hs.extended_master_secret = sh.extension(ET.extended_master_secret) is not None
+        self._show({"server_random": sh.random,
+                    "extended_master_secret": hs.extended_master_secret})
+        hs.transcript.add(raw)
+        self._enter("WAIT_CERT")
+
+    def _negotiated_version(self, sh: ServerHello) -> str:
+        versions = self.config.versions
+        sv = sh.extension(ET.supported_versions)
+        if sv is not None:
+            chosen = ext.value(sv, "server_hello")
+            if chosen != ProtocolVersion.TLS13 or "1.3" not in versions:
+                raise AlertError(AD.illegal_parameter, f"server selected version 0x{chosen:04x}",
+                                 check="version")
+            return "1.3"
+        if sh.legacy_version == ProtocolVersion.TLS12 and "1.2" in versions:
+            if "1.3" in versions and sh.random[-8:] == DOWNGRADE_TLS12:   # RFC 8446 §4.1.3
+                raise AlertError(AD.illegal_parameter, "downgrade sentinel in ServerHello.random:"
+                                 " someone removed TLS 1.3", check="downgrade_sentinel")
+            return "1.2"
+        raise AlertError(AD.protocol_version, f"server chose version 0x{sh.legacy_version:04x}, "
+                         "which we didn't offer", check="version")
+
+    # -- the server's certificate (both versions) ------------------------------------------------
+    def on_certificate(self, message: Certificate, raw: bytes) -> None:
+        cfg, hs = self.config, self.hs
+        if not message.certificate_list:
+            raise AlertError(AD.decode_error, "server sent no certificate",   # RFC 8446 §4.4.2.4
+                             check="certificate:chain")
+        trusted = cfg.trusted if cfg.trusted is not None else _lesson_trust()   # [] trusts nothing
+        hs.peer_key = (self._validate_peer(message, trusted, cfg.server_name) if cfg.verify
+                       else pki.load_der_certificate(message.certificate_list[0]).public_key())
+        hs.transcript.add(raw)
+        if hs.version == "1.3":
+            self._enter("WAIT_CV")
+        else:
+            self._enter("WAIT_CR_OR_SHD" if hs.suite.kx == "RSA" else "WAIT_SKE")
+
+    def on_certificate_request(self, message: CertificateRequest, raw: bytes) -> None:
+        self.hs.certificate_request = message
+        self.hs.transcript.add(raw)
+        self._enter("WAIT_CERT" if self.hs.version == "1.3" else "WAIT_SHD")
+
+    # -- TLS 1.2 -----------------------------------------------------------------------------
+    def on_server_key_exchange(self, ske, raw: bytes) -> None:
+        hs = self.hs
+        if ske.kx == "ECDHE" and ske.group not in self.config.groups:
+            raise AlertError(AD.illegal_parameter, f"server chose group {ske.group} we did not "
+                             "offer", check="key_share")
+        tls12.verify_server_key_exchange(ske, hs.peer_key, hs.client_random, hs.server_random,
+                                         self.config.signature_schemes)
+        hs.server_key_exchange = ske
+        self._show({"group": tls12.ske_group(ske).name, "server_public": ske.public})
+        hs.transcript.add(raw)
+        self._enter("WAIT_CR_OR_SHD")
+
+    def on_server_hello_done(self, message: ServerHelloDone, raw: bytes) -> None:
+        """Our whole second flight: [Certificate] ClientKeyExchange [CertificateVerify]
+        ChangeCipherSpec Finished."""
+        cfg, hs = self.config, self.hs
+        hs.transcript.add(raw)
+        self._enter("SEND_FLIGHT")
+        request = hs.certificate_request
+        if request is not None:
+            self._send_stage(tls12.certificate(cfg.identity))
+        cke = tls12.client_key_exchange(hs.suite, hs.peer_key, hs.server_key_exchange, self.rng)
+        self._send_stage(cke)
+        self._tls12_master_secret(cke.values["pre_master_secret"])
+        if request is not None and cfg.identity is not None:
+            self._send_stage(tls12.certificate_verify(
+                cfg.identity.key, request.signature_algorithms, bytes(hs.transcript),
+                cfg.signature_preference))
+        self._send_ccs_and_finished12()
+        self._enter("WAIT_CCS")
+
+    def on_finished12(self, message: Finished, raw: bytes) -> None:
+        self._check_finished(message, self._tls12_finished("server").message.verify_data, raw)
+        self._complete()
+
+    # -- TLS 1.3 -----------------------------------------------------------------------------
+    def _server_hello13(self, sh: ServerHello, raw: bytes) -> None:
+        hs = self.hs
+        if sh.session_id != hs.client_hello.session_id:
+            raise AlertError(AD.illegal_parameter, "legacy_session_id_echo does not match",
+                             check="session_id_echo")
+        if sh.is_hello_retry_request:
+            return self._hello_retry_request(sh, raw)
+        entry = ext.value(sh.extension(ET.key_share) or missing("key_share"), "server_hello")
+        private = hs.key_shares.get(entry.group)
+        if private is None:
+            raise AlertError(AD.illegal_parameter, "server's key_share is for a group we sent "
+                             "no share for", check="key_share")
+        hs.transcript.add(raw)
+        hs.server_random = sh.random
+        shared = groups.get(entry.group).client_finish(private, entry.key_exchange)
+        self._show({"server_random": sh.random, "group": groups.name(entry.group),
+                    "server_share": entry.key_exchange})
+        self._start_schedule13(shared)
+        self.records.read = self._protection13("server_handshake")
+        self._enter("WAIT_EE")
+
+    def _hello_retry_request(self, hrr: ServerHello, raw: bytes) -> None:
+        """RFC 8446 §4.1.4: the server wants a share for another group; we send a second
+        ClientHello with one share for it (and its cookie), and wait for ServerHello again."""
+        cfg, hs = self.config, self.hs
+        if hs.hello_retry_group is not None:
+            raise AlertError(AD.unexpected_message, "a second HelloRetryRequest",
+                             check="hello_retry_request")
+        group = ext.value(hrr.extension(ET.key_share) or missing("key_share"),
+                          "hello_retry_request")
+        if group not in cfg.groups or group in hs.key_shares or group not in groups.GROUPS:
+            raise AlertError(AD.illegal_parameter, f"HelloRetryRequest for unusable group "
+                             f"{group}", check="hello_retry_request")
+        hs.hello_retry_group = group
+        self._restart_transcript()
+        hs.transcript.add(raw)
+        private, share = groups.get(group).client_share(self.rng)
+        hs.key_shares = {group: private}
+        cookie = hrr.extension(ET.cookie)
+        self._show({"hello_retry_request_group": groups.name(group), "client_share": share})
+        self._enter("START")
+        self._send_compat_ccs()
+        self._send_client_hello(hello.client_hello(
+            cfg, hs.client_random, hs.client_hello.session_id,
+            [ext.KeyShareEntry(group, share)],
+            ext.value(cookie, "hello_retry_request") if cookie else None))
+        self._enter("WAIT_SH")
+
+    def on_encrypted_extensions(self, message: EncryptedExtensions, raw: bytes) -> None:
+        offered = {e.type for e in self.hs.client_hello.extensions}
+        for e in message.extensions:      # RFC 8446 §4.2: only answers to what we asked
+            if e.type not in offered:
+                raise AlertError(AD.unsupported_extension, f"EncryptedExtensions carries "
+                                 f"{e.name}, which we did not offer", check="extension")
+        self.hs.transcript.add(raw)
+        self._enter("WAIT_CERT_CR")           # WAIT_FINISHED comes with PSK resumption
+
+    def on_certificate_verify13(self, message: CertificateVerify, raw: bytes) -> None:
+        self._check_certificate_verify13(message, raw, self.config.signature_schemes)
+        self._enter("WAIT_FINISHED")
+
+    def on_finished13(self, message: Finished, raw: bytes) -> None:
+        """The server's Finished; then our second flight: [Certificate CertificateVerify]
+        Finished, under the client handshake traffic key."""
+        cfg, hs = self.config, self.hs
+        s = hs.schedule
+        self._check_finished(message, tls13.finished_verify_data(
+            hs.suite, s.server_handshake_traffic_secret, self._transcript_hash()), raw)
+        self._application_secrets13()
+        self._send_compat_ccs()
+        self.records.write = self._protection13("client_handshake")
+        request = hs.certificate_request
+        if request is not None:
+            self._send_stage(tls13.certificate(cfg.identity, request.certificate_request_context))
+            if cfg.identity is not None:
+                self._send_stage(tls13.certificate_verify(
+                    cfg.identity.key, request.signature_algorithms, self._transcript_hash(),
+                    "client", cfg.signature_preference))
+        self._send_stage(tls13.finished(hs.suite, s.client_handshake_traffic_secret,
+                                        self._transcript_hash(), "client"))
+        self._resumption_secret13()
+        self.records.write = self._protection13("client_application")
+        self.records.read = self._protection13("server_application")
+        self._complete()
+
+    def on_new_session_ticket(self, message, raw: bytes) -> None:
+        self._enter("CONNECTED")
+        self._events.append(PostHandshakeMessage(message))    # shown, not used: no resumption
+
+    HANDLERS = {
+        "1.3": {HT.server_hello: on_server_hello,
+                HT.encrypted_extensions: on_encrypted_extensions,
+                HT.certificate_request: on_certificate_request,
+                HT.certificate: on_certificate,
+                HT.certificate_verify: on_certificate_verify13,
+                HT.finished: on_finished13,
+                HT.new_session_ticket: on_new_session_ticket,
+                HT.key_update: Connection.on_key_update},
+        "1.2": {HT.server_hello: on_server_hello,
+                HT.certificate: on_certificate,
+                HT.server_key_exchange: on_server_key_exchange,
+                HT.certificate_request: on_certificate_request,
+                HT.server_hello_done: on_server_hello_done,
+                states.CCS: Connection.on_change_cipher_spec,
+                HT.finished: on_finished12},
+    }

@@ -1,0 +1,312 @@
+"""Key exchange groups, all with one KEM-shaped interface (RFC 8446 §4.2.8, draft-ietf-tls-mlkem).
+
+Every group answers three calls, whatever its mathematics:
+
+    private, share = group.client_share(rng)                  # the side that speaks first
+    share, shared_secret = group.server_share(rng, peer_share)  # the side that answers
+    shared_secret = group.client_finish(private, peer_share)   # the first side, on the answer
+
+For Diffie-Hellman (x25519, P-256, ffdhe2048) the answer is just the other side's public key and
+both sides compute the same secret from their private key and the other's public key. For a KEM
+(ML-KEM) the answer is a *ciphertext*: the answering side encapsulates a fresh secret to the
+first side's public key, and only the first side can decapsulate it. Hybrids concatenate both.
+
+In TLS 1.3 the client speaks first (key_share in ClientHello). In TLS 1.2 (EC)DHE the *server*
+speaks first (ServerKeyExchange) and the client answers (ClientKeyExchange), so there the server
+plays "client_share" and the client "server_share" — which is why KEMs cannot be used in 1.2.
+
+All the arithmetic is ``cryptography``'s; this module shapes inputs and outputs, checks what a
+peer sent (``illegal_parameter``, check ``key_share``), and is the one table of group names.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+
+from cryptography.hazmat.primitives.asymmetric import ec, mlkem, x25519
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.utils import CryptographyDeprecationWarning
+
+with warnings.catch_warnings():
+    # cryptography 50 deprecates finite-field DH (it still works). TLS 1.2 DHE and TLS 1.3's
+    # ffdhe2048 are part of this lesson, so bind the names once here, quietly, rather than
+    # print a warning into every notebook that shows them.
+    warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+    from cryptography.hazmat.primitives.asymmetric.dh import (DHParameterNumbers,
+                                                              DHPrivateNumbers, DHPublicNumbers)
+
+from .constants import AlertDescription, NamedGroup
+from .errors import AlertError
+
+
+def _bad_share(reason: str) -> AlertError:
+    return AlertError(AlertDescription.illegal_parameter,
+                      f"peer's key share is not a valid public value: {reason}", check="key_share")
+
+
+# -- elliptic-curve Diffie-Hellman ---------------------------------------------------------------
+@dataclass(frozen=True)
+class X25519Group:
+    """RFC 7748 / RFC 8446 §4.2.8.2: 32-byte public keys, a 32-byte shared secret."""
+    name: str = "x25519"
+    code: int = NamedGroup.x25519
+    kind: str = "ECDHE"
+    client_share_size: int = 32
+    server_share_size: int = 32
+
+    def client_share(self, rng):
+        # The private key is 32 bytes from the rng (a lesson rng makes it reproducible).
+        private = x25519.X25519PrivateKey.from_private_bytes(rng.bytes(32))
+        return private, private.public_key().public_bytes_raw()
+
+    def client_finish(self, private, peer_share: bytes) -> bytes:
+        if len(peer_share) != 32:
+            raise _bad_share(f"x25519 share of {len(peer_share)} bytes, not 32")
+        try:
+            return private.exchange(x25519.X25519PublicKey.from_public_bytes(peer_share))
+        except ValueError as exc:        # e.g. an all-zero shared secret (RFC 8446 §7.4.2)
+            raise _bad_share(str(exc)) from None
+
+    def server_share(self, rng, peer_share: bytes):
+        private, share = self.client_share(rng)
+        return share, self.client_finish(private, peer_share)
+
+    def private_bytes(self, private) -> bytes:
+        return private.private_bytes_raw()
+
+
+@dataclass(frozen=True)
+class NISTCurveGroup:
+    """secp256r1 & co. (RFC 8446 §4.2.8.2): uncompressed points 0x04 || X || Y; the shared
+    secret is the X coordinate."""
+    name: str
+    code: int
+    curve: type
+    order: int
+    kind: str = "ECDHE"
+
+    @property
+    def coordinate_size(self) -> int:
+        return (self.curve.key_size + 7) // 8
+
+    @property
+    def client_share_size(self) -> int:
+        return 1 + 2 * self.coordinate_size
+
+    server_share_size = client_share_size
+
+    def client_share(self, rng):
+        # 8 bytes more than the order's size, reduced: no measurable bias (FIPS 186-5 A.2.1).
+        scalar = int.from_bytes(rng.bytes(self.coordinate_size + 8), "big") % (self.order - 1) + 1
+        private = ec.derive_private_key(scalar, self.curve())
+        return private, private.public_key().public_bytes(Encoding.X962,
+                                                          PublicFormat.UncompressedPoint)
+
+    def client_finish(self, private, peer_share: bytes) -> bytes:
+        if len(peer_share) != self.client_share_size or peer_share[0] != 4:
+            raise _bad_share(f"{self.name} share is not an uncompressed point of "
+                             f"{self.client_share_size} bytes")
+        try:
+            peer = ec.EllipticCurvePublicKey.from_encoded_point(self.curve(), peer_share)
+        except ValueError as exc:        # not on the curve (invalid-curve attacks)
+            raise _bad_share(str(exc)) from None
+        return private.exchange(ec.ECDH(), peer)
+
+    def server_share(self, rng, peer_share: bytes):
+        private, share = self.client_share(rng)
+        return share, self.client_finish(private, peer_share)
+
+    def private_bytes(self, private) -> bytes:
+        return private.private_numbers().private_value.to_bytes(self.coordinate_size, "big")
+
+
+# -- finite-field Diffie-Hellman ---------------------------------------------------------------
+@lru_cache(maxsize=8)
+def _dh_parameters(p: int, g: int):
+    return DHParameterNumbers(p, g).parameters()
+
+
+@dataclass(frozen=True)
+class FiniteFieldGroup:
+    """g^x mod p (RFC 7919). The public value and the shared secret are padded to the size of p
+    (TLS 1.3 keeps them so; the TLS 1.2 pre-master strips the zeros: ``tls12.dhe_pre_master``).
+    TLS 1.2 DHE servers send p and g themselves: ``explicit(p, g)`` checks and wraps them."""
+    name: str
+    code: int | None
+    p: int
+    g: int
+    kind: str = "DHE"
+
+    @classmethod
+    def explicit(cls, p: int, g: int) -> "FiniteFieldGroup":
+        """The group a TLS 1.2 ServerKeyExchange names by its numbers: refuse weak or broken ones."""
+        if p.bit_length() < 1024:         # Logjam: 512-bit export groups were broken live
+            raise AlertError(AlertDescription.insufficient_security,
+                             f"refusing a DH group of {p.bit_length()} bits", check="dh_group")
+        if not 1 < g < p - 1:
+            raise AlertError(AlertDescription.illegal_parameter,
+                             f"refusing DH generator {g}", check="dh_group")
+        try:
+            _dh_parameters(p, g)
+        except ValueError as exc:         # e.g. an even p
+            raise AlertError(AlertDescription.illegal_parameter,
+                             f"server's DH group is not valid: {exc}", check="dh_group") from None
+        return cls(f"DH, {p.bit_length()}-bit p from the server", None, p, g)
+
+    @property
+    def size(self) -> int:
+        return (self.p.bit_length() + 7) // 8
+
+    client_share_size = size
+    server_share_size = size
+
+    def client_share(self, rng):
+        # A 256-bit exponent: RFC 7919 §5.2 asks for at least twice the group's security level.
+        x = int.from_bytes(rng.bytes(32), "big") | 1 << 255
+        numbers = _dh_parameters(self.p, self.g).parameter_numbers()
+        private = DHPrivateNumbers(x, DHPublicNumbers(pow(self.g, x, self.p), numbers)).private_key()
+        return private, private.public_key().public_numbers().y.to_bytes(self.size, "big")
+
+    def client_finish(self, private, peer_share: bytes) -> bytes:
+        y = int.from_bytes(peer_share, "big")
+        if not 1 < y < self.p - 1:         # RFC 7919 §5.1: reject trivial public values
+            raise _bad_share("DH public value out of range")
+        numbers = _dh_parameters(self.p, self.g).parameter_numbers()
+        secret = private.exchange(DHPublicNumbers(y, numbers).public_key())
+        return secret.rjust(self.size, b"\0")
+
+    def server_share(self, rng, peer_share: bytes):
+        private, share = self.client_share(rng)
+        return share, self.client_finish(private, peer_share)
+
+    def private_bytes(self, private) -> bytes:
+        x = private.private_numbers().x
+        return x.to_bytes((x.bit_length() + 7) // 8, "big")
+
+
+# -- ML-KEM and hybrids (draft-ietf-tls-mlkem, draft-ietf-tls-ecdhe-mlkem) ------------------------
+@dataclass(frozen=True)
+class MLKEMGroup:
+    """ML-KEM-768 (FIPS 203): the client sends an encapsulation key (1184 bytes), the server
+    answers with a ciphertext (1088 bytes) that only the client's decapsulation key opens."""
+    name: str = "MLKEM768"
+    code: int = NamedGroup.MLKEM768
+    kind: str = "KEM"
+    client_share_size: int = 1184
+    server_share_size: int = 1088
+
+    def client_share(self, rng):
+        private = mlkem.MLKEM768PrivateKey.from_seed_bytes(rng.bytes(64))
+        return private, private.public_key().public_bytes_raw()
+
+    def server_share(self, rng, peer_share: bytes):
+        # cryptography draws the encapsulation randomness itself: a KEM answer is never seeded.
+        if len(peer_share) != self.client_share_size:
+            raise _bad_share(f"ML-KEM-768 key of {len(peer_share)} bytes, not 1184")
+        try:
+            public = mlkem.MLKEM768PublicKey.from_public_bytes(peer_share)
+        except ValueError as exc:        # FIPS 203 §7.2 encapsulation key check
+            raise _bad_share(str(exc)) from None
+        shared_secret, ciphertext = public.encapsulate()
+        return ciphertext, shared_secret
+
+    def client_finish(self, private, peer_share: bytes) -> bytes:
+        if len(peer_share) != self.server_share_size:
+            raise _bad_share(f"ML-KEM-768 ciphertext of {len(peer_share)} bytes, not 1088")
+        return private.decapsulate(peer_share)
+
+    def private_bytes(self, private) -> bytes:
+        return private.private_bytes_raw()
+
+
+@dataclass(frozen=True)
+class HybridGroup:
+    """Two groups at once; shares and secrets are the two parts concatenated, in the order the
+    draft gives (X25519MLKEM768: ML-KEM first; SecP256r1MLKEM768: the curve first)."""
+    name: str
+    code: int
+    first: object
+    second: object
+    kind: str = "hybrid"
+
+    @property
+    def client_share_size(self) -> int:
+        return self.first.client_share_size + self.second.client_share_size
+
+    @property
+    def server_share_size(self) -> int:
+        return self.first.server_share_size + self.second.server_share_size
+
+    def _split(self, share: bytes, first_size: int, total: int) -> tuple[bytes, bytes]:
+        if len(share) != total:
+            raise _bad_share(f"{self.name} share of {len(share)} bytes, not {total}")
+        return share[:first_size], share[first_size:]
+
+    def client_share(self, rng):
+        (p1, s1), (p2, s2) = self.first.client_share(rng), self.second.client_share(rng)
+        return (p1, p2), s1 + s2
+
+    def server_share(self, rng, peer_share: bytes):
+        c1, c2 = self._split(peer_share, self.first.client_share_size, self.client_share_size)
+        (s1, k1), (s2, k2) = self.first.server_share(rng, c1), self.second.server_share(rng, c2)
+        return s1 + s2, k1 + k2
+
+    def client_finish(self, private, peer_share: bytes) -> bytes:
+        s1, s2 = self._split(peer_share, self.first.server_share_size, self.server_share_size)
+        return self.first.client_finish(private[0], s1) + self.second.client_finish(private[1], s2)
+
+    def private_bytes(self, private) -> bytes:
+        return self.first.private_bytes(private[0]) + self.second.private_bytes(private[1])
+
+
+# -- the one table -------------------------------------------------------------------------------
+# RFC 7919 Appendix A.1: the ffdhe2048 group (generator 2).
+FFDHE2048_P = int(
+    "ffffffffffffffffadf85458a2bb4a9aafdc5620273d3cf1d8b9c583ce2d3695a9e13641146433fbcc939dce"
+    "249b3ef97d2fe363630c75d8f681b202aec4617ad3df1ed5d5fd65612433f51f5f066ed0856365553ded1af3"
+    "b557135e7f57c935984f0c70e0e68b77e2a689daf3efe8721df158a136ade73530acca4f483a797abc0ab182"
+    "b324fb61d108a94bb2c8e3fbb96adab760d7f4681d4f42a3de394df4ae56ede76372bb190b07a7c8ee0a6d70"
+    "9e02fce1cdf7e2ecc03404cd28342f619172fe9ce98583ff8e4f1232eef28183c3fe3b1b4c6fad733bb5fcbc"
+    "2ec22005c58ef1837d1683b2c6f34a26c1b2effa886b423861285c97ffffffffffffffff", 16)
+
+P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551
+
+X25519 = X25519Group()
+SECP256R1 = NISTCurveGroup("secp256r1", NamedGroup.secp256r1, ec.SECP256R1, P256_ORDER)
+FFDHE2048 = FiniteFieldGroup("ffdhe2048", NamedGroup.ffdhe2048, FFDHE2048_P, 2)
+MLKEM768 = MLKEMGroup()
+X25519MLKEM768 = HybridGroup("X25519MLKEM768", NamedGroup.X25519MLKEM768, MLKEM768, X25519)
+SECP256R1MLKEM768 = HybridGroup("SecP256r1MLKEM768", NamedGroup.SecP256r1MLKEM768,
+                                SECP256R1, MLKEM768)
+
+GROUPS = {g.code: g for g in (X25519, SECP256R1, FFDHE2048, MLKEM768, X25519MLKEM768,
+                              SECP256R1MLKEM768)}
+# What a client offers and a server accepts unless configured otherwise.
+DEFAULT = (NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.ffdhe2048)
+# Other spellings the command line accepts (OpenSSL's and the RFCs').
+ALIASES = {"p-256": NamedGroup.secp256r1, "p256": NamedGroup.secp256r1,
+           "prime256v1": NamedGroup.secp256r1}
+_BY_NAME = {**{g.name.lower(): code for code, g in GROUPS.items()}, **ALIASES}
+
+
+def get(group: int | str):
+    """The group for a code (0x001d) or a name ("x25519", "P-256"); KeyError if we have none."""
+    if isinstance(group, str):
+        return GROUPS[_BY_NAME[group.strip().lower()]]
+    return GROUPS[group]
+
+
+def name(code: int) -> str:
+    group = GROUPS.get(code)
+    return group.name if group is not None else f"0x{code:04x}"
+
+
+def names() -> list[str]:
+    return [g.name for g in GROUPS.values()]
+
+
+def usable_in_tls12(code: int) -> bool:
+    """TLS 1.2 ECDHE takes only elliptic curves (RFC 8422); its DHE sends explicit p and g."""
+    group = GROUPS.get(code)
+    return group is not None and group.kind == "ECDHE"

@@ -1,0 +1,57 @@
+"""Lesson configurations: the choices that make a lesson's handshake show the same bytes on
+every run. They are configuration, not modes: the protocol code takes the same path for a lesson
+and for a live connection, and only these values differ.
+
+* randomness from a named seed (``rng.lesson_rngs``): randoms and ephemeral keys repeat;
+* PKCS#1 v1.5 preferred over RSA-PSS where TLS 1.2 allows it: PSS signatures are salted at
+  random, PKCS#1 v1.5 and ECDSA (RFC 6979) are deterministic;
+* the ECDSA certificate first, so a TLS 1.3 server (which cannot use PKCS#1 v1.5) signs with
+  deterministic ECDSA;
+* application-data records kept in the log, so a lesson can show them.
+
+A real TLS stack uses fresh randomness and prefers RSA-PSS: ``ClientConfig()`` / ``ServerConfig()``.
+
+>>> client, server = lesson_configs(versions=("1.2",))
+>>> client.rng.seed, server.rng.seed
+('tls-lesson/client', 'tls-lesson/server')
+"""
+from __future__ import annotations
+
+from .. import pki, signatures
+from ..connection import ClientConfig, ServerConfig
+from ..rng import lesson_rngs
+
+SIGNATURE_PREFERENCE = signatures.PKCS1_FIRST
+
+
+def lesson_identities() -> tuple:
+    """The lesson server's certificates, ECDSA first (see above)."""
+    lesson = pki.lesson_pki()
+    return (lesson.ecdsa_server, lesson.rsa_server)
+
+
+def lesson_client(**options) -> ClientConfig:
+    """A ``ClientConfig`` with the lesson's choices; ``options`` as for ``ClientConfig``
+    (give ``rng=``, e.g. from ``lesson_rngs(seed)``; without one, the seed "tls-lesson")."""
+    options.setdefault("rng", lesson_rngs()[0])
+    options.setdefault("signature_preference", SIGNATURE_PREFERENCE)
+    options.setdefault("log_records", True)
+    return ClientConfig(**options)
+
+
+def lesson_server(**options) -> ServerConfig:
+    """A ``ServerConfig`` with the lesson's choices; ``options`` as for ``ServerConfig``."""
+    options.setdefault("rng", lesson_rngs()[1])
+    options.setdefault("signature_preference", SIGNATURE_PREFERENCE)
+    options.setdefault("identities", lesson_identities())
+    options.setdefault("log_records", True)
+    return ServerConfig(**options)
+
+
+def lesson_configs(seed: str = "tls-lesson", client: dict | None = None,
+                   server: dict | None = None, **both) -> tuple[ClientConfig, ServerConfig]:
+    """(client, server) configurations for one lesson handshake from ``seed``: ``both`` go to
+    each side (versions, suites, ems, groups), ``client`` / ``server`` to one side only."""
+    client_rng, server_rng = lesson_rngs(seed)
+    return (lesson_client(rng=client_rng, **both, **(client or {})),
+            lesson_server(rng=server_rng, **both, **(server or {})))

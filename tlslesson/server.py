@@ -1,0 +1,230 @@
+"""The server's side of the handshake, one handler per message its state tables accept.
+
+TLS 1.3 (RFC 8446 App. A.2):  START -> RECVD_CH -> NEGOTIATED -> WAIT_FLIGHT2 -> [WAIT_CERT ->
+WAIT_CV] -> WAIT_FINISHED -> CONNECTED, with RECVD_CH -> START after a HelloRetryRequest.
+TLS 1.2 (RFC 5246 §7.3): START -> RECVD_CH -> [WAIT_CERT] -> WAIT_CKE -> [WAIT_CV] -> WAIT_CCS ->
+WAIT_FINISHED -> SEND_FINISHED -> CONNECTED.
+The tables are in ``states.py``; ``HANDLERS`` below names the method for each of their entries.
+"""
+from __future__ import annotations
+
+from . import extensions as ext
+from . import groups, hello, signatures, states, tls12, tls13
+from .client import missing
+from .connection import Connection, ServerConfig
+from .constants import (AlertDescription as AD, DOWNGRADE_TLS12, ExtensionType as ET,
+                        HandshakeType as HT)
+from .errors import AlertError
+from .messages import Certificate, CertificateVerify, ClientHello, Finished
+
+
+class ServerConnection(Connection):
+    role = "server"
+
+    def __init__(self, config: ServerConfig | None = None):
+        super().__init__(config or ServerConfig())
+
+    def _requested_schemes(self) -> list[int]:
+        """CertificateRequest's signature_algorithms: what we accept for the client's
+        CertificateVerify and — with no signature_algorithms_cert — for its certificate chain's
+        signatures too (RFC 8446 §4.2.3), so PKCS#1 v1.5 stays in the 1.3 list."""
+        return [s for s in self.config.signature_schemes if s in signatures.SUPPORTED]
+
+    # -- ClientHello: version, suite, certificate (both tables) ----------------------------------
+    def on_client_hello(self, ch: ClientHello, raw: bytes) -> None:
+        cfg, hs = self.config, self.hs
+        if 0 not in ch.compression_methods:   # OpenSSL: SSL_R_NO_COMPRESSION_SPECIFIED
+            raise AlertError(AD.decode_error, "ClientHello does not offer the null compression "
+                             "method", check="compression")
+        if hs.hello_retry_group is not None:
+            return self._second_client_hello(ch, raw)
+        self._enter("RECVD_CH")
+        hs.client_hello, hs.client_random = ch, ch.random
+        hs.version = self.records.version = hello.choose_version(ch, cfg.versions)
+        hs.suite, hs.identity = hello.choose_suite(ch, hs.version, cfg.suites, cfg.groups,
+                                                   cfg.identities, cfg.signature_preference)
+        hs.peer_schemes = hello.client_signature_schemes(ch)
+        self._show({"client_random": ch.random, "version": hs.version,
+                    "cipher_suite": hs.suite.name})
+        hs.transcript.add(raw)
+        if hs.version == "1.3":
+            return self._client_hello13(ch)
+        self._use_table("1.2")
+        self._server_flight12(ch)
+
+    # -- TLS 1.2 -----------------------------------------------------------------------------
+    def _server_flight12(self, ch: ClientHello) -> None:
+        """ServerHello, Certificate, [ServerKeyExchange], [CertificateRequest], ServerHelloDone."""
+        cfg, hs = self.config, self.hs
+        suite = hs.suite
+        random = self.rng.bytes(32)
+        if "1.3" in cfg.versions:          # RFC 8446 §4.1.3: tell a 1.3 client we were downgraded
+            random = random[:24] + DOWNGRADE_TLS12
+        hs.server_random = random
+        hs.extended_master_secret = cfg.ems and ch.extension(ET.extended_master_secret) is not None
+        self._send_stage(tls12.server_hello(suite, random, hs.extended_master_secret))
+        self._send_stage(tls12.certificate(hs.identity))
+        if suite.kx in ("ECDHE", "DHE"):
+            if suite.kx == "ECDHE":
+                hs.kx_group = groups.get(hello.choose_group(
+                    hello.client_groups(ch), [g for g in cfg.groups if groups.usable_in_tls12(g)]))
+            else:
+                hs.kx_group = groups.FFDHE2048
+            # The server speaks first in TLS 1.2 (EC)DHE: it makes the first share.
+            hs.kx_private, public = hs.kx_group.client_share(self.rng)
+            scheme = signatures.choose(hs.identity.key, hs.peer_schemes, cfg.signature_preference)
+            stage = tls12.server_key_exchange(suite, hs.kx_group, public, hs.identity.key, scheme,
+                                              ch.random, random)
+            stage.values["server_private"] = hs.kx_group.private_bytes(hs.kx_private)
+            self._send_stage(stage)
+        if cfg.client_ca:
+            self._send_stage(tls12.certificate_request(self._requested_schemes(), cfg.client_ca))
+        self._send_stage(tls12.server_hello_done())
+        self._enter("WAIT_CERT" if cfg.client_ca else "WAIT_CKE")
+
+    def on_certificate12(self, message: Certificate, raw: bytes) -> None:
+        if not message.certificate_list:
+            raise AlertError(AD.handshake_failure, "client sent no certificate",
+                             check="client_certificate")
+        self._client_certificate(message, raw)
+        self._enter("WAIT_CKE")
+
+    def _client_certificate(self, message: Certificate, raw: bytes) -> None:
+        self.hs.peer_key = self._validate_peer(message, self.config.client_ca, None)
+        self.hs.client_certified = True
+        self.hs.transcript.add(raw)
+
+    def on_client_key_exchange(self, cke, raw: bytes) -> None:
+        hs = self.hs
+        hs.transcript.add(raw)
+        pre_master = tls12.server_pre_master(hs.suite, cke, hs.identity.key, hs.kx_group,
+                                             hs.kx_private, self.rng,
+                                             hs.client_hello.legacy_version)
+        self._show({"client_public": cke.exchange})
+        self._tls12_master_secret(pre_master)
+        self._enter("WAIT_CV" if hs.client_certified else "WAIT_CCS")
+
+    def on_certificate_verify12(self, message: CertificateVerify, raw: bytes) -> None:
+        hs = self.hs
+        if message.scheme not in self._requested_schemes():
+            raise AlertError(AD.illegal_parameter, f"CertificateVerify scheme "
+                             f"0x{message.scheme:04x} was not requested",
+                             check="certificate_verify_scheme")
+        tls12.verify_certificate_verify(message, hs.peer_key, bytes(hs.transcript))
+        hs.transcript.add(raw)
+        self._enter("WAIT_CCS")
+
+    def on_finished12(self, message: Finished, raw: bytes) -> None:
+        self._check_finished(message, self._tls12_finished("client").message.verify_data, raw)
+        self._enter("SEND_FINISHED")
+        self._send_ccs_and_finished12()
+        self._complete()
+
+    # -- TLS 1.3 -----------------------------------------------------------------------------
+    def _client_hello13(self, ch: ClientHello) -> None:
+        cfg = self.config
+        shares = ext.value(ch.extension(ET.key_share) or missing("key_share"), "client_hello")
+        offered = {e.group: e for e in shares}
+        group = hello.choose_group(offered, [g for g in cfg.groups if g in groups.GROUPS])
+        if group is None:
+            group = hello.choose_group(hello.client_groups(ch),
+                                       [g for g in cfg.groups if g in groups.GROUPS])
+            if group is None:
+                raise AlertError(AD.handshake_failure, "no key exchange group in common",
+                                 check="key_share")
+            return self._send_hello_retry_request(ch, group)
+        self._enter("NEGOTIATED")
+        self._server_flight13(ch, offered[group])
+
+    def _send_hello_retry_request(self, ch: ClientHello, group: int) -> None:
+        """RECVD_CH -> START: "send me a key share for this group instead" (RFC 8446 §4.1.4)."""
+        hs = self.hs
+        self._restart_transcript()
+        hs.hello_retry_group = group
+        self._send_stage(tls13.hello_retry_request(hs.suite, ch.session_id, group))
+        self._show({"hello_retry_request_group": groups.name(group)})
+        self._send_compat_ccs()
+        self._enter("START")
+
+    def _second_client_hello(self, ch: ClientHello, raw: bytes) -> None:
+        hs = self.hs
+        shares = ext.value(ch.extension(ET.key_share) or missing("key_share"), "client_hello")
+        entry = next((e for e in shares if e.group == hs.hello_retry_group), None)
+        if entry is None or len(shares) != 1 or ch.random != hs.client_hello.random:
+            raise AlertError(AD.illegal_parameter, "second ClientHello does not carry exactly "
+                             "the requested key share", check="hello_retry_request")
+        self._enter("RECVD_CH")
+        hs.client_hello = ch
+        hs.transcript.add(raw)
+        self._enter("NEGOTIATED")
+        self._server_flight13(ch, entry)
+
+    def _server_flight13(self, ch: ClientHello, entry) -> None:
+        """ServerHello, then under the handshake key EncryptedExtensions, [CertificateRequest],
+        Certificate, CertificateVerify, Finished; then the application key for writing."""
+        cfg, hs = self.config, self.hs
+        suite = hs.suite
+        share, shared = groups.get(entry.group).server_share(self.rng, entry.key_exchange)
+        hs.server_random = self.rng.bytes(32)
+        self._send_stage(tls13.server_hello(suite, hs.server_random, ch.session_id,
+                                            ext.KeyShareEntry(entry.group, share)))
+        self._show({"group": groups.name(entry.group), "client_share": entry.key_exchange})
+        self._start_schedule13(shared)
+        self._send_compat_ccs()
+        self.records.write = self._protection13("server_handshake")
+        self._send_stage(tls13.encrypted_extensions())
+        if cfg.client_ca:
+            self._send_stage(tls13.certificate_request(self._requested_schemes()))
+        self._send_stage(tls13.certificate(hs.identity))
+        self._send_stage(tls13.certificate_verify(hs.identity.key, hs.peer_schemes,
+                                                  self._transcript_hash(), "server",
+                                                  cfg.signature_preference))
+        self._send_stage(tls13.finished(suite, hs.schedule.server_handshake_traffic_secret,
+                                        self._transcript_hash(), "server"))
+        self._application_secrets13()
+        self.records.write = self._protection13("server_application")
+        self.records.read = self._protection13("client_handshake")
+        self._enter("WAIT_FLIGHT2")              # WAIT_EOED comes with 0-RTT
+        self._enter("WAIT_CERT" if cfg.client_ca else "WAIT_FINISHED")
+
+    def on_end_of_early_data(self, message, raw: bytes) -> None:
+        """RFC 8446 §4.5: the client's early data is over; its next records use the client
+        handshake traffic key. (We enter WAIT_EOED only once we accept early data.)"""
+        self.hs.transcript.add(raw)
+        self.records.read = self._protection13("client_handshake")
+        self._enter("WAIT_FLIGHT2")
+        self._enter("WAIT_CERT" if self.config.client_ca else "WAIT_FINISHED")
+
+    def on_certificate13(self, message: Certificate, raw: bytes) -> None:
+        if not message.certificate_list:         # we require one (RFC 8446 §4.4.2.4)
+            raise AlertError(AD.certificate_required, "client sent no certificate",
+                             check="client_certificate")
+        self._client_certificate(message, raw)
+        self._enter("WAIT_CV")
+
+    def on_certificate_verify13(self, message: CertificateVerify, raw: bytes) -> None:
+        self._check_certificate_verify13(message, raw, self._requested_schemes())
+        self._enter("WAIT_FINISHED")
+
+    def on_finished13(self, message: Finished, raw: bytes) -> None:
+        hs = self.hs
+        self._check_finished(message, tls13.finished_verify_data(
+            hs.suite, hs.schedule.client_handshake_traffic_secret, self._transcript_hash()), raw)
+        self._resumption_secret13()
+        self.records.read = self._protection13("client_application")
+        self._complete()
+
+    HANDLERS = {
+        "1.3": {HT.client_hello: on_client_hello,
+                HT.end_of_early_data: on_end_of_early_data,
+                HT.certificate: on_certificate13,
+                HT.certificate_verify: on_certificate_verify13,
+                HT.finished: on_finished13,
+                HT.key_update: Connection.on_key_update},
+        "1.2": {HT.client_hello: on_client_hello,
+                HT.certificate: on_certificate12,
+                HT.client_key_exchange: on_client_key_exchange,
+                HT.certificate_verify: on_certificate_verify12,
+                states.CCS: Connection.on_change_cipher_spec,
+                HT.finished: on_finished12},
+    }
