@@ -2,7 +2,8 @@
 
 The reference answers are the package's own functions (``tlslesson.tls12``, ``tls13``, ``record``,
 ``messages``, ``pki``) — the same code that talks to OpenSSL — plus published test vectors:
-RFC 5246 PRF vectors (IETF TLS WG list) and RFC 8448 §3 (``rfc8448.py``).
+the TLS 1.2 PRF vectors from the IETF TLS WG list (RFC 5246 has none of its own) and RFC 8448 §3
+(``rfc8448.py``).
 """
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ from .checker import (BAD_ANSWER, FAIL, PASS, UNANSWERED, Case, Exercise, Report
                       as_dict, is_bytes, is_int, normalize_seq, register, short, tuple_of,
                       type_name)
 
-# RFC 5246 §5 PRF test vectors, posted to the IETF TLS working group list in November 2010
+# Test vectors for the RFC 5246 §5 PRF (the RFC itself has none), posted to the IETF TLS working group
+# list in November 2010
 # ("Test vectors for TLS 1.2 PRF", https://www.ietf.org/mail-archive/web/tls/current/msg03416.html),
 # checked against `openssl kdf ... TLS1-PRF`. (hash, secret, label, seed, output)
 PRF_VECTORS = (
@@ -320,7 +322,7 @@ register(Exercise(
 # ================================================================================================
 
 def _p_hash_cases(rng):
-    cases = [Case(f"RFC 5246 PRF test vector, {h}",
+    cases = [Case(f"TLS WG list PRF test vector, {h}",
                   (h, bytes.fromhex(secret), label + bytes.fromhex(seed), len(out) // 2),
                   bytes.fromhex(out), "fixed")
              for h, secret, label, seed, out in PRF_VECTORS]
@@ -362,7 +364,7 @@ _bytes_exercise(
 
 
 def _prf_cases(rng):
-    cases = [Case(f"RFC 5246 PRF test vector, {h}",
+    cases = [Case(f"TLS WG list PRF test vector, {h}",
                   (bytes.fromhex(secret), label, bytes.fromhex(seed), len(out) // 2, h),
                   bytes.fromhex(out), "fixed")
              for h, secret, label, seed, out in PRF_VECTORS]
