@@ -3,9 +3,15 @@ one box, every transition one arrow and one label, a walk lit up exactly, and no
 top of anything else (measured on matplotlib's Agg renderer)."""
 from __future__ import annotations
 
+import doctest
 import gc
+import os
+import re
+import subprocess
+import sys
 import weakref
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
-from matplotlib.path import Path  # noqa: E402
+from matplotlib.path import Path as MplPath  # noqa: E402
 
 from tlslesson import states  # noqa: E402
 from tlslesson.lesson import diagrams  # noqa: E402
@@ -53,7 +59,7 @@ def crosses(path, extent, filled=False) -> bool:
     """Whether the drawn arrow ``path`` (display coordinates) meets ``extent``. Taken apart into
     polylines first: an arrow's path ends in a CLOSEPOLY whose (unused) vertex
     ``intersects_bbox`` would count."""
-    return any(Path(line).intersects_bbox(extent, filled=filled)
+    return any(MplPath(line).intersects_bbox(extent, filled=filled)
                for line in path.to_polygons(closed_only=False))
 
 
@@ -122,6 +128,8 @@ def test_an_impossible_walk_is_a_value_error_naming_the_state(walk, named):
 def test_an_unknown_table_is_a_value_error():
     with pytest.raises(ValueError, match="'1.1'"):
         diagrams.state_diagram("client", "1.1")
+    with pytest.raises(ValueError, match="'peer'"):
+        diagrams.state_table_text("peer", "1.3")
 
 
 # -- how it is drawn -------------------------------------------------------------------------------
@@ -174,3 +182,106 @@ def test_figures_are_freed_and_pyplot_never_sees_them():
     assert diagrams.state_diagram("server", "1.3", ax=ax) is fig
     plt.close(fig)
     assert plt.get_fignums() == figures
+
+
+# -- the tables as text ----------------------------------------------------------------------------
+LINE = re.compile(r"(\S+) +(.+?)  +-> (.+)$")
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=IDS)
+def test_the_text_lists_each_transition_once_aligned(kind):
+    table = states.TABLES[kind]
+    text = diagrams.state_table_text(*kind)
+    listed, arrows = [], set()
+    for line in text.splitlines():
+        match = LINE.match(line)
+        if match is None:                              # only a state with nothing to do
+            state, rest = line.split(maxsplit=1)
+            assert rest == "(no transitions)" and not table[state], line
+            continue
+        state, label, targets = match.groups()
+        listed += [(state, label, to) for to in targets.split(" | ")]
+        if len(label) <= diagrams.LABEL_COLUMN:
+            arrows.add(line.index("->"))
+    assert Counter(listed) == Counter(states.edges(table))
+    assert len(arrows) == 1                            # one column for every "->" that fits
+    assert len({line.index(line.split()[1]) for line in text.splitlines()}) == 1
+    assert [line.split()[0] for line in text.splitlines()] == sorted(
+        [line.split()[0] for line in text.splitlines()], key=list(table).index)   # table order
+
+
+def test_the_markdown_has_each_table_under_its_heading():
+    md = diagrams.state_tables_markdown()
+    headings = re.findall(r"^### (.+)$", md, re.M)
+    assert headings == [diagrams.STATE_TITLES[kind] for kind in KINDS]
+    assert headings[:2] == ["TLS 1.3 client (RFC 8446 App. A.1)",
+                            "TLS 1.3 server (RFC 8446 App. A.2)"]
+    blocks = re.findall(r"^```text\n(.*?)\n```$", md, re.M | re.S)
+    assert blocks == [diagrams.state_table_text(*kind) for kind in KINDS]
+
+
+README = """# tlslesson
+
+Some prose the README's author wrote.
+
+{begin}
+stale tables, from before
+{end}
+
+More prose, kept as it is: `code`, <!-- a comment -->
+"""
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_update_readme_rewrites_only_the_marked_block(tmp_path, newline):
+    path = tmp_path / "README.md"
+    before = README.format(begin=diagrams.STATE_TABLES_BEGIN, end=diagrams.STATE_TABLES_END)
+    path.write_bytes(before.replace("\n", newline).encode())
+    assert diagrams.update_readme(path) is True
+    after = path.read_bytes().decode()
+    head, rest = after.split(diagrams.STATE_TABLES_BEGIN)
+    block, tail = rest.split(diagrams.STATE_TABLES_END)
+    old_head, old_rest = before.replace("\n", newline).split(diagrams.STATE_TABLES_BEGIN)
+    assert head == old_head and tail == old_rest.split(diagrams.STATE_TABLES_END)[1]
+    assert block == newline + diagrams.state_tables_markdown().replace("\n", newline)
+    assert "stale" not in after
+    assert diagrams.update_readme(path) is False and path.read_bytes().decode() == after
+
+
+@pytest.mark.parametrize("text", [
+    "no markers at all\n",
+    f"{diagrams.STATE_TABLES_END}\nreversed\n{diagrams.STATE_TABLES_BEGIN}\n",
+    f"{diagrams.STATE_TABLES_BEGIN}\n{diagrams.STATE_TABLES_BEGIN}\n{diagrams.STATE_TABLES_END}\n",
+])
+def test_update_readme_refuses_a_file_without_one_pair_of_markers(tmp_path, text):
+    path = tmp_path / "README.md"
+    path.write_text(text)
+    with pytest.raises(ValueError, match="state-tables:begin"):
+        diagrams.update_readme(path)
+    assert path.read_text() == text
+
+
+def test_the_command_line_prints_the_tables_and_updates_a_readme(tmp_path):
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root), "MPLBACKEND": "Agg"}
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "tlslesson.lesson.diagrams", *args],
+                              capture_output=True, text=True, env=env, cwd=tmp_path)
+
+    out = run("--state-tables")
+    assert out.returncode == 0 and out.stdout == diagrams.state_tables_markdown(), out.stderr
+    readme = tmp_path / "README.md"
+    readme.write_text(f"x\n{diagrams.STATE_TABLES_BEGIN}\n{diagrams.STATE_TABLES_END}\n")
+    assert run("--update-readme", str(readme)).returncode == 0
+    assert diagrams.state_tables_markdown() in readme.read_text()
+    bad = run("--update-readme", str(tmp_path / "missing.md"))     # one line, no traceback
+    assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+    assert run("--state-diagrams", str(tmp_path)).returncode == 0
+    assert sorted(p.name for p in tmp_path.glob("state-*.png")) == sorted(
+        f"state-{role}-{version}.png" for role, version in KINDS)
+
+
+def test_the_doctests_hold():
+    failures, tried = doctest.testmod(diagrams)
+    assert tried and not failures

@@ -718,3 +718,100 @@ def _state_edge(ax, layout: dict, pair, taken) -> None:
                 color=STRONG if taken else FAINT_INK if taken is False else GREY,
                 fontweight="bold" if taken else "normal", zorder=4, gid=f"label:{a}|{label}|{b}")
         top += (text.count("\n") + 1) * LINE_H
+
+
+# -- the same tables as text: for print() in a notebook, and for the README ------------------------
+LABEL_COLUMN = 36        # a longer label (TLS 1.2's whole client flight) pushes only its own "->"
+
+
+def state_table_text(role: str, version: str) -> str:
+    """One line per transition of ``tlslesson.states.TABLES[role, version]``, in table order:
+    the state, what triggers the transition, and the states it may lead to. A state with no
+    transitions (TLS 1.2's CONNECTED) still gets its line.
+
+    >>> print(state_table_text("client", "1.3").splitlines()[1])
+    WAIT_SH        recv ServerHello          -> WAIT_EE | WAIT_SH
+    """
+    table = _state_table(role, version)
+    targets: dict = {}                                 # (state, label) -> targets, table order
+    for a, label, b in states.edges(table):
+        targets.setdefault((a, label), []).append(b)
+    rows = []
+    for state in table:
+        mine = [(label, to) for (a, label), to in targets.items() if a == state]
+        rows += [(state, label, "-> " + " | ".join(to)) for label, to in mine]
+        rows += [(state, "(no transitions)", "")] if not mine else []
+    w1 = max(len(state) for state in table) + 2
+    w2 = min(LABEL_COLUMN, max(len(label) for _, label, _ in rows)) + 2
+    return "\n".join(f"{s:<{w1}}{label:<{w2 - 2}}  {to}".rstrip() for s, label, to in rows)
+
+
+def state_tables_markdown(heading: str = "###") -> str:
+    """The four tables as Markdown: a heading per table ("TLS 1.3 client (RFC 8446 App. A.1)"
+    ...) over its ``state_table_text`` in a code block. What ``update_readme`` writes between
+    the state-tables markers."""
+    parts = ["<!-- generated from tlslesson/states.py by `python -m tlslesson.lesson.diagrams "
+             "--update-readme README.md`: edit the tables, not this block -->\n"]
+    for role, version in states.TABLES:
+        parts.append(f"{heading} {STATE_TITLES[role, version]}\n\n"
+                     f"```text\n{state_table_text(role, version)}\n```\n")
+    return "\n".join(parts)
+
+
+def update_readme(path) -> bool:
+    """Rewrite the block between ``<!-- state-tables:begin -->`` and ``<!-- state-tables:end
+    -->`` in the file at ``path`` with ``state_tables_markdown()``, leaving every other byte as
+    it was. Returns whether the file changed (running it twice changes nothing the second
+    time). A file without exactly one begin marker before one end marker is a ValueError."""
+    path = Path(path)
+    with open(path, encoding="utf-8", newline="") as f:    # newline="": keep CRLF if it has it
+        text = f.read()
+    begin, end = text.find(STATE_TABLES_BEGIN), text.find(STATE_TABLES_END)
+    if (text.count(STATE_TABLES_BEGIN), text.count(STATE_TABLES_END)) != (1, 1) or begin > end:
+        raise ValueError(f"{path}: needs one {STATE_TABLES_BEGIN} line and, after it, one "
+                         f"{STATE_TABLES_END} line")
+    newline = "\r\n" if "\r\n" in text else "\n"
+    block = state_tables_markdown().replace("\n", newline)
+    new = (text[:begin + len(STATE_TABLES_BEGIN)] + newline + block + text[end:])
+    if new == text:
+        return False
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(new)
+    return True
+
+
+def main(argv=None) -> int:
+    """``python -m tlslesson.lesson.diagrams --state-tables`` (print the Markdown),
+    ``--update-readme README.md`` (rewrite its block), ``--state-diagrams DIR`` (save the four
+    PNGs)."""
+    import argparse
+    import sys
+    parser = argparse.ArgumentParser(prog="python -m tlslesson.lesson.diagrams",
+                                     description="The handshake state tables, as text or PNG.")
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--state-tables", action="store_true",
+                      help="print the four state tables as Markdown")
+    what.add_argument("--update-readme", metavar="PATH",
+                      help="rewrite the block between the state-tables markers in PATH")
+    what.add_argument("--state-diagrams", metavar="DIR",
+                      help="save the four state diagrams as DIR/state-<role>-<version>.png")
+    args = parser.parse_args(argv)
+    try:
+        if args.state_tables:
+            print(state_tables_markdown(), end="")
+        elif args.update_readme:
+            changed = update_readme(args.update_readme)
+            print(f"{args.update_readme}: {'updated' if changed else 'already up to date'}")
+        else:
+            for role, version in states.TABLES:
+                out = Path(args.state_diagrams) / f"state-{role}-{version}.png"
+                out.write_bytes(to_png(state_diagram(role, version)))
+                print(out)
+    except (OSError, ValueError) as e:                 # one line, no traceback (DESIGN.md)
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
