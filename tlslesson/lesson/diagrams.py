@@ -1,5 +1,6 @@
 """Pictures drawn from real transcripts: the ladder diagram, the key-derivation tree, and a
-chart comparing cipher suites.
+chart comparing cipher suites; and the handshake state machines, drawn (and printed) from the
+tables in ``tlslesson.states``.
 
 matplotlib is imported inside the functions, and figures are made with the object API
 (``matplotlib.figure.Figure``), not ``pyplot``: nothing is registered in pyplot's global list,
@@ -15,7 +16,10 @@ True
 from __future__ import annotations
 
 import io
+import textwrap
+from pathlib import Path
 
+from .. import states
 from .models import SuiteMeasurement, flights, measure_suites  # noqa: F401  (re-exported)
 
 # Colours: plaintext messages, encrypted ones, alerts, and the highlighted message.
@@ -491,3 +495,323 @@ def suite_chart(rows=None, repeat: int = 5):
     fig.suptitle("Cipher suites compared (teal: TLS 1.3, blue: TLS 1.2), measured in this "
                  "kernel", fontsize=11, fontweight="bold")
     return fig
+
+
+# =================================================================================================
+# The handshake state machines, drawn and printed from ``tlslesson.states`` (never by hand)
+# =================================================================================================
+STATE_TITLES = {("client", "1.3"): "TLS 1.3 client (RFC 8446 App. A.1)",
+                ("server", "1.3"): "TLS 1.3 server (RFC 8446 App. A.2)",
+                ("client", "1.2"): "TLS 1.2 client (RFC 5246 §7.3)",
+                ("server", "1.2"): "TLS 1.2 server (RFC 5246 §7.3)"}
+STATE_TABLES_BEGIN, STATE_TABLES_END = "<!-- state-tables:begin -->", "<!-- state-tables:end -->"
+# The diagram is laid out in inches (one data unit = one inch, y growing down), so text sizes
+# and gaps are known before anything is drawn: one row per state, in table order.
+BOX_H, LINE_H, LANE_GAP, WRAP = 0.36, 0.15, 0.22, 30
+STATE_NAME_SIZE = 9
+VISITED, PLAIN_FACE, FAINT_LINE = "#ffe8d6", "#f8f9fa", "#ced4da"
+STATE_NOTE = "recv X: X received from the peer; any other label: a step of our own"
+
+
+def _state_table(role: str, version: str) -> dict:
+    try:
+        return states.TABLES[(role, version)]
+    except KeyError:
+        raise ValueError(f"no state table for role={role!r}, version={version!r}; there are "
+                         f"{sorted(states.TABLES)}") from None
+
+
+def _text_width(text: str, size: float, **font) -> float:
+    """Width in inches of ``text`` (its longest line) as Agg draws it at DPI, measured before
+    the figure exists (the outline width is some 7% narrower than the hinted pixels)."""
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.font_manager import FontProperties
+    prop, renderer = FontProperties(size=size, **font), RendererAgg(1, 1, DPI)
+    return max(renderer.get_text_width_height_descent(line, prop, ismath=False)[0]
+               for line in text.split("\n")) / DPI
+
+
+def _wrap(label: str) -> str:
+    return textwrap.fill(label, WRAP, break_on_hyphens=False, break_long_words=False)
+
+
+def _lines(labels) -> int:
+    return sum(_wrap(label).count("\n") + 1 for label in labels)
+
+
+def _lanes(spans: dict) -> dict:
+    """A lane (0 = nearest the boxes) for each edge that is not a step to the next row: the
+    longest spans go inside, and two edges share a lane only if their rows don't meet."""
+    lanes: dict = {}
+    for pair, (lo, hi) in sorted(spans.items(), key=lambda kv: kv[1][0] - kv[1][1]):
+        k = 0
+        while any(lanes[p] == k and lo <= spans[p][1] and spans[p][0] <= hi for p in lanes):
+            k += 1
+        lanes[pair] = k
+    return lanes
+
+
+def _lane_label_gap(pair, spans: dict, lanes: dict) -> int:
+    """The gap (g: between rows g and g+1) where the label of ``pair``'s lane goes: one that no
+    lane further out crosses (the label is written out to the right), nearest the middle."""
+    lo, hi = spans[pair]
+
+    def crossings(g):
+        return sum(lanes[p] > lanes[pair] and spans[p][0] <= g < spans[p][1] for p in lanes)
+
+    return min(range(lo, hi), key=lambda g: (crossings(g), abs(g - (lo + hi - 1) / 2), g))
+
+
+def _state_layout(table: dict) -> dict:
+    """Where everything goes. An edge to the next row is a straight arrow labelled on its left;
+    a self-loop is a loop left of its box; every other edge (a skip, or a step back like
+    HelloRetryRequest) runs in a lane right of the boxes, as RFC 8446 draws it."""
+    row = {state: i for i, state in enumerate(table)}
+    groups: dict = {}                                  # (from, to) -> labels, in table order
+    for a, label, b in states.edges(table):
+        if b not in row:
+            raise ValueError(f"the table leads from {a} to {b}, which is not one of its states")
+        groups.setdefault((a, b), []).append(label)
+    kind = {(a, b): "loop" if a == b else "down" if row[b] == row[a] + 1 else "lane"
+            for a, b in groups}
+    spans = {(a, b): tuple(sorted((row[a], row[b]))) for (a, b) in groups if kind[a, b] == "lane"}
+    lanes = _lanes(spans)
+    label_gap = {pair: _lane_label_gap(pair, spans, lanes) for pair in lanes}
+    gap_lines = [0] * len(table)
+    for (a, b), labels in groups.items():
+        g = row[a] if kind[a, b] == "down" else label_gap.get((a, b))
+        if g is not None:
+            gap_lines[g] = max(gap_lines[g], _lines(labels))
+    band = [max(BOX_H, _lines(groups.get((s, s), ())) * LINE_H + 0.06) for s in table]
+    y, gap_mid, at = {}, [], 0.75                      # the title is above
+    for i, state in enumerate(table):
+        y[state] = at + band[i] / 2
+        gap = max(0.42, gap_lines[i] * LINE_H + 0.22)
+        gap_mid.append(at + band[i] + gap / 2)
+        at += band[i] + gap
+    box_w = max(1.3, max(_text_width(s, STATE_NAME_SIZE, family="monospace", weight="bold")
+                         for s in table) + 0.3)
+    return {"y": y, "gap_mid": gap_mid, "groups": groups, "kind": kind, "lanes": lanes,
+            "label_gap": label_gap, "box_w": box_w, "attach": _attachments(spans, lanes, row),
+            "bottom": gap_mid[-1] + 0.1}
+
+
+def _attachments(spans: dict, lanes: dict, row: dict) -> dict:
+    """(pair, state) -> vertical offset where a lane meets the right side of the box. Lanes to
+    states above leave from the top of the box, inner ones first; lanes to states below from
+    the bottom, outer ones first: so no lane's horizontal crosses another lane at its box."""
+    at: dict = {}
+    for state, r in row.items():
+        ends = [pair for pair in lanes if state in pair]
+        up = sorted((p for p in ends if min(spans[p]) < r), key=lanes.get)
+        down = sorted((p for p in ends if min(spans[p]) >= r), key=lanes.get, reverse=True)
+        step = min(0.1, (BOX_H - 0.12) / max(1, len(ends) - 1))
+        for j, pair in enumerate(up + down):
+            at[pair, state] = (j - (len(ends) - 1) / 2) * step
+    return at
+
+
+def _state_extent(layout: dict) -> tuple[float, float]:
+    """Left and right edges (inches from the boxes' centre line) of everything drawn."""
+    half = layout["box_w"] / 2
+    left, right = half + 0.15, half + 0.15
+    for (a, b), labels in layout["groups"].items():
+        width = max(_text_width(_wrap(label), EDGE_SIZE, weight="bold") for label in labels)
+        if layout["kind"][a, b] == "down":
+            left = max(left, width + 0.1)
+        elif layout["kind"][a, b] == "loop":
+            left = max(left, half + 0.42 + width)
+        else:
+            right = max(right, half + 0.25 + layout["lanes"][a, b] * LANE_GAP + 0.08 + width)
+    return -left - 0.2, right + 0.2
+
+
+def _check_walk(table: dict, walk) -> None:
+    for state in walk:
+        if state not in table:
+            raise ValueError(f"the walk goes through {state!r}, which is not a state of this "
+                             f"table ({', '.join(table)})")
+    for a, b in zip(walk, walk[1:]):
+        if b not in states.next_states(table, a):
+            raise ValueError(f"the walk steps from {a} to {b}, but the table has no transition "
+                             f"{a} -> {b}")
+
+
+def state_diagram(role: str, version: str, walk=None, ax=None):
+    """One handshake state machine of ``tlslesson.states.TABLES`` as RFC 8446 Appendix A draws
+    it: the states as boxes top to bottom in table order, each transition an arrow labelled
+    with what triggers it. ``walk`` (state names, e.g. ``["START", "WAIT_SH", "WAIT_EE", ...]``)
+    highlights the states a real handshake went through and the transitions between them, the
+    rest grey; a state the table lacks, or a step it has no transition for, is a ValueError.
+    Every box, arrow and label has a gid ("state:WAIT_SH", "edge:WAIT_SH->WAIT_EE",
+    "label:WAIT_SH|recv ServerHello|WAIT_EE") naming what it shows. Returns the Figure."""
+    from matplotlib.patches import FancyBboxPatch
+    table = _state_table(role, version)
+    walk = list(walk) if walk is not None else None
+    if walk is not None:
+        _check_walk(table, walk)
+    layout = _state_layout(table)
+    left, right = _state_extent(layout)
+    spare = max(_text_width(STATE_NOTE, EDGE_SIZE),
+                _text_width(STATE_TITLES[role, version], 11, weight="bold")) + 0.4 - (right - left)
+    if spare > 0:                                      # the note is wider than the picture
+        left, right = left - spare / 2, right + spare / 2
+    height = layout["bottom"] + 0.3
+    if ax is None:
+        fig = _figure(right - left, height)
+        ax = fig.add_axes((0, 0, 1, 1))
+    else:
+        fig = ax.figure
+    ax.set_xlim(left, right)
+    ax.set_ylim(height, 0)
+    ax.axis("off")
+    centre = (left + right) / 2
+    ax.text(centre, 0.3, STATE_TITLES[role, version], ha="center", va="center", fontsize=11,
+            fontweight="bold", color=INK, gid="title")
+    ax.text(centre, layout["bottom"], STATE_NOTE, ha="center", va="center", fontsize=EDGE_SIZE,
+            color=GREY, gid="note")
+    taken = set(zip(walk, walk[1:])) if walk else set()
+    for pair in layout["groups"]:
+        _state_edge(ax, layout, pair, None if walk is None else pair in taken)
+    w = layout["box_w"]
+    for state, y in layout["y"].items():
+        style = None if walk is None else state in walk
+        face, edge, ink = {None: (PLAIN_FACE, PLAIN, INK), True: (VISITED, STRONG, INK),
+                           False: (PLAIN_FACE, MUTED, FAINT_INK)}[style]
+        ax.add_patch(FancyBboxPatch((-w / 2, y - BOX_H / 2), w, BOX_H, fc=face, ec=edge,
+                                    lw=2.0 if style else 1.2, zorder=3, gid=f"state:{state}",
+                                    boxstyle="round,pad=0,rounding_size=0.06"))
+        ax.text(0, y, state, ha="center", va="center", fontsize=STATE_NAME_SIZE, color=ink,
+                family="monospace", fontweight="bold", zorder=4, gid=f"name:{state}")
+    return fig
+
+
+def _state_edge(ax, layout: dict, pair, taken) -> None:
+    """The arrow of ``pair`` = (from, to) and one label per transition between them; ``taken``
+    is None (no walk), True (the walk took it: orange) or False (grey)."""
+    from matplotlib.patches import FancyArrowPatch
+    from matplotlib.path import Path
+    a, b = pair
+    ya, yb, half = layout["y"][a], layout["y"][b], layout["box_w"] / 2
+    colour = {None: GREY, True: STRONG, False: FAINT_LINE}[taken]
+    kind = layout["kind"][pair]
+    if kind == "down":
+        path = Path([(0, ya + BOX_H / 2), (0, yb - BOX_H / 2)])
+        x, y, ha = -0.1, (ya + yb) / 2, "right"
+    elif kind == "loop":
+        x0 = -half
+        path = Path([(x0, ya - 0.1), (x0 - 0.42, ya - 0.24), (x0 - 0.42, ya + 0.24),
+                     (x0, ya + 0.1)], [Path.MOVETO, Path.CURVE4, Path.CURVE4, Path.CURVE4])
+        x, y, ha = x0 - 0.38, ya, "right"
+    else:
+        lane_x = half + 0.25 + layout["lanes"][pair] * LANE_GAP
+        y0, y1 = ya + layout["attach"][pair, a], yb + layout["attach"][pair, b]
+        path = Path([(half, y0), (lane_x, y0), (lane_x, y1), (half, y1)])
+        x, y, ha = lane_x + 0.08, layout["gap_mid"][layout["label_gap"][pair]], "left"
+    ax.add_patch(FancyArrowPatch(path=path, arrowstyle="-|>", mutation_scale=11, color=colour,
+                                 lw=2.2 if taken else 1.2, zorder=2, gid=f"edge:{a}->{b}"))
+    labels = layout["groups"][pair]
+    top = y - _lines(labels) * LINE_H / 2
+    for label in labels:
+        text = _wrap(label)
+        ax.text(x, top, text, ha=ha, va="top", fontsize=EDGE_SIZE, linespacing=1.15,
+                color=STRONG if taken else FAINT_INK if taken is False else GREY,
+                fontweight="bold" if taken else "normal", zorder=4, gid=f"label:{a}|{label}|{b}")
+        top += (text.count("\n") + 1) * LINE_H
+
+
+# -- the same tables as text: for print() in a notebook, and for the README ------------------------
+LABEL_COLUMN = 36        # a longer label (TLS 1.2's whole client flight) pushes only its own "->"
+
+
+def state_table_text(role: str, version: str) -> str:
+    """One line per transition of ``tlslesson.states.TABLES[role, version]``, in table order:
+    the state, what triggers the transition, and the states it may lead to. A state with no
+    transitions (TLS 1.2's CONNECTED) still gets its line.
+
+    >>> print(state_table_text("client", "1.3").splitlines()[1])
+    WAIT_SH        recv ServerHello          -> WAIT_EE | WAIT_SH
+    """
+    table = _state_table(role, version)
+    targets: dict = {}                                 # (state, label) -> targets, table order
+    for a, label, b in states.edges(table):
+        targets.setdefault((a, label), []).append(b)
+    rows = []
+    for state in table:
+        mine = [(label, to) for (a, label), to in targets.items() if a == state]
+        rows += [(state, label, "-> " + " | ".join(to)) for label, to in mine]
+        rows += [(state, "(no transitions)", "")] if not mine else []
+    w1 = max(len(state) for state in table) + 2
+    w2 = min(LABEL_COLUMN, max(len(label) for _, label, _ in rows)) + 2
+    return "\n".join(f"{s:<{w1}}{label:<{w2 - 2}}  {to}".rstrip() for s, label, to in rows)
+
+
+def state_tables_markdown(heading: str = "###") -> str:
+    """The four tables as Markdown: a heading per table ("TLS 1.3 client (RFC 8446 App. A.1)"
+    ...) over its ``state_table_text`` in a code block. What ``update_readme`` writes between
+    the state-tables markers."""
+    parts = ["<!-- generated from tlslesson/states.py by `python -m tlslesson.lesson.diagrams "
+             "--update-readme README.md`: edit the tables, not this block -->\n"]
+    for role, version in states.TABLES:
+        parts.append(f"{heading} {STATE_TITLES[role, version]}\n\n"
+                     f"```text\n{state_table_text(role, version)}\n```\n")
+    return "\n".join(parts)
+
+
+def update_readme(path) -> bool:
+    """Rewrite the block between ``<!-- state-tables:begin -->`` and ``<!-- state-tables:end
+    -->`` in the file at ``path`` with ``state_tables_markdown()``, leaving every other byte as
+    it was. Returns whether the file changed (running it twice changes nothing the second
+    time). A file without exactly one begin marker before one end marker is a ValueError."""
+    path = Path(path)
+    with open(path, encoding="utf-8", newline="") as f:    # newline="": keep CRLF if it has it
+        text = f.read()
+    begin, end = text.find(STATE_TABLES_BEGIN), text.find(STATE_TABLES_END)
+    if (text.count(STATE_TABLES_BEGIN), text.count(STATE_TABLES_END)) != (1, 1) or begin > end:
+        raise ValueError(f"{path}: needs one {STATE_TABLES_BEGIN} line and, after it, one "
+                         f"{STATE_TABLES_END} line")
+    newline = "\r\n" if "\r\n" in text else "\n"
+    block = state_tables_markdown().replace("\n", newline)
+    new = (text[:begin + len(STATE_TABLES_BEGIN)] + newline + block + text[end:])
+    if new == text:
+        return False
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(new)
+    return True
+
+
+def main(argv=None) -> int:
+    """``python -m tlslesson.lesson.diagrams --state-tables`` (print the Markdown),
+    ``--update-readme README.md`` (rewrite its block), ``--state-diagrams DIR`` (save the four
+    PNGs)."""
+    import argparse
+    import sys
+    parser = argparse.ArgumentParser(prog="python -m tlslesson.lesson.diagrams",
+                                     description="The handshake state tables, as text or PNG.")
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--state-tables", action="store_true",
+                      help="print the four state tables as Markdown")
+    what.add_argument("--update-readme", metavar="PATH",
+                      help="rewrite the block between the state-tables markers in PATH")
+    what.add_argument("--state-diagrams", metavar="DIR",
+                      help="save the four state diagrams as DIR/state-<role>-<version>.png")
+    args = parser.parse_args(argv)
+    try:
+        if args.state_tables:
+            print(state_tables_markdown(), end="")
+        elif args.update_readme:
+            changed = update_readme(args.update_readme)
+            print(f"{args.update_readme}: {'updated' if changed else 'already up to date'}")
+        else:
+            for role, version in states.TABLES:
+                out = Path(args.state_diagrams) / f"state-{role}-{version}.png"
+                out.write_bytes(to_png(state_diagram(role, version)))
+                print(out)
+    except (OSError, ValueError) as e:                 # one line, no traceback (DESIGN.md)
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
