@@ -10,9 +10,6 @@ release), plus the string literals of tlslesson/lesson/*.py and tlslesson/assign
 Whitespace is collapsed and markdown emphasis (``*``, backticks) removed, so a statement wrapped
 over several lines, or set in bold, still matches.
 
-Three wrong statements are still in tlslesson/lesson/models.py, which is being rewritten on another
-branch: they are strict xfails. When the corrected text lands there they XPASS, and the marker
-(``PENDING_MODELS``) has to go — from then on they guard models.py like the others.
 """
 from __future__ import annotations
 
@@ -137,17 +134,6 @@ WRONG = [
           "AlFardan & Paterson, IEEE S&P 2013"),
 ]
 
-# Still in tlslesson/lesson/models.py (rewritten on another branch; the corrected text is in the
-# hand-back of the branch `text`). Strict xfail: remove the marker once they are gone.
-PENDING_MODELS = [
-    Wrong("2-glossary-tls13-always-ecdhe", r"TLS 1\.3 always uses ephemeral \(EC\)DH", "RFC 8446 §2.2, §4.2.9",
-          where=MODELS),
-    Wrong("10-value-note-server-random", r"TLS 1\.2: mixed into the master secret and keys", "RFC 7627 §4",
-          where=MODELS),
-    Wrong("14-tamper-cert-bytes-covered", r"its bytes are covered by the issuer's signature",
-          "RFC 5280 §4.1.1.3", where=MODELS),
-]
-
 # The corrected fact, where a short phrase pins it: (item, notebook, pattern).
 PRESENT = [
     ("1", "07", r"nonce_explicit, RFC 5288 §3"),
@@ -197,18 +183,20 @@ def test_the_texts_were_found():
     assert all(TEXTS.values())
 
 
+WRONG += [
+    Wrong("2-glossary-tls13-always-ecdhe", r"TLS 1\.3 always uses ephemeral \(EC\)DH", "RFC 8446 §2.2, §4.2.9",
+          where=MODELS),
+    Wrong("10-value-note-server-random", r"TLS 1\.2: mixed into the master secret and keys", "RFC 7627 §4",
+          where=MODELS),
+    Wrong("14-tamper-cert-bytes-covered", r"its bytes are covered by the issuer's signature",
+          "RFC 5280 §4.1.1.3", where=MODELS),
+]
+
+
 @pytest.mark.parametrize("check", WRONG, ids=[c.id for c in WRONG])
 def test_wrong_statement_is_gone(check):
     found = _matches(check)
     assert not found, f"wrong statement back (see {check.source}):\n" + "\n".join(found)
-
-
-@pytest.mark.parametrize("check", [
-    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="still in models.py, rewritten on another branch"))
-    for c in PENDING_MODELS], ids=[c.id for c in PENDING_MODELS])
-def test_wrong_statement_is_gone_from_models(check):
-    found = _matches(check)
-    assert not found, f"wrong statement still there (see {check.source}):\n" + "\n".join(found)
 
 
 @pytest.mark.parametrize("item, number, pattern", PRESENT,

@@ -33,7 +33,7 @@ IDS = [f"{role}-{version}" for role, version in KINDS]
 # One real handshake per table (full handshakes, HelloRetryRequest in 1.3, client auth where the
 # table has it), for the highlight tests.
 WALKS = {
-    ("client", "1.3"): ["START", "WAIT_SH", "WAIT_SH", "WAIT_EE", "WAIT_CERT_CR", "WAIT_CERT",
+    ("client", "1.3"): ["START", "WAIT_SH", "START", "WAIT_SH", "WAIT_EE", "WAIT_CERT_CR", "WAIT_CERT",
                         "WAIT_CV", "WAIT_FINISHED", "CONNECTED", "CONNECTED"],
     ("server", "1.3"): ["START", "RECVD_CH", "START", "RECVD_CH", "NEGOTIATED", "WAIT_FLIGHT2",
                         "WAIT_FINISHED", "CONNECTED"],

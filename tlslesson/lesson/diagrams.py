@@ -730,7 +730,7 @@ def state_table_text(role: str, version: str) -> str:
     transitions (TLS 1.2's CONNECTED) still gets its line.
 
     >>> print(state_table_text("client", "1.3").splitlines()[1])
-    WAIT_SH        recv ServerHello          -> WAIT_EE | WAIT_SH
+    WAIT_SH        recv ServerHello          -> WAIT_EE | START
     """
     table = _state_table(role, version)
     targets: dict = {}                                 # (state, label) -> targets, table order

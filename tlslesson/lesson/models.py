@@ -256,7 +256,9 @@ def field_at(fields: list[Field], offset: int) -> Field | None:
 # =================================================================================================
 VALUE_NOTES = {
     "client_random": "32 bytes the client chose; mixed into every key, so each session differs",
-    "server_random": "32 bytes the server chose (TLS 1.2: mixed into the master secret and keys)",
+    "server_random": "32 bytes the server chose (TLS 1.2: an input to the key block, and to the "
+                     "master secret: directly without EMS, through the session hash with EMS, "
+                     "RFC 7627 §4)",
     "extended_master_secret": "both sides agreed on RFC 7627: the master secret covers the "
                               "session hash",
     "group": "the (EC)DH group the key exchange uses",
@@ -578,8 +580,9 @@ def failed_check(error: TLSError, suite: CipherSuite | None = None) -> tuple[str
     check = getattr(error, "check", "")
     if check.startswith("certificate:"):
         return (f"certificate chain ({check.split(':', 1)[1]})",
-                "the certificate no longer passes validation: its bytes are covered by the "
-                "issuer's signature, so any change is caught.")
+                "the certificate no longer passes validation: its signed part (the "
+                "TBSCertificate, RFC 5280 §4.1.1.3) is covered by the issuer's signature, and a "
+                "changed signature no longer verifies, so any change is caught.")
     if isinstance(error, DecodeError):
         if error.field.startswith("record"):
             return (f"record header ({error.field})",
@@ -711,8 +714,9 @@ GLOSSARY = {
               "and of the transcript hash.",
     "SHA384": "SHA-384 is the hash of the PRF (TLS 1.2) or HKDF (TLS 1.3) that derives every key, "
               "and of the transcript hash.",
-    "(EC)DHE": "TLS 1.3 always uses ephemeral (EC)DH, negotiated in the key_share and "
-               "supported_groups extensions, not in the suite.",
+    "(EC)DHE": "TLS 1.3 negotiates its ephemeral (EC)DH group in the key_share and "
+               "supported_groups extensions, not in the suite; every full handshake uses it "
+               "(only a PSK handshake in psk_ke mode goes without, RFC 8446 §4.2.9).",
     "signature_algorithms": "TLS 1.3 negotiates the server's signature in the "
                             "signature_algorithms extension, not in the suite.",
 }
