@@ -792,10 +792,6 @@ _bytes_exercise(
 # 05 — TLS 1.3: HKDF-Expand-Label and the key schedule, against RFC 8448
 # ================================================================================================
 
-def _label(label: str, context: bytes, length: int) -> bytes:
-    return u16(length) + opaque(1, b"tls13 " + label.encode()) + opaque(1, context)
-
-
 R = rfc8448.value
 
 
@@ -810,7 +806,7 @@ def _hkdf_label_cases(rng):
     for i in range(6):
         args = (rng.choice(TLS13_LABELS), rbytes(rng, rng.choice([0, 32, 48])),
                 rng.choice([12, 16, 32, 48]))
-        cases.append(Case(f"random #{i + 1}", args, _label(*args)))
+        cases.append(Case(f"random #{i + 1}", args, tls13.hkdf_label(*args)))
     return cases
 
 
