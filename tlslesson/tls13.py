@@ -32,12 +32,20 @@ def hkdf_extract(hash_name: str, salt: bytes, ikm: bytes) -> bytes:
     return hmac_digest(hash_name, salt or bytes(HASHES[hash_name].digest_size), ikm)
 
 
+def hkdf_label(label: str, context: bytes, length: int) -> bytes:
+    """RFC 8446 §7.1: the HkdfLabel structure, the ``info`` of HKDF-Expand-Label —
+    uint16 length + opaque label<7..255> ("tls13 " + label) + opaque context<0..255>.
+
+    >>> hkdf_label("iv", b"", 12).hex()
+    '000c08746c73313320697600'
+    """
+    return u16(length) + opaque(1, b"tls13 " + label.encode()) + opaque(1, context)
+
+
 def hkdf_expand_label(hash_name: str, secret: bytes, label: str, context: bytes,
                       length: int) -> bytes:
-    """RFC 8446 §7.1: HKDF-Expand(secret, HkdfLabel, length) where
-    HkdfLabel = uint16 length + opaque label<7..255> ("tls13 " + label) + opaque context<0..255>."""
-    hkdf_label = u16(length) + opaque(1, b"tls13 " + label.encode()) + opaque(1, context)
-    return HKDFExpand(HASHES[hash_name](), length, hkdf_label).derive(secret)
+    """RFC 8446 §7.1: HKDF-Expand(secret, HkdfLabel, length), with ``hkdf_label`` above."""
+    return HKDFExpand(HASHES[hash_name](), length, hkdf_label(label, context, length)).derive(secret)
 
 
 def derive_secret(hash_name: str, secret: bytes, label: str, transcript_hash: bytes) -> bytes:

@@ -19,7 +19,7 @@ from ..constants import NamedGroup
 from ..extensions import KeyShareEntry
 from ..messages import Context, decode_handshake, encode_handshake
 from ..prf import HASHES, digest, hmac_digest
-from ..record import AEAD12, Record
+from ..record import AEAD12, Record, additional_data_12, nonce_12_gcm
 from ..wire import opaque, u16
 from . import data, rfc8448
 from .checker import (BAD_ANSWER, FAIL, PASS, UNANSWERED, Case, Exercise, Report, as_bytes,
@@ -683,11 +683,11 @@ def _nonce_cases(rng):
         record = s.record(sender, name, nth)
         iv = kb.client_write_iv if sender == "client" else kb.server_write_iv
         cases.append(Case(f"the recorded session: {sender} {name}", (iv, record[5:]),
-                          iv + record[5:13], "fixed"))
+                          nonce_12_gcm(iv, record[5:13]), "fixed"))
     for i in range(6):
         iv, seq = rbytes(rng, 4), rng.choice([0, 1, 2, rng.getrandbits(64)])
         fragment = seq.to_bytes(8, "big") + rbytes(rng, rng.randint(17, 80))
-        cases.append(Case(f"random #{i + 1}", (iv, fragment), iv + fragment[:8]))
+        cases.append(Case(f"random #{i + 1}", (iv, fragment), nonce_12_gcm(iv, fragment[:8])))
     return cases
 
 
@@ -711,21 +711,17 @@ _bytes_exercise(
 )
 
 
-def _aad(seq, content_type, version, length):
-    return seq.to_bytes(8, "big") + bytes([content_type]) + u16(version) + u16(length)
-
-
 def _aad_cases(rng):
     s, kb = _first_app_record()
     record = s.record("client", "ApplicationData")
     cases = [Case("the recorded session: the client's first application data record",
                   (1, record[0], int.from_bytes(record[1:3], "big"), len(record) - 5 - 8 - 16),
                   None, "fixed")]
-    cases[0].expected = _aad(*cases[0].args)
+    cases[0].expected = additional_data_12(*cases[0].args)
     for i in range(6):
         args = (rng.choice([0, 1, 5, rng.getrandbits(64)]), rng.choice([21, 22, 23]),
                 rng.choice([0x0303, 0x0301]), rng.randint(0, 2 ** 14))
-        cases.append(Case(f"random #{i + 1}", args, _aad(*args)))
+        cases.append(Case(f"random #{i + 1}", args, additional_data_12(*args)))
     return cases
 
 
@@ -792,10 +788,6 @@ _bytes_exercise(
 # 05 — TLS 1.3: HKDF-Expand-Label and the key schedule, against RFC 8448
 # ================================================================================================
 
-def _label(label: str, context: bytes, length: int) -> bytes:
-    return u16(length) + opaque(1, b"tls13 " + label.encode()) + opaque(1, context)
-
-
 R = rfc8448.value
 
 
@@ -810,7 +802,7 @@ def _hkdf_label_cases(rng):
     for i in range(6):
         args = (rng.choice(TLS13_LABELS), rbytes(rng, rng.choice([0, 32, 48])),
                 rng.choice([12, 16, 32, 48]))
-        cases.append(Case(f"random #{i + 1}", args, _label(*args)))
+        cases.append(Case(f"random #{i + 1}", args, tls13.hkdf_label(*args)))
     return cases
 
 

@@ -5,6 +5,7 @@ is actually made: ``import tlslesson.lesson`` (and ``tlslesson.lesson.models``) 
 
     from tlslesson.lesson import explorer, tamper_lab, suite_picker    # widgets (ipywidgets)
     from tlslesson.lesson import ladder, ladders, key_tree, suite_chart   # pictures (matplotlib)
+    from tlslesson.lesson import state_diagram, state_table_text       # the state machines
     from tlslesson.lesson import hex_html, fields_table_html           # HTML, no dependencies
     from tlslesson.lesson import ExplorerModel, TamperModel, SuiteModel   # the plain models
     from tlslesson.lesson import flights, handshake_values              # helpers over a transcript
@@ -37,6 +38,7 @@ _EXPORTS = {
     "hex_html": "hexview", "fields_table_html": "hexview", "values_table_html": "hexview",
     "suite_html": "hexview",
     "ladder": "diagrams", "ladders": "diagrams", "key_tree": "diagrams", "suite_chart": "diagrams", "to_png": "diagrams",
+    "state_diagram": "diagrams", "state_table_text": "diagrams",
     "explorer": "widgets", "tamper_lab": "widgets", "suite_picker": "widgets",
     "lesson_client": "configs", "lesson_server": "configs", "lesson_configs": "configs",
 }

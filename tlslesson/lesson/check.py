@@ -127,16 +127,15 @@ def hkdf_expand_label(hash_name: str, secret: bytes, label: str, context: bytes,
 
     ``method="HKDF"``: ``openssl kdf ... -kdfopt mode:EXPAND_ONLY -kdfopt hexinfo:<HkdfLabel>
     HKDF`` — plain RFC 5869 HKDF-Expand; the HkdfLabel bytes (length, "tls13 " + label,
-    context) are built here and shown in the command.
+    context) come from ``tls13.hkdf_label`` and are shown in the command.
     ``method="TLS13-KDF"``: OpenSSL builds the HkdfLabel itself from prefix, label and data, so
     our label encoding is checked too."""
     from .. import tls13
-    from ..wire import opaque, u16
     ours = tls13.hkdf_expand_label(hash_name, bytes(secret), label, bytes(context), length)
     common = ["openssl", "kdf", "-keylen", str(length), "-kdfopt", f"digest:{hash_name}",
               "-kdfopt", "mode:EXPAND_ONLY", "-kdfopt", f"hexkey:{bytes(secret).hex()}"]
     if method == "HKDF":
-        info = u16(length) + opaque(1, b"tls13 " + label.encode()) + opaque(1, bytes(context))
+        info = tls13.hkdf_label(label, bytes(context), length)
         args = common + ["-kdfopt", f"hexinfo:{info.hex()}", "HKDF"]
     elif method == "TLS13-KDF":
         args = common + ["-kdfopt", "prefix:tls13 ", "-kdfopt", f"label:{label}",

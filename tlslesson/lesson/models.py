@@ -41,6 +41,7 @@ from ..constants import (
     name_of,
 )
 from ..errors import CertificateError, DecodeError, TLSError
+from ..record import protected_layout
 from ..rng import lesson_rngs
 from .configs import lesson_client, lesson_server
 from ..suites import BY_CODE, SUITES, TLS12_SUITES, TLS13_SUITES, CipherSuite
@@ -222,23 +223,10 @@ def record_fields(step: connection.Step, suite: CipherSuite | None,
                  for f in message_fields(step)]
         return header + [Field("fragment (plaintext)", RECORD_HEADER, body, "", 0, False)] + inner
 
-    def part(name, start, length, note=""):
-        raw = rec[start:start + length]
-        return Field(name, start, length, note or raw.hex(), 1)
-    at = RECORD_HEADER
-    parts = [Field("fragment (encrypted)", at, body, "", 0, False)]
-    if step.context.version == "1.3" or suite is not None and suite.version == "1.3":
-        parts += [part("encrypted_record (message + content type)", at, body - 16),
-                  part("AEAD tag", at + body - 16, 16)]
-    elif suite is not None and not suite.aead:
-        parts += [part("IV (explicit, per record)", at, 16),
-                  part("ciphertext (message + HMAC + padding)", at + 16, body - 16)]
-    else:
-        explicit = 0 if suite is not None and suite.cipher == "CHACHA20_POLY1305" else 8
-        if explicit:
-            parts.append(part("explicit nonce (sequence number)", at, explicit))
-        parts += [part("ciphertext", at + explicit, body - explicit - 16),
-                  part("AEAD tag", at + body - 16, 16)]
+    parts = [Field("fragment (encrypted)", RECORD_HEADER, body, "", 0, False)]
+    for name, start, length in protected_layout(suite, body, step.context.version,
+                                                at=RECORD_HEADER):
+        parts.append(Field(name, start, length, rec[start:start + length].hex(), 1))
     return header + parts
 
 
