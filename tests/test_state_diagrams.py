@@ -285,3 +285,13 @@ def test_the_command_line_prints_the_tables_and_updates_a_readme(tmp_path):
 def test_the_doctests_hold():
     failures, tried = doctest.testmod(diagrams)
     assert tried and not failures
+
+
+def test_the_readme_shows_the_tables_as_they_are(tmp_path):
+    """README.md's block between the markers is what states.py says (regenerate it with
+    `python -m tlslesson.lesson.diagrams --update-readme README.md`)."""
+    import shutil
+    from pathlib import Path
+    copy = tmp_path / "README.md"
+    shutil.copy(Path(__file__).resolve().parent.parent / "README.md", copy)
+    assert diagrams.update_readme(copy) is False, "README.md's state tables are stale"

@@ -202,3 +202,25 @@ def test_every_received_message_of_a_lesson_run_records_the_state_after_it():
     assert ("server", "ServerHello", "WAIT_EE") in names
     assert ("server", "Certificate", "WAIT_CV") in names
     assert names[-1][2] == "CONNECTED"
+
+
+def test_errors_name_their_check_and_the_lab_reads_only_that():
+    from tlslesson.lesson.models import failed_check
+    with pytest.raises(ValueError):                       # a detected alert must name its check
+        AlertError(AD.decrypt_error, "no check")
+    assert AlertError(AD.bad_certificate, received=True).check == "peer_alert"
+    misleading = AlertError(AD.decrypt_error, "the Finished of ServerKeyExchange", check="record_mac")
+    assert failed_check(misleading)[0] == "record MAC/AEAD tag"
+    assert failed_check(AlertError(AD.decrypt_error, "x", check="finished"))[0] == \
+        "Finished verify_data"
+
+
+def test_misusing_the_api_is_not_a_protocol_alert():
+    from tlslesson import groups, suites
+    with pytest.raises(KeyError) as caught:
+        suites.get("NO-SUCH-SUITE")
+    assert not isinstance(caught.value, AlertError)
+    with pytest.raises(KeyError):
+        groups.get(0x9999)
+    with pytest.raises(ValueError, match="KeyUpdate"):
+        ClientConnection().update_keys()

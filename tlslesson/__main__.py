@@ -242,7 +242,8 @@ def _common_tls_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--suite", action="append", default=[], metavar="NAME",
                    help="cipher suite, IANA or OpenSSL name (repeatable; default: all)")
     p.add_argument("--group", action="append", default=[], metavar="NAME",
-                   help="x25519, secp256r1 (P-256) or ffdhe2048 (repeatable, in preference order)")
+                   help=f"one of {', '.join(groups.names())} (repeatable, in preference "
+                        f"order; default: {', '.join(groups.name(g) for g in groups.DEFAULT)})")
     p.add_argument("--keylog", metavar="FILE", default=os.environ.get("SSLKEYLOGFILE"),
                    help="append NSS key log lines here (default: $SSLKEYLOGFILE)")
     p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",

@@ -422,6 +422,8 @@ class Connection:
         raise AlertError(alert, "", received=True)
 
     def _log_received(self, name: str, message, wire: bytes, rec) -> None:
+        if name == "ApplicationData" and not self.config.log_records:
+            return                        # counted in stats; not worth a Step (a copy of the record)
         self._log(Step(self.peer, name, message, wire, rec.encode(), self._context(),
                        self.records.read_protected, self.state))
 
