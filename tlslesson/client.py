@@ -116,7 +116,7 @@ class ClientConnection(Connection):
                          "which we didn't offer", check="version")
 
     # -- the server's certificate (both versions) ------------------------------------------------
-    def on_certificate(self, message: Certificate, raw: bytes) -> None:
+    def _server_certificate(self, message: Certificate, raw: bytes) -> None:
         cfg, hs = self.config, self.hs
         if not message.certificate_list:
             raise AlertError(AD.decode_error, "server sent no certificate",   # RFC 8446 §4.4.2.4
@@ -125,15 +125,24 @@ class ClientConnection(Connection):
         hs.peer_key = (self._validate_peer(message, trusted, cfg.server_name) if cfg.verify
                        else pki.load_der_certificate(message.certificate_list[0]).public_key())
         hs.transcript.add(raw)
-        if hs.version == "1.3":
-            self._enter("WAIT_CV")
-        else:
-            self._enter("WAIT_CR_OR_SHD" if hs.suite.kx == "RSA" else "WAIT_SKE")
 
-    def on_certificate_request(self, message: CertificateRequest, raw: bytes) -> None:
+    def on_certificate12(self, message: Certificate, raw: bytes) -> None:
+        self._server_certificate(message, raw)
+        self._enter("WAIT_CR_OR_SHD" if self.hs.suite.kx == "RSA" else "WAIT_SKE")
+
+    def on_certificate13(self, message: Certificate, raw: bytes) -> None:
+        self._server_certificate(message, raw)
+        self._enter("WAIT_CV")
+
+    def on_certificate_request12(self, message: CertificateRequest, raw: bytes) -> None:
         self.hs.certificate_request = message
         self.hs.transcript.add(raw)
-        self._enter("WAIT_CERT" if self.hs.version == "1.3" else "WAIT_SHD")
+        self._enter("WAIT_SHD")
+
+    def on_certificate_request13(self, message: CertificateRequest, raw: bytes) -> None:
+        self.hs.certificate_request = message
+        self.hs.transcript.add(raw)
+        self._enter("WAIT_CERT")
 
     # -- TLS 1.2 -----------------------------------------------------------------------------
     def on_server_key_exchange(self, ske, raw: bytes) -> None:
@@ -264,16 +273,16 @@ class ClientConnection(Connection):
     HANDLERS = {
         "1.3": {HT.server_hello: on_server_hello,
                 HT.encrypted_extensions: on_encrypted_extensions,
-                HT.certificate_request: on_certificate_request,
-                HT.certificate: on_certificate,
+                HT.certificate_request: on_certificate_request13,
+                HT.certificate: on_certificate13,
                 HT.certificate_verify: on_certificate_verify13,
                 HT.finished: on_finished13,
                 HT.new_session_ticket: on_new_session_ticket,
                 HT.key_update: Connection.on_key_update},
         "1.2": {HT.server_hello: on_server_hello,
-                HT.certificate: on_certificate,
+                HT.certificate: on_certificate12,
                 HT.server_key_exchange: on_server_key_exchange,
-                HT.certificate_request: on_certificate_request,
+                HT.certificate_request: on_certificate_request12,
                 HT.server_hello_done: on_server_hello_done,
                 states.CCS: Connection.on_change_cipher_spec,
                 HT.finished: on_finished12},
