@@ -1,7 +1,8 @@
-"""Speed, measured side by side: ``python -m tlslesson bench`` (or ``python -m tlslesson.bench``).
+"""Speed, measured side by side: ``make bench``, i.e. ``python benchmarks/bench.py`` from the checkout
+(``python -m benchmarks.bench`` works too). A development tool: not part of the package or its wheel.
 
-    python -m tlslesson.bench [--quick] [--json FILE] [--runs N] [--suite NAME]... [--profile]
-                              [--no-notebooks] [--no-explorer]
+    python benchmarks/bench.py [--quick] [--json FILE] [--runs N] [--suite NAME]... [--profile]
+                               [--no-notebooks] [--no-explorer]
 
 What it measures, in one run, on this machine:
 
@@ -44,6 +45,10 @@ import tempfile
 import time
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent       # the checkout: tlslesson/, notebooks/, benchmarks/
+if str(ROOT) not in sys.path:                       # `python benchmarks/bench.py`: measure this tree
+    sys.path.insert(0, str(ROOT))
+
 TARGET_SUITES = ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256")
 HANDSHAKE_TARGET = 1.5          # ours / OpenSSL, at most
 RECORD_TARGET = 0.7             # ours / raw AES-GCM throughput, at least
@@ -66,15 +71,15 @@ def _median_ms(fn, runs: int) -> float:
 # Handshakes
 # =================================================================================================
 def _identity_for(suite):
-    from .pki import lesson_pki
+    from tlslesson.pki import lesson_pki
     p = lesson_pki()
     return p.ecdsa_server if suite.auth == "ECDSA" else p.rsa_server
 
 
 def our_handshake(suite):
     """A callable running one full handshake of ``suite`` between our client and server."""
-    from .connection import ClientConfig, ServerConfig, handshake
-    from .constants import NamedGroup
+    from tlslesson.connection import ClientConfig, ServerConfig, handshake
+    from tlslesson.constants import NamedGroup
     identity = _identity_for(suite)
     groups = (NamedGroup.ffdhe2048,) if suite.kx == "DHE" else (NamedGroup.x25519,)
 
@@ -97,7 +102,7 @@ class _OpenSSLPair:
         import ssl
         self.ssl = ssl
         identity = _identity_for(suite)
-        from .pki import lesson_pki
+        from tlslesson.pki import lesson_pki
         name = "ecdsa" if suite.auth == "ECDSA" else "rsa"
         chain, key, ca = directory / f"{name}-chain.pem", directory / f"{name}.key", directory / "ca.pem"
         chain.write_bytes(identity.chain_pem)
@@ -124,7 +129,7 @@ class _OpenSSLPair:
     @staticmethod
     def _dh_file(directory: Path) -> Path:
         from cryptography.hazmat.primitives.serialization import Encoding, ParameterFormat
-        from .keyexchange import FFDHE2048_G, FFDHE2048_P, _dh_parameters
+        from tlslesson.keyexchange import FFDHE2048_G, FFDHE2048_P, _dh_parameters
         path = directory / "ffdhe2048.pem"
         params = _dh_parameters(FFDHE2048_P, FFDHE2048_G)
         path.write_bytes(params.parameter_bytes(Encoding.PEM, ParameterFormat.PKCS3))
@@ -164,7 +169,7 @@ class _OpenSSLPair:
 
 
 def bench_handshakes(suite_names, runs: int, log=print) -> list[dict]:
-    from . import suites as suite_table
+    from tlslesson import suites as suite_table
     rows = []
     with tempfile.TemporaryDirectory(prefix="tlslesson-bench-") as tmp:
         for name in suite_names:
@@ -194,7 +199,7 @@ def profile_handshakes(suite_names, runs: int, top: int = 25) -> str:
     import cProfile
     import io
     import pstats
-    from . import suites as suite_table
+    from tlslesson import suites as suite_table
     fns = [our_handshake(suite_table.get(n)) for n in suite_names]
     for fn in fns:
         fn()
@@ -216,14 +221,14 @@ def profile_handshakes(suite_names, runs: int, top: int = 25) -> str:
 # =================================================================================================
 def _sealer_and_opener(suite):
     """Two ends of one direction of a connection: the same key and IV, sequence numbers from 0."""
-    from .record import AEAD12, AEAD13
+    from tlslesson.record import AEAD12, AEAD13
     make = AEAD13 if suite.version == "1.3" else AEAD12
     key, iv = b"k" * suite.key_length, b"i" * suite.iv_length
     return make(suite, key, iv), make(suite, key, iv)
 
 
 def _record_layer_run(kind: str, total: int) -> float:
-    from . import suites as suite_table
+    from tlslesson import suites as suite_table
     sealer, opener = _sealer_and_opener(suite_table.get(
         "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" if kind == "AEAD12" else "TLS_AES_128_GCM_SHA256"))
     chunk = os.urandom(CHUNK)
@@ -257,7 +262,7 @@ def _floor_run(kind: str, total: int) -> float:
     It is the least a record layer built on these calls has to do, so it shows how much of the gap
     to raw AES-GCM is the protocol and how much is the record layer's own code."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-    from .record import _AAD12 as aad12, _AAD13 as aad13
+    from tlslesson.record import _AAD12 as aad12, _AAD13 as aad13
     aead, chunk = AESGCM(b"k" * 16), os.urandom(CHUNK)
     started = time.perf_counter()
     if kind == "AEAD12":
@@ -318,8 +323,7 @@ NO_VAES_MASK = ":~0x60000000000"
 
 def _child_env(**extra: str) -> dict:
     """The environment for a child Python that imports this same tlslesson."""
-    root = str(Path(__file__).resolve().parent.parent)
-    path = os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH"))))
+    path = os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))
     return {**os.environ, "PYTHONPATH": path, **extra}
 
 
@@ -337,7 +341,7 @@ def bench_records_without_vaes(mib: int, repeat: int, native_raw_mb_s: float | N
     judged on the run above."""
     if "vaes" not in _cpu_flags():
         return {"skipped": "no VAES on this CPU: the run above already is the AES-NI code"}
-    code = ("import json; from tlslesson.bench import bench_records; "
+    code = ("import json; from benchmarks.bench import bench_records; "
             f"print(json.dumps(bench_records(({mib},), {repeat}, log=lambda _t: None)))")
     try:
         proc = subprocess.run([sys.executable, "-c", code], env=_child_env(OPENSSL_ia32cap=NO_VAES_MASK),
@@ -367,7 +371,7 @@ def masked_verdict(row: dict, native_raw_mb_s: float | None, mask: str = NO_VAES
 def _our_stream_run(suite, total: int) -> float:
     """Application data through the whole record layer: seal, the record's bytes on the wire, a
     RecordBuffer cutting them out again, open."""
-    from .record import RecordBuffer
+    from tlslesson.record import RecordBuffer
     (sealer, opener), wire = _sealer_and_opener(suite), RecordBuffer()
     chunk = os.urandom(CHUNK)
     started = time.perf_counter()
@@ -397,7 +401,7 @@ def _openssl_stream_run(connected, total: int) -> float:
 def bench_record_streams(mib: int = 16, repeat: int = 15, log=print) -> list[dict]:
     """The whole record layer (framing included) against OpenSSL's, both driven from this Python,
     on the suite OpenSSL negotiated (Python 3.11 cannot pick a TLS 1.3 suite)."""
-    from . import suites as suite_table
+    from tlslesson import suites as suite_table
     rows, total = [], mib * MIB
     with tempfile.TemporaryDirectory() as tmp:
         for name in ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256"):
@@ -536,19 +540,19 @@ def _kernel_pid(client) -> int | None:
 # =================================================================================================
 def bench_explorer(log=print) -> dict:
     try:
-        from .lesson import models
+        from tlslesson.lesson import models
     except ImportError as exc:
         return {"skipped": f"tlslesson.lesson not importable ({exc})"}
     if not hasattr(models, "ExplorerModel"):
         return {"skipped": "tlslesson.lesson has no ExplorerModel yet"}
-    from . import suites as suite_table
+    from tlslesson import suites as suite_table
     cached = getattr(models, "_cached_handshake", None)
     if cached is not None and hasattr(cached, "cache_clear"):
         cached.cache_clear()                         # cold: every choice computed afresh
     order = [s.name for s in suite_table.SUITES if s.version == "1.2"] + \
         [s.name for s in suite_table.SUITES if s.version == "1.3"]
     try:
-        from .lesson import widgets
+        from tlslesson.lesson import widgets
         view = widgets.explorer()
         mode = "widget (model.set + ladder/hex/values redraw)"
 
@@ -558,7 +562,7 @@ def bench_explorer(log=print) -> dict:
                 view.version_dropdown.value = suite.version
             view.suite_dropdown.value = name
     except ImportError:
-        from .lesson import diagrams
+        from tlslesson.lesson import diagrams
         model = models.ExplorerModel()
         mode = "model.set + ladder PNG (ipywidgets not installed)"
 
@@ -692,7 +696,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--record-mib", type=int, action="append", default=[], metavar="N",
                    help="record-layer sizes in MiB (repeatable; default 1, 4, 16)")
     p.add_argument("--notebooks", metavar="DIR", default=None,
-                   help="notebook directory (default: notebooks/ next to the package)")
+                   help="notebook directory (default: notebooks/ of this checkout)")
     p.add_argument("--no-notebooks", action="store_true", help="skip the notebook run")
     p.add_argument("--no-explorer", action="store_true", help="skip the explorer timing")
     p.add_argument("--profile", action="store_true",
@@ -700,12 +704,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from . import suites as suite_table
+    from tlslesson import suites as suite_table
     log = (lambda text: print(text, file=sys.stderr, flush=True))
     runs = args.runs or (20 if args.quick else 200)
     names = [suite_table.get(n).name for n in args.suite] or [s.name for s in suite_table.SUITES]
     sizes = tuple(args.record_mib) or ((1, 4) if args.quick else (1, 4, 16))
-    results = {"command": " ".join(["python -m tlslesson bench"] + list(getattr(args, "_argv", []))),
+    results = {"command": " ".join(["python benchmarks/bench.py"] + list(getattr(args, "_argv", []))),
                "machine": _machine(), "when": time.strftime("%Y-%m-%d %H:%M:%S")}
     log("handshakes ...")
     results["handshakes"] = bench_handshakes(names, runs, log)
@@ -723,7 +727,7 @@ def run(args) -> int:
     else:
         log("notebooks ...")
         directory = Path(args.notebooks) if args.notebooks else \
-            Path(__file__).resolve().parent.parent / "notebooks"
+            ROOT / "notebooks"
         results["notebooks"] = bench_notebooks(directory, log=log) if directory.is_dir() else \
             {"skipped": f"no directory {directory}"}
     if args.no_explorer:
@@ -745,7 +749,7 @@ def run(args) -> int:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tlslesson.bench",
+    parser = argparse.ArgumentParser(prog="python benchmarks/bench.py",
                                      description="Time the package against OpenSSL; write JSON.")
     add_arguments(parser)
     argv = sys.argv[1:] if argv is None else list(argv)
