@@ -22,6 +22,12 @@ What it measures, in one run, on this machine:
   AES-NI code of CPUs without VAES, where AES-GCM takes twice as long. And the whole
   record layer, framing included (seal, the record's bytes, ``RecordBuffer``, open), against
   OpenSSL's record layer driven the same way from Python (``SSLObject`` over ``MemoryBIO``).
+* **serve CPU** — the server process's CPU time per handshake of ``python -m tlslesson serve``
+  against a Python ``ssl`` echo server of the same shape (``benchmarks/ssl_echo_server.py``), both
+  driven by the same ``openssl s_client`` runs (TLS 1.2 ECDHE-RSA-AES128-GCM-SHA256, TLS 1.3
+  TLS_AES_128_GCM_SHA256): the ratio, target <= 1.3x. See ``benchmarks/serving.py``.
+* **serve memory** — ``serve``'s resident memory after 10,000 handshakes and 1 GiB echoed
+  (``--serve-handshakes``, ``--serve-echo-mib``): the growth, target <= 50 MiB.
 * **import** — ``import tlslesson`` (and ``tlslesson.connection``) in a fresh interpreter, median of
   5, with Python's bytecode cache as a student's kernel has it (and, where PYTHONDONTWRITEBYTECODE
   is set, compiling from source too), and that neither pulls in ipywidgets or matplotlib.
@@ -30,7 +36,8 @@ What it measures, in one run, on this machine:
 * **explorer** — the handshake explorer's reaction to a new suite: recompute and redraw.
 
 Prints a table and writes the figures as JSON (default ``bench-results.json``). ``--profile``
-also prints the top functions of a cProfile of the in-process handshakes.
+also prints the top functions of a cProfile of the in-process handshakes, and of ``serve`` under
+s_client load (every thread profiled; ``benchmarks/profile_serve.py``) with its CPU by kind of work.
 """
 from __future__ import annotations
 
@@ -640,6 +647,8 @@ def render(results: dict) -> str:
         lines.append("(seal, record bytes, RecordBuffer, open — against SSLObject.write, MemoryBIO, "
                      "SSLObject.read; no target)")
         lines.append("")
+    lines += _render_serve_cpu(results.get("serve_cpu"))
+    lines += _render_serve_memory(results.get("serve_memory"))
     for r in results.get("import") or []:
         heavy = ", ".join(r["heavy_modules_imported"]) or "none"
         lines.append(f"import {r['module']:<22} {r['median_ms']:>7.1f} ms (median of {r['runs']}, "
@@ -672,6 +681,74 @@ def render(results: dict) -> str:
     return "\n".join(lines)
 
 
+def _verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+def _render_serve_cpu(cpu) -> list[str]:
+    if not cpu:
+        return []
+    if "skipped" in cpu:
+        return [f"serve CPU per handshake: not measured ({cpu['skipped']})", ""]
+    rows = cpu["rows"]
+    lines = [f"{'serve CPU per handshake (%d s_client runs)' % rows[0]['runs']:<46} {'ours ms':>8} "
+             f"{'Python ssl':>10} {'ratio':>6}  note"]
+    for r in rows:
+        note = f"target {r['target']}: {_verdict(r['meets_target'])}"
+        if r["server_errors"]:
+            note += f"; {r['server_errors']} server error(s)"
+        lines.append(f"{'TLS ' + r['version'] + ' ' + r['suite']:<46} {r['ours_ms']:>8.2f} "
+                     f"{r['python_ssl_ms']:>10.2f} {_fmt(r['ratio']):>6}  {note}")
+    lines.append(f"(server process user+sys CPU, /proc/PID/stat in {cpu['tick_ms']:g} ms ticks, over the runs; "
+                 f"python -m tlslesson serve against benchmarks/ssl_echo_server.py, the same openssl s_client "
+                 f"runs in turn; {cpu['seconds']:g} s)")
+    lines.append("")
+    return lines
+
+
+def _render_serve_memory(mem) -> list[str]:
+    if not mem:
+        return []
+    if "skipped" in mem:
+        return [f"serve memory: not measured ({mem['skipped']})", ""]
+    lines = [f"{'serve memory (one process, Python ssl clients)':<46} {'RSS MiB':>8} {'seconds':>10}"]
+    for p in mem["phases"]:
+        name = p["phase"] + (f" ({p['echo_mb_s']:g} MB/s)" if "echo_mb_s" in p else "")
+        lines.append(f"{name:<46} {p['rss_mib']:>8.1f} {p['seconds']:>10.1f}")
+    line = (f"growth {mem['growth_mib']:.0f} MiB after {mem['handshakes_done']} handshakes and "
+            f"{mem['echoed_mib']} MiB echoed, peak RSS {mem['peak_rss_mib']:.0f} MiB "
+            f"(target {mem['target']}: {_verdict(mem['meets_target'])})")
+    if mem["stopped"]:
+        line += f"; {mem['stopped']}"
+    if mem["server_errors"]:
+        line += f"; {mem['server_errors']} server error(s)"
+    lines += [line, ""]
+    return lines
+
+
+def render_serve_profile(profile) -> str:
+    if not profile:
+        return ""
+    if "skipped" in profile:
+        return f"serve profile: not measured ({profile['skipped']})"
+    out = []
+    for version, p in profile.items():
+        if "skipped" in p:
+            out.append(f"serve profile, TLS {version}: not measured ({p['skipped']})")
+            continue
+        out.append(f"serve profile, TLS {version} ({p['runs']} s_client runs; cProfile in every thread, thread "
+                   f"CPU time as the clock: {p['profiled_cpu_ms_per_handshake']:.2f} ms per handshake under "
+                   f"the profiler, which inflates Python calls far more than C calls)")
+        out.append("  CPU by kind of work (each function's own time):")
+        for kind, share in p["by_kind_percent"].items():
+            out.append(f"    {share:5.1f} %  {p['by_kind_ms'][kind]:6.3f} ms  {kind}")
+        out.append(f"  top {len(p['top_cumulative'].splitlines()) - 1} by cumulative time (all threads, "
+                   f"{p['runs']} handshakes):")
+        out += ["    " + line for line in p["top_cumulative"].splitlines()]
+        out.append("")
+    return "\n".join(out)
+
+
 def _machine() -> dict:
     import ssl
     try:
@@ -700,7 +777,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-notebooks", action="store_true", help="skip the notebook run")
     p.add_argument("--no-explorer", action="store_true", help="skip the explorer timing")
     p.add_argument("--profile", action="store_true",
-                   help="also print a cProfile of the target suites' handshakes")
+                   help="also print a cProfile of the target suites' handshakes, and of serve under "
+                        "s_client load (every thread)")
+    p.add_argument("--no-serve", action="store_true",
+                   help="skip the serve CPU and memory runs")
+    p.add_argument("--serve-runs", type=int, default=None, metavar="N",
+                   help="s_client runs per TLS version and server for the serve CPU figure "
+                        "(default 300; --quick 50)")
+    p.add_argument("--serve-handshakes", type=int, default=None, metavar="N",
+                   help="handshakes in the serve memory run (default 10000; --quick 500)")
+    p.add_argument("--serve-echo-mib", type=int, default=None, metavar="N",
+                   help="MiB echoed in the serve memory run (default 1024; --quick 64)")
 
 
 def run(args) -> int:
@@ -720,6 +807,19 @@ def run(args) -> int:
         max(sizes), 5 if args.quick else 15, results["records"]["rows"][-1]["raw_aesgcm_mb_s"])
     log("record streams ...")
     results["record_streams"] = bench_record_streams(max(sizes), 5 if args.quick else 15, log)
+    if args.no_serve:
+        results["serve_cpu"] = results["serve_memory"] = {"skipped": "--no-serve"}
+    else:
+        from benchmarks import serving
+        log("serve CPU ...")
+        results["serve_cpu"] = serving.bench_serve_cpu(
+            runs=args.serve_runs or (50 if args.quick else 300), log=log)
+        log("serve memory ...")
+        results["serve_memory"] = serving.bench_serve_memory(
+            handshakes=args.serve_handshakes if args.serve_handshakes is not None else
+            (500 if args.quick else 10_000),
+            echo_mib=args.serve_echo_mib if args.serve_echo_mib is not None else
+            (64 if args.quick else 1024), log=log)
     log("import ...")
     results["import"] = bench_import(runs=3 if args.quick else 5)
     if args.quick or args.no_notebooks:
@@ -738,10 +838,14 @@ def run(args) -> int:
     if args.profile:
         targets = [n for n in TARGET_SUITES if n in names] or names[:1]
         results["profile"] = profile_handshakes(targets, max(runs // 4, 10))
+        from benchmarks import serving
+        log("serve profile ...")
+        results["serve_profile"] = serving.profile_serve(runs=20 if args.quick else 100, log=log)
     table = render(results)
     print(table)
     if args.profile:
         print("\n" + results["profile"])
+        print("\n" + render_serve_profile(results["serve_profile"]))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1, default=str))
         print(f"\nwritten: {args.json}")

@@ -3,13 +3,15 @@ that the table and JSON have their shape — never a timing (the project has no 
 target is the bench's own verdict, printed as "target ...: ok" or "MISSED")."""
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from benchmarks import bench
+from benchmarks import bench, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -121,15 +123,17 @@ def test_cli_quick_run_writes_json(tmp_path):
     proc = subprocess.run(
         [sys.executable, "benchmarks/bench.py", "--quick", "--runs", "2", "--record-mib", "1",
          "--suite", "ECDHE-RSA-AES128-GCM-SHA256", "--suite", "TLS_AES_128_GCM_SHA256",
+         "--serve-runs", "2", "--serve-handshakes", "5", "--serve-echo-mib", "1",
          "--no-explorer", "--json", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" in proc.stdout and "ratio" in proc.stdout
     data = json.loads(out.read_text())
-    assert {"handshakes", "records", "records_without_vaes", "record_streams", "import", "notebooks",
-            "explorer", "machine"} <= set(data)
+    assert {"handshakes", "records", "records_without_vaes", "record_streams", "serve_cpu",
+            "serve_memory", "import", "notebooks", "explorer", "machine"} <= set(data)
     assert data["notebooks"] == {"skipped": "--quick"}
     assert len(data["handshakes"]) == 2
+    assert data["serve_memory"].get("handshakes_done", 5) == 5
 
 
 @pytest.mark.parametrize("entry", [["benchmarks/bench.py"], ["-m", "benchmarks.bench"]],
@@ -158,3 +162,80 @@ def test_explorer_reaction_measures_every_suite():
         pytest.skip(result["skipped"])
     assert set(result["per_suite_ms"]) == {s.name for s in suites.SUITES}
     assert result["max_ms"] >= result["median_ms"] > 0
+
+
+# -- serve: CPU per handshake, memory, profile (shapes only: the figures are the bench's verdicts) --
+VERDICT = re.compile(r"target (?:<=|>=|<) [^:]+: (?:\w+ )?(?:ok|MISSED)")   # "AEAD12 MISSED" too
+
+
+def _verdicts_well_formed(text: str) -> None:
+    for line in text.splitlines():
+        if "target" in line:
+            assert VERDICT.search(line), f"verdict line without 'target ...: ok|MISSED': {line!r}"
+
+
+@pytest.fixture
+def openssl_command():
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed")
+
+
+def test_serve_cpu_rows_have_both_servers(openssl_command):
+    cpu = serving.bench_serve_cpu(runs=3, warmup=1, log=lambda _t: None)
+    assert [r["version"] for r in cpu["rows"]] == ["1.2", "1.3"]
+    for row in cpu["rows"]:
+        assert row["ours_ms"] >= 0 and row["python_ssl_ms"] >= 0 and row["server_errors"] == 0, row
+        assert row["target"] == "<= 1.3x" and isinstance(row["meets_target"], bool)
+    text = bench.render({"machine": bench._machine(), "command": "test", "serve_cpu": cpu})
+    assert "TLS 1.2 ECDHE-RSA-AES128-GCM-SHA256" in text and "TLS 1.3 TLS_AES_128_GCM_SHA256" in text
+    _verdicts_well_formed(text)
+
+
+def test_serve_memory_phases(openssl_command):
+    mem = serving.bench_serve_memory(handshakes=10, echo_mib=1, warmup=4, per_connection_mib=1,
+                                     log=lambda _t: None)
+    assert [p["phase"] for p in mem["phases"]] == ["after 4 warm-up handshakes",
+                                                   "after 10 more handshakes", "after 1 MiB echoed"]
+    assert mem["handshakes_done"] == 10 and mem["echoed_mib"] == 1 and mem["stopped"] is None
+    assert mem["server_lines"] == 4 + 10 + 1 and mem["server_errors"] == 0
+    assert all(p["rss_mib"] > 0 for p in mem["phases"])
+    text = bench.render({"machine": bench._machine(), "command": "test", "serve_memory": mem})
+    assert "growth" in text
+    _verdicts_well_formed(text)
+
+
+def test_serve_memory_stops_at_its_cap(openssl_command):
+    mem = serving.bench_serve_memory(handshakes=300, echo_mib=1, warmup=2, cap_mib=-1,
+                                     log=lambda _t: None)
+    assert mem["stopped"].startswith("stopped after 250 handshakes") and not mem["meets_target"]
+    assert mem["echoed_mib"] == 0
+
+
+def test_serve_profile_lists_the_top_entries_and_the_kinds(openssl_command):
+    profile = serving.profile_serve(runs=2, versions=("1.3",), top=5, log=lambda _t: None)
+    p = profile["1.3"]
+    assert "skipped" not in p, p
+    assert p["top_cumulative"].splitlines()[0].split()[:2] == ["ncalls", "tottime"]
+    assert len(p["top_cumulative"].splitlines()) == 6
+    assert abs(sum(p["by_kind_percent"].values()) - 100) < 1
+    assert any(kind.startswith("crypto") for kind in p["by_kind_percent"])
+    assert "serve profile, TLS 1.3" in bench.render_serve_profile(profile)
+
+
+def test_serve_sections_without_openssl(monkeypatch):
+    monkeypatch.setattr(serving.shutil, "which", lambda _name: None)
+    assert "not installed" in serving.bench_serve_cpu(runs=1)["skipped"]
+    assert "not installed" in serving.profile_serve(runs=1)["skipped"]
+    text = bench.render({"machine": bench._machine(), "command": "test",
+                         "serve_cpu": {"skipped": "the openssl command is not installed"}})
+    assert "serve CPU per handshake: not measured (the openssl command is not installed)" in text
+
+
+def test_verdict_lines_of_a_whole_render_are_well_formed():
+    results = {"machine": bench._machine(), "command": "test",
+               "handshakes": bench.bench_handshakes(["TLS_AES_128_GCM_SHA256"], runs=1, log=lambda _t: None),
+               "records": bench.bench_records(sizes_mib=(1,), repeat=1, log=lambda _t: None),
+               "import": bench.bench_import(modules=("tlslesson",), runs=1)}
+    text = bench.render(results)
+    assert text.count("target") >= 3
+    _verdicts_well_formed(text)
