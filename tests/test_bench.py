@@ -118,6 +118,30 @@ def test_notebook_run_in_one_kernel(tmp_path):
     assert result["kernel_rss_mib"] is None or result["kernel_rss_mib"] > 0
 
 
+def test_notebooks_alone_each_in_a_fresh_kernel(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    paths = []
+    for name, source in (("01-a.ipynb", "x = 41"), ("02-b.ipynb", "assert 'x' not in globals()")):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+        nbformat.write(nb, tmp_path / name)
+        paths.append(tmp_path / name)
+    result = bench.bench_notebooks_alone(paths, cell_timeout=120, log=lambda _t: None)
+    assert [r["cell_errors"] for r in result["rows"]] == [0, 0]      # the second has no x
+    text = bench.render({"machine": bench._machine(), "command": "test", "notebooks_alone": result})
+    assert "notebooks on their own (a fresh kernel each" in text
+    _verdicts_well_formed(text)
+
+
+def test_notebook_paths_are_the_lessons_then_the_assignments():
+    names = [p.relative_to(ROOT).as_posix() for p in bench.notebook_paths()]
+    lessons = [n for n in names if n.count("/") == 1]
+    assert names[:len(lessons)] == lessons and all(re.fullmatch(r"notebooks/\d\d-.+\.ipynb", n)
+                                                   for n in lessons)
+    assert all(n.startswith("notebooks/assignments/source/") for n in names[len(lessons):])
+
+
 def test_cli_quick_run_writes_json(tmp_path):
     out = tmp_path / "bench.json"
     proc = subprocess.run(
@@ -131,7 +155,7 @@ def test_cli_quick_run_writes_json(tmp_path):
     data = json.loads(out.read_text())
     assert {"handshakes", "records", "records_without_vaes", "record_streams", "serve_cpu",
             "serve_memory", "import", "notebooks", "explorer", "machine"} <= set(data)
-    assert data["notebooks"] == {"skipped": "--quick"}
+    assert data["notebooks"] == data["notebooks_alone"] == {"skipped": "--quick"}
     assert len(data["handshakes"]) == 2
     assert data["serve_memory"].get("handshakes_done", 5) == 5
 
@@ -162,6 +186,10 @@ def test_explorer_reaction_measures_every_suite():
         pytest.skip(result["skipped"])
     assert set(result["per_suite_ms"]) == {s.name for s in suites.SUITES}
     assert result["max_ms"] >= result["median_ms"] > 0
+    assert result["step_max_ms"] >= result["step_median_ms"] > 0
+    text = bench.render({"machine": bench._machine(), "command": "test", "explorer": result})
+    assert "explorer reaction to Next" in text
+    _verdicts_well_formed(text)
 
 
 # -- serve: CPU per handshake, memory, profile (shapes only: the figures are the bench's verdicts) --
