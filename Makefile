@@ -3,7 +3,7 @@
 #   make lab     JupyterLab on notebooks/ (venv with the lesson extra)
 #   make test    unit tests, then every notebook under nbval (venv with lesson + test extras)
 #   make fuzz    the fuzz-marked tests with TLSLESSON_FUZZ_EXAMPLES=100000
-#   make bench   python -m tlslesson bench
+#   make bench   python benchmarks/bench.py (speed against OpenSSL; a development tool, not in the wheel)
 #   make clean   remove .venv and caches
 #
 # The venv is made once; a stamp per extras set makes re-runs skip pip until pyproject.toml changes.
@@ -14,6 +14,7 @@ PY          := $(VENV)/bin/python
 PIP_FLAGS   ?= -q --disable-pip-version-check --progress-bar off
 PYTEST_ARGS ?=
 LAB_ARGS    ?=
+BENCH_ARGS  ?=
 
 # JupyterLab refuses to start as root without --allow-root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
@@ -64,7 +65,7 @@ fuzz: $(STAMP_TEST)
 	TLSLESSON_FUZZ_EXAMPLES=100000 $(PY) -m pytest tests -m fuzz --timeout=0 $(PYTEST_ARGS)
 
 bench: $(STAMP_TEST)
-	$(PY) -m tlslesson bench
+	$(PY) benchmarks/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build dist *.egg-info

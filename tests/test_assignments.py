@@ -1,6 +1,7 @@
 """The notebook assignments (notebooks/assignments/, tlslesson/assignments/).
 
-* every instructor version runs clean, each in seconds, and its checks all pass;
+* every instructor version runs clean and its checks all pass (this is their one run in make test:
+  nbval leaves notebooks/assignments/ alone; how long each takes: benchmarks/bench.py);
 * every student version runs to its first unanswered exercise: the first error is the
   NotImplementedError of a solution cell, and the test cell after it reports "not answered yet";
 * the committed student versions are what `python -m tlslesson.assignments release` writes;
@@ -23,7 +24,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -38,7 +38,6 @@ ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENTS = ROOT / "notebooks" / "assignments"
 SOURCE, RELEASE = ASSIGNMENTS / "source", ASSIGNMENTS / "release"
 NAMES = sorted(p.name for p in SOURCE.iterdir() if p.is_dir())
-NOTEBOOK_SECONDS = 60          # "a few seconds" each on an idle machine; generous for loaded CI
 RFC8448_TEXT = ROOT.parent / "shared" / "vectors" / "rfc8448.txt"   # outside the repo, optional
 
 
@@ -62,11 +61,6 @@ def nbgrader_meta(cell) -> dict:
 def stdout_of(cell) -> str:
     return "".join(o.get("text", "") for o in cell.get("outputs", [])
                    if o.get("output_type") == "stream" and o.get("name") == "stdout")
-
-
-def test_six_assignments():
-    assert NAMES == ["01-clienthello-by-hand", "02-prf-and-keys", "03-finished-and-tampering",
-                     "04-decrypt-a-record", "05-tls13-hkdf", "06-certificate-diagnosis"]
 
 
 # -- notebook structure (no kernel needed) ------------------------------------------------------
@@ -145,17 +139,16 @@ def execute(path: Path, allow_errors: bool):
     import nbformat
     from nbclient import NotebookClient
     nb = nbformat.read(str(path), as_version=4)
+    # 120 s per cell: a hang guard; how long each takes is the bench's ("notebooks on their own")
     client = NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=allow_errors,
                             resources={"metadata": {"path": str(path.parent)}})
-    start = time.monotonic()
     client.execute()
-    return nb, time.monotonic() - start
+    return nb
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_instructor_version_runs_clean(name, kernel):
-    nb, seconds = execute(notebook_path(SOURCE, name), allow_errors=False)
-    assert seconds < NOTEBOOK_SECONDS, f"{name} took {seconds:.1f} s"
+    nb = execute(notebook_path(SOURCE, name), allow_errors=False)
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -172,8 +165,7 @@ def test_instructor_version_runs_clean(name, kernel):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_student_version_stops_at_first_unanswered_exercise(name, kernel):
-    nb, seconds = execute(notebook_path(RELEASE, name), allow_errors=True)
-    assert seconds < NOTEBOOK_SECONDS
+    nb = execute(notebook_path(RELEASE, name), allow_errors=True)
     errors = [(i, cell, out) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
               for out in cell.outputs if out.output_type == "error"]
     assert errors, f"{name}: the student version ran without any error"

@@ -80,10 +80,6 @@ def _shot(name: str, suffix: str = "") -> Path:
 # ---------------------------------------------------------------------------------------------------
 # Every notebook: Run All, no error, widgets and figures rendered
 # ---------------------------------------------------------------------------------------------------
-def test_there_are_notebooks():
-    assert NOTEBOOKS, "no notebooks/NN-*.ipynb"
-
-
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs_in_jupyterlab(lab, browser_page, name):
     page, path = browser_page, f"notebooks/{name}"

@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -272,14 +271,11 @@ def _stall(sock, stop):
     (_stall, "error: timed out after 1 s waiting for the server's ServerHello"),
 ], ids=["garbage", "close", "stall"])
 def test_connect_to_bad_server(lesson, behaviour, contains):
-    with FakeServer(behaviour) as fake:
-        start = time.monotonic()
+    with FakeServer(behaviour) as fake:     # the stall lasts 10 s: "after 1 s" is --timeout's doing
         done = run_cli("connect", "localhost", str(fake.port), "--cafile", lesson["ca.crt"],
                        "--timeout", "1", "--send", "hi")
-        elapsed = time.monotonic() - start
     assert assert_one_error_line(done, code=1).startswith(contains)
     assert lines(done.stderr)[0].startswith("-> ClientHello")
-    assert elapsed < 1 + 3.0            # the timeout, plus interpreter start-up
 
 
 def test_connect_nobody_listening():

@@ -1,10 +1,9 @@
 """The lesson widgets and pictures, built and driven without a browser (ipywidgets objects,
-matplotlib's Agg renderer): a click on Next must move the highlight, a suite change must redraw,
-and both must be fast enough to feel immediate."""
+matplotlib's Agg renderer): a click on Next must move the highlight, a suite change must redraw.
+How fast they react is measured by benchmarks/bench.py (explorer section), not asserted here."""
 from __future__ import annotations
 
 import base64
-import time
 
 import pytest
 
@@ -104,20 +103,18 @@ def test_a_failing_callback_shows_its_error_in_the_status_output():
     assert item["name"] == "stderr" and "RuntimeError: boom" in item["text"]
 
 
-def test_explorer_reacts_well_under_a_second():
+def test_explorer_redraws_for_every_suite():
+    """Every suite of the dropdown gives a new handshake and a picture, and Next still steps.
+    (How fast: the explorer section of benchmarks/bench.py, with its target.)"""
     view = explorer()
-    model = view.model
-    timings = {}
-    for name in model.choices():                   # first time: a new handshake + a new picture
-        start = time.perf_counter()
+    for name in view.model.choices():
         view.suite_dropdown.value = name
-        timings[name] = (time.perf_counter() - start) * 1000
-    start = time.perf_counter()
-    view.next_button.click()
-    step_ms = (time.perf_counter() - start) * 1000
-    print(f"\nset(suite=...) + redraw, ms: { {k: round(v, 1) for k, v in timings.items()} }; "
-          f"Next: {step_ms:.1f} ms; last render {view.last_render_ms:.1f} ms")
-    assert max(timings.values()) < 1000 and step_ms < 1000
+        assert view.model.suite == name
+        assert image(view.ladder_output).startswith(PNG)
+        before, last = view.model.position, len(view.model.steps) - 1
+        view.next_button.click()
+        assert view.model.position == min(before + 1, last)
+    assert view.status.outputs == ()
 
 
 # -- tamper lab -------------------------------------------------------------------------------------

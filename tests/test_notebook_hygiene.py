@@ -3,9 +3,11 @@
 * structure: nbformat 4, numbered NN-short-name consecutively from 00, a first markdown cell with
   "What you'll learn / do / need", a "Check your understanding" heading;
 * outputs: stored only on ``# NBVAL_CHECK_OUTPUT`` cells, and every such cell has them (nbval
-  compares nothing for a cell saved without output), no widget state, at least one such cell;
-* they run: each is executed top to bottom with nbclient. The measured times go to
-  tests/artifacts/notebook-times.json for the report — not asserted (no timed tests here).
+  compares nothing for a cell saved without output), no widget state, at least one such cell.
+
+That they run is not tested here: ``make test`` runs every notebook once, under nbval (which fails
+on a cell that raises, and compares the marked cells' outputs). How long each takes on its own is
+the bench's business (``benchmarks/bench.py``, "notebooks on their own").
 
 The outputs rule is ``tests/notebook_outputs.py``'s ``problems()``; fix a failure with
 ``python tests/notebook_outputs.py refresh notebooks/NN-*.ipynb``.
@@ -13,7 +15,6 @@ The outputs rule is ``tests/notebook_outputs.py``'s ``problems()``; fix a failur
 from __future__ import annotations
 
 import importlib.util
-import json
 import re
 from pathlib import Path
 
@@ -23,7 +24,6 @@ nbformat = pytest.importorskip("nbformat")
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))   # not notebooks/assignments/**
-ARTIFACTS = ROOT / "tests" / "artifacts"
 NAME = re.compile(r"^(\d\d)-[a-z0-9]+(?:-[a-z0-9]+)*\.ipynb$")
 
 
@@ -41,10 +41,6 @@ ids = [p.name for p in NOTEBOOKS]
 
 def read(path: Path):
     return nbformat.read(path, as_version=nbformat.NO_CONVERT)
-
-
-def test_there_are_notebooks():
-    assert NOTEBOOKS, "no notebooks/*.ipynb"
 
 
 def test_names_are_numbered_consecutively_from_00():
@@ -88,22 +84,3 @@ def test_outputs_only_on_checked_cells(path):
 def test_has_a_checked_cell(path):
     assert any(tool.is_checked(c) for c in read(path).cells), \
         f"no {tool.MARKER} cell: nbval would compare nothing"
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
-def test_runs_top_to_bottom(path):
-    """Execute with nbclient (cwd = notebooks/, 60 s per cell). Records the time; asserts only
-    that no cell raised."""
-    nb, seconds = tool.execute(path)          # raises CellExecutionError on a failing cell
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-              if o.get("output_type") == "error"]
-    assert not errors, errors[0].get("ename")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    times_file = ARTIFACTS / "notebook-times.json"
-    try:
-        times = json.loads(times_file.read_text())
-    except (OSError, ValueError):
-        times = {}
-    times[path.name] = round(seconds, 2)
-    times_file.write_text(json.dumps(dict(sorted(times.items())), indent=1) + "\n")

@@ -80,15 +80,17 @@ def test_pyproject_packaging_and_pytest_config(pyproject):
     assert {"interop", "browser", "slow", "fuzz"} <= declared
 
 
-def test_wheel_ships_subpackages_and_data(tmp_path):
-    """Binder installs `.[lesson]` non-editable: the wheel, not the checkout, must hold lesson/ and data/."""
+def test_wheel_ships_subpackages_and_data_and_no_benchmark(tmp_path):
+    """Binder installs `.[lesson]` non-editable: the wheel, not the checkout, must hold lesson/ and data/;
+    and it must not hold the benchmark (it masks CPU features and reaches into private caches)."""
     setuptools = pytest.importorskip("setuptools")
     if tuple(int(x) for x in setuptools.__version__.split(".")[:2]) < (70, 1):
         pytest.importorskip("wheel")  # bdist_wheel moved into setuptools in 70.1
     # build from a copy: an in-tree build would leave build/ and *.egg-info in the checkout
     src = tmp_path / "src"
-    shutil.copytree(ROOT / "tlslesson", src / "tlslesson",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for folder in ("tlslesson", "benchmarks"):      # benchmarks/ sits beside it in a checkout
+        shutil.copytree(ROOT / folder, src / folder,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     shutil.copy(ROOT / "pyproject.toml", src)
     done = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
@@ -103,6 +105,9 @@ def test_wheel_ships_subpackages_and_data(tmp_path):
         return {p.relative_to(src).as_posix() for p in base.rglob("*") if p.is_file()}
 
     assert "tlslesson/__init__.py" in names
+    # the development tools stay in the checkout (make bench): not a module of the package
+    assert not [n for n in names if n.startswith("benchmarks/") or "bench" in n.rsplit("/", 1)[-1]], \
+        sorted(n for n in names if "bench" in n)
     for sub in ("lesson", "data"):
         if (src / "tlslesson" / sub).is_dir():
             missing = in_tree(sub) - names

@@ -229,7 +229,7 @@ COMMANDS: dict[str, tuple] = {}      # name -> (help, arguments(parser), run(arg
 
 def command(name: str, help: str, arguments):
     """Register ``run(args) -> int`` as the subcommand ``name``; ``arguments(parser)`` adds its
-    options. A new subcommand (``bench``) is one more decorated function, nothing else."""
+    options. A new subcommand is one more decorated function, nothing else."""
     def register(run):
         COMMANDS[name] = (help, arguments, run)
         return run
@@ -393,18 +393,6 @@ def _port_or_zero(text: str) -> int:
 class _Parser(argparse.ArgumentParser):
     def error(self, message):               # one line, not usage + traceback-like noise
         raise UsageError(f"{self.prog}: {message}")
-
-
-def _bench_arguments(p):
-    from .bench import add_arguments
-    add_arguments(p)
-
-
-@command("bench", "time handshakes, records, import, notebooks and the explorer against OpenSSL; "
-         "print a table and write JSON", _bench_arguments)
-def _bench(args) -> int:
-    from . import bench
-    return bench.run(args)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,12 +1,18 @@
-"""Hostile peers on loopback (issue 7): servers that misbehave against our client, clients that
-misbehave against ``serve``, and ``serve`` taking 100 bad clients in a row.
+"""Bad peers on loopback: servers that misbehave against our client, a man in the middle who flips
+one byte or downgrades the version, clients that misbehave against ``serve``, ``serve`` taking 100 bad
+clients in a row (and stalled ones beside good ones), and the command line against hostile peers.
 
 The bad cases: garbage, a close (or a reset) in the middle of the handshake, a stall (silence, half
 a record, a trickle too slow for the timeout, a flood of records that never moves the handshake
-on), and oversized records. The client always ends in exactly one ``TLSError`` within its timeout
-(plus a grace for a loaded 2-core machine); the server logs one error per client and keeps
-serving. A handshake dribbled one byte per TCP segment is not a bad case: it must succeed.
+on), oversized records, a tampered record or transcript. The client always ends in exactly one
+``TLSError`` that names what happened (and the alert a real stack sends); the server logs one
+error per client and keeps serving. A handshake dribbled one byte per TCP segment is not a bad
+case: it must succeed.
 
+No test here depends on the machine's speed: what happened is read from the error (a peer that
+waited for its deadline says "timed out", one that reacted to a close says "closed"), a deadline
+is checked from below (it did not fire early), and from above only against ``LONG``, the ten times
+longer a stalling peer keeps at it (it was the deadline, not the peer giving up, that ended it).
 Everything is bounded: every socket has a timeout, every loop a count or a deadline.
 """
 from __future__ import annotations
@@ -24,17 +30,17 @@ from contextlib import contextmanager
 import pytest
 
 from peers import (CLIServer, DribbleProxy, FakeServer, OpenSSLServer, OurServer,  # noqa: F401
-                   lesson, needs_openssl, read_some, run_cli)
-from tlslesson import net
+                   TamperProxy, flip_byte, lesson, needs_openssl, read_some, run_cli)
+from tlslesson import net, suites
 from tlslesson.client import ClientConnection
 from tlslesson.connection import ClientConfig, ServerConfig
+from tlslesson.constants import DOWNGRADE_TLS12, AlertDescription as AD, ExtensionType
 from tlslesson.server import ServerConnection
-from tlslesson.constants import AlertDescription as AD
 from tlslesson.errors import AlertError, DecodeError, TLSError, TransportError
 
-TIMEOUT = 1.0
-GRACE = 1.5                  # "within the timeout": this much more on a loaded 2-core machine
-BOUND = 5.0                  # no helper thread or socket wait in this file lasts longer
+TIMEOUT = 1.0                # the deadline under test
+LONG = 10.0                  # a stalling peer keeps at it this long (unless the test ends first)
+BOUND = 5.0                  # no other helper thread or socket wait in this file lasts longer
 OVERFLOW_ALERT = bytes.fromhex("15030300020216")       # fatal record_overflow, in the clear
 MAX_CIPHERTEXT_12 = 2 ** 14 + 2048
 MAX_CIPHERTEXT_13 = 2 ** 14 + 256
@@ -49,12 +55,13 @@ def server(lesson, **options) -> ServerConfig:
 
 
 def connect_fails(port, config, timeout: float = TIMEOUT) -> tuple[TLSError, float]:
-    """connect() must raise exactly one TLSError (no other exception) within timeout + GRACE."""
+    """connect() must raise exactly one TLSError (no other exception), long before a stalling
+    peer would have given up by itself."""
     start = time.monotonic()
     with pytest.raises(TLSError) as caught:
         net.connect("127.0.0.1", port, config, timeout=timeout, send=b"hi")
     elapsed = time.monotonic() - start
-    assert elapsed < timeout + GRACE, (elapsed, caught.value)
+    assert elapsed < LONG, (elapsed, caught.value)
     return caught.value, elapsed
 
 
@@ -130,6 +137,8 @@ class Fake(FakeServer):
 # ------------------------------------------------------------------------------------------------
 GARBAGE = {
     # name: (bytes sent instead of a ServerHello, error class, alert, text in the error)
+    "http answer": (b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", DecodeError,
+                    AD.decode_error, "72 is not a TLS content type"),
     "ssh banner": (b"SSH-2.0-OpenSSH_9.6\r\n", DecodeError, AD.decode_error,
                    "83 is not a TLS content type"),
     "random bytes": (b"\x99" + junk(300), DecodeError, AD.decode_error,
@@ -159,6 +168,7 @@ def test_server_sends_garbage(lesson, name):
 
 CUTS = {
     # name: (version, index of the record the cut falls in (None: after all), bytes of it sent)
+    "1.3 before the first byte": ("1.3", 0, 0),
     "1.2 in the first record header": ("1.2", 0, 3),
     "1.2 inside ServerHello": ("1.2", 0, 40),
     "1.2 after ServerHello": ("1.2", 1, 0),
@@ -183,7 +193,8 @@ def test_server_closes_mid_handshake(lesson, name, how):
         if how == "reset":
             reset(sock)
     with Fake(behaviour) as fake:
-        error, elapsed = connect_fails(fake.port, client(lesson, versions=(version,)))
+        error, _ = connect_fails(fake.port, client(lesson, versions=(version,)))
+    # (a client that waited for its deadline would say "timed out": the close is news at once)
     # the last message the client took in whole (a TLS 1.3 ChangeCipherSpec is not logged)
     names = [n for n in ["ClientHello"] + seen["names"][:index] if n != "ChangeCipherSpec"]
     assert isinstance(error, TransportError), repr(error)
@@ -192,7 +203,6 @@ def test_server_closes_mid_handshake(lesson, name, how):
     else:
         assert re.fullmatch(r"the server (reset|closed) the connection \(.+\) during the "
                             rf"handshake \(after {names[-1]}\)", str(error)), str(error)
-    assert elapsed < 0.5 + GRACE                # no waiting for the timeout: the close is news
 
 
 def silent_after(count: int):
@@ -200,14 +210,14 @@ def silent_after(count: int):
     def behaviour(fake, sock, stop, half=False):
         _, records = server_flight(sock, fake.lesson, versions=(fake.version,))
         sock.sendall(joined(records[:count]) + (records[count][1][:7] if half else b""))
-        stop.wait(BOUND)
+        stop.wait(LONG)
     return behaviour
 
 
 def slowloris(fake, sock, stop):
     """The real flight, one byte every 30 ms: bytes keep coming, the handshake never ends in time."""
     _, records = server_flight(sock, fake.lesson, versions=(fake.version,))
-    for byte in joined(records)[:int(BOUND / 0.03)]:
+    for byte in joined(records)[:int(LONG / 0.03)]:
         sock.sendall(bytes([byte]))
         if stop.wait(0.03):
             return
@@ -218,14 +228,22 @@ def ccs_flood(fake, sock, stop):
     ignore) as fast as the socket takes them: the handshake never moves, the client never idles."""
     _, records = server_flight(sock, fake.lesson, versions=("1.3",))
     sock.sendall(records[0][1])
-    end = time.monotonic() + BOUND
+    end = time.monotonic() + LONG
     while not stop.is_set() and time.monotonic() < end:
         sock.sendall(CCS * 1000)
+
+
+def half_a_first_record(fake, sock, stop):
+    """A record header promising 64 bytes, 10 of them, then nothing."""
+    read_some(sock)
+    sock.sendall(b"\x16\x03\x03\x00\x40" + b"\x02" * 10)
+    stop.wait(LONG)
 
 
 STALLS = {
     # name: (version, behaviour, what the client waits for)
     "silent after ClientHello": ("1.3", silent_after(0), "ServerHello"),
+    "half a first record": ("1.2", half_a_first_record, "ServerHello"),
     "1.2 silent after ServerHello": ("1.2", silent_after(1), "Certificate"),
     "1.3 silent after ServerHello": ("1.3", silent_after(2), "EncryptedExtensions"),
     "1.2 half a Certificate record": ("1.2", lambda f, s, st: silent_after(1)(f, s, st, half=True),
@@ -242,7 +260,7 @@ def test_server_stalls(lesson, name):
         error, elapsed = connect_fails(fake.port, client(lesson, versions=(version,)))
     assert isinstance(error, TransportError)
     assert str(error) == f"timed out after 1 s waiting for the server's {waiting_for}"
-    assert elapsed >= TIMEOUT - 0.1
+    assert elapsed >= TIMEOUT - 0.1             # and connect_fails: before LONG
 
 
 def oversized_header(fake, sock, stop):
@@ -317,11 +335,10 @@ OVERSIZED = {
 def test_server_sends_oversized_record(lesson, name):
     version, behaviour, text, clear = OVERSIZED[name]
     with Fake(behaviour, lesson) as fake:
-        error, elapsed = connect_fails(fake.port, client(lesson, versions=(version,)))
-    assert isinstance(error, AlertError) and not error.received
-    assert error.alert == AD.record_overflow
+        error, _ = connect_fails(fake.port, client(lesson, versions=(version,)))
+    assert isinstance(error, AlertError) and not error.received   # a client waiting for more
+    assert error.alert == AD.record_overflow                      # bytes would have timed out
     assert str(error) == f"alert record_overflow (22): {text}"
-    assert elapsed < TIMEOUT                    # refused at once: no waiting for more bytes
     if clear:                                   # our alert, then our close
         assert fake.received == OVERFLOW_ALERT
     else:                                       # 1.2 after our ChangeCipherSpec: encrypted
@@ -379,8 +396,178 @@ def test_openssl_dribbling_one_byte_per_segment_succeeds(lesson, version, monkey
     assert_dribbled(reads, proxy.segments["s2c"])
 
 
+def test_nobody_listening():
+    with socket.socket() as s:                 # a port that was just free: nothing listens
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    error, _ = connect_fails(port, ClientConfig())
+    assert isinstance(error, TransportError) and "cannot connect to 127.0.0.1" in str(error)
+
+
+def test_reply_kept_when_server_resets_after_the_handshake(lesson):
+    """A server that answers and closes with our close_notify still unread makes its kernel send
+    a TCP reset. What arrived before it is kept; the result says how the connection ended."""
+    import ssl
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(lesson["server.crt"], lesson["server.key"])
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve_once():
+        raw, _ = listener.accept()
+        with context.wrap_socket(raw, server_side=True) as tls:
+            tls.recv(100)
+            tls.sendall(b"the reply")
+            time.sleep(0.2)                     # our close_notify arrives and is never read
+    thread = threading.Thread(target=serve_once, daemon=True)
+    thread.start()
+    try:
+        result = net.connect("127.0.0.1", port, client(lesson), timeout=5, send=b"hello")
+    finally:
+        thread.join(5)
+        listener.close()
+    assert result.data == b"the reply"
+    assert result.closed_by in ("tcp reset", "tcp close")
+
+
 # ------------------------------------------------------------------------------------------------
-# 2. Clients that misbehave against serve
+# 2. A man in the middle flips one byte, or strips TLS 1.3 from the ClientHello
+# ------------------------------------------------------------------------------------------------
+def after_ccs(direction_wanted: str):
+    """Tamper with the first handshake record after the sender's ChangeCipherSpec: its Finished
+    (TLS 1.2)."""
+    state = {"ccs": False, "done": False}
+
+    def tamper(direction, number, record):
+        if direction != direction_wanted or state["done"]:
+            return record
+        if record[0] == 20:
+            state["ccs"] = True
+        elif record[0] == 22 and state["ccs"]:
+            state["done"] = True
+            return flip_byte(record)
+        return record
+    return tamper
+
+
+def nth_encrypted(direction_wanted: str, n: int):
+    """Tamper with the n-th application_data-typed record (TLS 1.3: protected handshake)."""
+    seen = []
+
+    def tamper(direction, number, record):
+        if direction == direction_wanted and record[0] == 23:
+            seen.append(number)
+            if len(seen) == n:
+                return flip_byte(record)
+        return record
+    return tamper
+
+
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_tampered_server_finished_is_bad_record_mac(lesson, version):
+    # TLS 1.3 from our server: EncryptedExtensions, Certificate, CertificateVerify, Finished
+    tamper = after_ccs("s2c") if version == "1.2" else nth_encrypted("s2c", 4)
+    with OurServer(server(lesson), timeout=TIMEOUT) as ours:
+        with TamperProxy(ours.port, tamper, timeout=5) as proxy:
+            error, _ = connect_fails(proxy.port, client(lesson, versions=(version,)))
+        report = ours.wait_for_reports(1)[0]
+    assert isinstance(error, AlertError) and not error.received
+    assert error.alert == AD.bad_record_mac and "bad_record_mac (20)" in str(error)
+    # we told the server: it logs the alert it received
+    assert isinstance(report.error, AlertError) and report.error.received
+    assert report.error.alert == AD.bad_record_mac
+
+
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_tampered_client_finished_gets_bad_record_mac_from_our_server(lesson, version):
+    tamper = after_ccs("c2s") if version == "1.2" else nth_encrypted("c2s", 1)
+    with OurServer(server(lesson), timeout=TIMEOUT) as ours:
+        with TamperProxy(ours.port, tamper, timeout=5) as proxy:
+            error, _ = connect_fails(proxy.port, client(lesson, versions=(version,)))
+        report = ours.wait_for_reports(1)[0]
+    assert isinstance(error, AlertError) and error.received and error.alert == AD.bad_record_mac
+    assert report.error.alert == AD.bad_record_mac and not report.error.received
+
+
+def change_sni(direction, number, record):
+    """Rewrite the server name in the ClientHello: keys stay the same without EMS, but the
+    transcript differs, so the Finished check fails (and nothing else does)."""
+    if direction == "c2s" and number == 0:
+        assert b"localhost" in record
+        return record.replace(b"localhost", b"localhosu")
+    return record
+
+
+def test_tampered_transcript_is_decrypt_error_from_our_server(lesson):
+    with OurServer(server(lesson), timeout=TIMEOUT) as ours:
+        with TamperProxy(ours.port, change_sni, timeout=5) as proxy:
+            error, _ = connect_fails(proxy.port, client(lesson, versions=("1.2",), ems=False))
+        report = ours.wait_for_reports(1)[0]
+    assert isinstance(error, AlertError) and error.received and error.alert == AD.decrypt_error
+    assert "decrypt_error (51)" in str(error)
+    assert "client Finished" in str(report.error) and report.error.alert == AD.decrypt_error
+
+
+def test_tampered_server_key_exchange_signature_is_decrypt_error(lesson):
+    def tamper(direction, number, record):   # ServerHello, Certificate, ServerKeyExchange, ...
+        return flip_byte(record) if (direction, record[5], record[0]) == ("s2c", 12, 22) else record
+    with OurServer(server(lesson), timeout=TIMEOUT) as ours:
+        with TamperProxy(ours.port, tamper, timeout=5) as proxy:
+            error, _ = connect_fails(proxy.port, client(lesson, versions=("1.2",),
+                                                         suites=(suites.get("ECDHE-RSA-AES128-GCM-SHA256"),)))
+    assert isinstance(error, AlertError) and not error.received
+    assert error.alert == AD.decrypt_error
+
+
+@pytest.mark.interop
+@needs_openssl
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_openssl_sends_bad_record_mac_for_tampered_client_finished(lesson, version):
+    """The alert our server sends is the one OpenSSL sends for the same tampering."""
+    tamper = after_ccs("c2s") if version == "1.2" else nth_encrypted("c2s", 1)
+    with OpenSSLServer(lesson, f"-tls{version.replace('.', '_')}") as real:
+        with TamperProxy(real.port, tamper, timeout=5) as proxy:
+            error, _ = connect_fails(proxy.port, client(lesson, versions=(version,)))
+        real.wait()
+    assert isinstance(error, AlertError) and error.received and error.alert == AD.bad_record_mac
+
+
+@pytest.mark.interop
+@needs_openssl
+def test_openssl_sends_decrypt_error_for_tampered_transcript(lesson):
+    with OpenSSLServer(lesson, "-tls1_2") as real:
+        with TamperProxy(real.port, change_sni, timeout=5) as proxy:
+            error, _ = connect_fails(proxy.port, client(lesson, versions=("1.2",), ems=False))
+        real.wait()
+    assert isinstance(error, AlertError) and error.received and error.alert == AD.decrypt_error
+
+
+# versions and the downgrade sentinel, our client against our server over TCP
+def test_tls12_only_client_accepts_sentinel(lesson):
+    with OurServer(server(lesson)) as ours:
+        result = net.connect("127.0.0.1", ours.port, client(lesson, versions=("1.2",)),
+                             send=b"v", timeout=5)
+    assert result.version == "1.2" and result.data == b"v"
+    assert result.connection.values["server_random"][-8:] == DOWNGRADE_TLS12
+
+
+def test_downgrade_attacker_is_caught(lesson):
+    """The attacker strips supported_versions from our ClientHello; our server (which does 1.3)
+    answers 1.2 with the sentinel; our client, which offered 1.3, refuses."""
+    def strip_tls13(hello):
+        from dataclasses import replace
+        return replace(hello, extensions=tuple(e for e in hello.extensions
+                                               if e.type != ExtensionType.supported_versions))
+    with OurServer(server(lesson), timeout=TIMEOUT) as ours:
+        error, _ = connect_fails(ours.port, client(lesson, customize_hello=strip_tls13))
+        report = ours.wait_for_reports(1)[0]
+    assert isinstance(error, AlertError) and error.alert == AD.illegal_parameter
+    assert "downgrade" in str(error)
+    assert report.error.received and report.error.alert == AD.illegal_parameter
+
+
+# ------------------------------------------------------------------------------------------------
+# 3. Clients that misbehave against serve
 # ------------------------------------------------------------------------------------------------
 def client_hello(lesson, **options) -> bytes:
     conn = ClientConnection(client(lesson, **options))
@@ -412,7 +599,7 @@ def bad_client(port: int, act):
 
 
 def report_after(ours, start: float):
-    report = ours.wait_for_reports(1, timeout=TIMEOUT + BOUND)[0]
+    report = ours.wait_for_reports(1, timeout=LONG + BOUND)[0]
     return report, time.monotonic() - start
 
 
@@ -450,11 +637,10 @@ def send_to_serve(lesson, data: bytes):
 @pytest.mark.parametrize("name", CLIENT_GARBAGE)
 def test_client_sends_garbage_to_serve(lesson, name):
     data, alert, text = CLIENT_GARBAGE[name]
-    report, elapsed, got = send_to_serve(lesson, data)
+    report, _, got = send_to_serve(lesson, data)
     assert isinstance(report.error, TLSError) and report.error.alert == alert
     assert text in str(report.error), str(report.error)
     assert got["reply"] == bytes([21, 3, 3, 0, 2, 2, alert])      # the alert, then the close
-    assert elapsed < 0.5 + GRACE
 
 
 @pytest.mark.parametrize("how", ["close", "reset"])
@@ -469,10 +655,10 @@ def test_client_closes_mid_handshake(lesson, version, cut, how):
         sock.sendall(hello[:cut])
         time.sleep(0.1)                     # the server reads it (and answers a whole hello)
         reset(sock) if how == "reset" else sock.shutdown(socket.SHUT_WR)
-        stop.wait(BOUND)
-    with OurServer(server(lesson), timeout=BOUND) as ours:
+        stop.wait(LONG)
+    with OurServer(server(lesson), timeout=LONG) as ours:   # a wait for it would show "timed out"
         with bad_client(ours.port, act) as start:
-            report, elapsed = report_after(ours, start)
+            report, _ = report_after(ours, start)
     error = report.error
     assert isinstance(error, TransportError), repr(error)
     when = ("before the first message" if cut is not None else
@@ -483,12 +669,11 @@ def test_client_closes_mid_handshake(lesson, version, cut, how):
     else:
         assert re.fullmatch(rf"(the )?client (reset|closed) the connection( \(.+\))? "
                             rf"{re.escape(when)}", str(error)), str(error)
-    assert elapsed < 0.5 + GRACE                # the server did not wait for its timeout
 
 
 def client_slowloris(hello: bytes):
     def act(sock, stop):
-        for byte in hello[:int(BOUND / 0.03)]:
+        for byte in hello[:int(LONG / 0.03)]:
             sock.sendall(bytes([byte]))
             if stop.wait(0.03):
                 return
@@ -498,7 +683,7 @@ def client_slowloris(hello: bytes):
 def client_ccs_flood(hello: bytes):
     def act(sock, stop):
         sock.sendall(hello)
-        end = time.monotonic() + BOUND
+        end = time.monotonic() + LONG
         while not stop.is_set() and time.monotonic() < end:
             sock.sendall(CCS * 1000)
     return act
@@ -507,7 +692,7 @@ def client_ccs_flood(hello: bytes):
 def client_sends(data: bytes):
     def act(sock, stop):
         sock.sendall(data)
-        stop.wait(BOUND)
+        stop.wait(LONG)
     return act
 
 
@@ -529,7 +714,7 @@ def test_client_stalls_serve(lesson, name):
             report, elapsed = report_after(ours, start)
     assert isinstance(report.error, TransportError)
     assert str(report.error) == f"timed out after 1 s waiting for the client's {waiting_for}"
-    assert TIMEOUT - 0.1 <= elapsed < TIMEOUT + GRACE
+    assert TIMEOUT - 0.1 <= elapsed < LONG      # the deadline ended it, not the client giving up
 
 
 @pytest.mark.parametrize("name", ["header length 65535", "plaintext record of 2^14 + 1",
@@ -543,10 +728,9 @@ def test_client_sends_oversized_record_to_serve(lesson, name):
                                                + record(23, junk(MAX_CIPHERTEXT_13 + 1)),
                                                "TLS 1.3 record too long"),
     }[name]
-    report, elapsed, got = send_to_serve(lesson, data)
-    assert isinstance(report.error, AlertError) and not report.error.received
-    assert str(report.error) == f"alert record_overflow (22): {text}"
-    assert elapsed < TIMEOUT
+    report, _, got = send_to_serve(lesson, data)
+    assert isinstance(report.error, AlertError) and not report.error.received   # not a timeout:
+    assert str(report.error) == f"alert record_overflow (22): {text}"           # refused at once
     if name.startswith("1.3"):       # the server's flight, then its alert, encrypted
         assert got["reply"][:1] == b"\x16" and len(got["reply"]) > 1000
     else:
@@ -569,7 +753,8 @@ def test_client_dribbling_one_byte_per_segment_is_served(lesson, version, monkey
 
 
 # ------------------------------------------------------------------------------------------------
-# 3. 100 bad clients in a row, then a good one; nothing leaked
+# 4. serve under hostile load: 100 bad clients in a row, then a good one, nothing leaked; stalled
+#    clients beside good ones; a bounded number of connections; stop() with clients connected
 # ------------------------------------------------------------------------------------------------
 def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
@@ -652,7 +837,6 @@ def test_serve_survives_100_bad_clients_then_serves_a_good_one(lesson):
     fds_before = open_fds()
     kinds = list(BAD_CLIENTS)
     plan = [kinds[i % len(kinds)] for i in range(100)]
-    start = time.monotonic()
     srv = net.serve_in_background(server(lesson), timeout=0.5)
     held = []
     try:
@@ -683,7 +867,6 @@ def test_serve_survives_100_bad_clients_then_serves_a_good_one(lesson):
         for sock in held:
             sock.close()
         srv.stop()
-    elapsed = time.monotonic() - start
     assert len(bad) == 100 and all(r.error is not None and not r.ok for r in bad)
     assert collections.Counter(category(r.error) for r in bad) == \
         collections.Counter(BAD_CLIENTS[kind][1] for kind in plan)
@@ -695,11 +878,77 @@ def test_serve_survives_100_bad_clients_then_serves_a_good_one(lesson):
         set(threading.enumerate()) - threads_before
     assert settle(lambda: open_fds() <= fds_before), (open_fds(), fds_before)
     assert not srv._threads and not srv._sockets
-    assert elapsed < 30
+
+
+def test_stalled_clients_do_not_block_others(lesson):
+    """Two clients stall (one silent, one in the middle of its ClientHello) while four others
+    connect: the four are served while the two still hold their connections, and the two end at
+    the server's deadline."""
+    with OurServer(server(lesson), timeout=3.0) as ours:
+        stalled = socket.create_connection(("127.0.0.1", ours.port), timeout=BOUND)
+        half = socket.create_connection(("127.0.0.1", ours.port), timeout=BOUND)
+        half.sendall(b"\x16\x03\x01\x02\x00\x01")            # a ClientHello that never ends
+        try:
+            results = []
+            threads = [threading.Thread(target=lambda i=i: results.append(
+                net.connect("127.0.0.1", ours.port, client(lesson), send=b"%d" % i, timeout=BOUND)))
+                for i in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(2 * BOUND)
+            reports = ours.wait_for_reports(6, timeout=2 * BOUND)   # in the order they ended
+        finally:
+            stalled.close()
+            half.close()
+    assert sorted(r.data for r in results) == [b"0", b"1", b"2", b"3"]
+    # not waiting for the stalled ones: the four ended before those two reached their deadline
+    assert [r.ok for r in reports] == [True] * 4 + [False] * 2, reports
+    errors = [r.error for r in reports[4:]]
+    assert all(isinstance(e, TransportError) for e in errors)
+    assert all("timed out after 3 s waiting for the client's ClientHello" == str(e) for e in errors)
+
+
+def test_connections_are_bounded(lesson):
+    """With one slot, a stalled client holds it until its timeout; the next client then gets
+    served (it waits in the listen backlog, it is not refused)."""
+    with OurServer(server(lesson), timeout=TIMEOUT, max_connections=1) as ours:
+        with socket.create_connection(("127.0.0.1", ours.port), timeout=BOUND):
+            time.sleep(0.1)                                     # let the server take it
+            start = time.monotonic()
+            result = net.connect("127.0.0.1", ours.port, client(lesson), send=b"queued",
+                                 timeout=BOUND)
+            waited = time.monotonic() - start
+        reports = ours.wait_for_reports(2)
+    assert result.data == b"queued"
+    assert waited > TIMEOUT - 0.3                               # it did wait for the slot
+    assert isinstance(reports[0].error, TransportError) and reports[1].ok
+
+
+def test_stop_ends_open_connections(lesson):
+    """stop() wakes a connection that is waiting for its client (here for 30 s): its thread ends
+    within stop()'s own join, and the client sees the connection end."""
+    before = set(threading.enumerate())
+    ours = OurServer(server(lesson), timeout=30.0)
+    idle = socket.create_connection(("127.0.0.1", ours.port), timeout=BOUND)
+    try:
+        deadline = time.monotonic() + BOUND
+        while len(set(threading.enumerate()) - before) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)                                    # the accept thread + the client's
+        started = set(threading.enumerate()) - before
+        assert len(started) == 2, started
+        ours.server.stop()
+        assert not [t for t in started if t.is_alive()]
+        try:
+            assert idle.recv(100) == b""                        # closed (or reset) by the server
+        except ConnectionResetError:
+            pass
+    finally:
+        idle.close()
 
 
 # ------------------------------------------------------------------------------------------------
-# 4. The command line against hostile peers: one error line, non-zero exit, no traceback
+# 5. The command line against hostile peers: one error line, non-zero exit, no traceback
 # ------------------------------------------------------------------------------------------------
 def one_error_line(*texts: bytes) -> str:
     text = "\n".join(t.decode("utf-8", "replace") for t in texts)
@@ -721,7 +970,7 @@ def test_cli_connect_to_hostile_server(lesson, behaviour, expected):
         elapsed = time.monotonic() - start
     assert done.returncode == 1
     assert one_error_line(done.stdout, done.stderr) == expected
-    assert elapsed < 1 + 4.0                      # the timeout, plus interpreter start-up
+    assert elapsed < LONG                     # the 1 s deadline (+ start-up), not the slowloris's end
 
 
 @pytest.mark.parametrize("act, expected", [

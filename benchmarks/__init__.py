@@ -1,0 +1,1 @@
+"""Development tools of the tlslesson checkout (``make bench``); not shipped in the wheel."""
