@@ -59,7 +59,7 @@ if str(ROOT) not in sys.path:                       # `python benchmarks/bench.p
 
 TARGET_SUITES = ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256")
 HANDSHAKE_TARGET = 1.5          # ours / OpenSSL, at most
-RECORD_TARGET = 0.7             # ours / raw AES-GCM throughput, at least
+RECORD_TARGET = 0.85            # ours / raw AES-GCM throughput, at least
 IMPORT_TARGET_MS = 150.0
 EXPLORER_TARGET_MS = 100.0
 NOTEBOOK_TARGET_S = 10.0        # each notebook on its own: "in seconds" (DESIGN.md)
@@ -138,9 +138,9 @@ class _OpenSSLPair:
     @staticmethod
     def _dh_file(directory: Path) -> Path:
         from cryptography.hazmat.primitives.serialization import Encoding, ParameterFormat
-        from tlslesson.keyexchange import FFDHE2048_G, FFDHE2048_P, _dh_parameters
+        from tlslesson.groups import FFDHE2048, _dh_parameters
         path = directory / "ffdhe2048.pem"
-        params = _dh_parameters(FFDHE2048_P, FFDHE2048_G)
+        params = _dh_parameters(FFDHE2048.p, FFDHE2048.g)
         path.write_bytes(params.parameter_bytes(Encoding.PEM, ParameterFormat.PKCS3))
         return path
 
@@ -282,6 +282,17 @@ def _floor_run(kind: str, total: int) -> float:
             plain = aead.decrypt(salt + fragment[:8], memoryview(fragment)[8:],
                                  aad12(seq, 23, 0x0303, len(fragment) - 24))
             del fragment                     # not kept into the next record, as in the loops above
+    elif kind == "AEAD12_into":
+        # no copy at all: encrypt_into / decrypt_into (cryptography >= 45) write into buffers made
+        # once and reused for every record — which a record layer handing out records cannot do
+        salt, wire, plain_buffer = b"iiii", bytearray(8 + CHUNK + 16), bytearray(CHUNK)
+        body = memoryview(wire)[8:]
+        for seq in range(total // CHUNK):
+            explicit = seq.to_bytes(8, "big")
+            wire[:8] = explicit
+            aead.encrypt_into(salt + explicit, chunk, aad12(seq, 23, 0x0303, CHUNK), body)
+            aead.decrypt_into(salt + explicit, body, aad12(seq, 23, 0x0303, CHUNK), plain_buffer)
+        plain = bytes(plain_buffer)
     else:
         iv = int.from_bytes(b"i" * 12, "big")
         for seq in range(total // CHUNK):
@@ -301,18 +312,22 @@ def bench_records(sizes_mib=(1, 4, 16), repeat: int = 3, log=print) -> dict:
         total = mib * MIB
         # side by side: each round runs raw, AEAD12 and AEAD13 in turn, so a noisy moment on the
         # machine hits all three; the best of the rounds counts for each
-        best = dict.fromkeys(("raw", "AEAD12", "AEAD13", "AEAD12_floor", "AEAD13_floor"), float("inf"))
+        best = dict.fromkeys(("raw", "AEAD12", "AEAD13", "AEAD12_floor", "AEAD13_floor",
+                              "AEAD12_into_floor"), float("inf"))
         for _ in range(repeat):
             best["raw"] = min(best["raw"], _raw_aesgcm_run(total))
             for kind in ("AEAD12", "AEAD13"):
                 best[kind] = min(best[kind], _record_layer_run(kind, total))
                 best[f"{kind}_floor"] = min(best[f"{kind}_floor"], _floor_run(kind, total))
+            best["AEAD12_into_floor"] = min(best["AEAD12_into_floor"],
+                                            _floor_run("AEAD12_into", total))
         raw = best["raw"]
         row = {"mib": mib, "raw_aesgcm_mb_s": round(total / MIB / raw, 1)}
         for kind in ("AEAD12", "AEAD13"):
             row[f"{kind}_mb_s"] = round(total / MIB / best[kind], 1)
             row[f"{kind}_ratio"] = round(raw / best[kind], 2)
             row[f"{kind}_floor_ratio"] = round(raw / best[f"{kind}_floor"], 2)
+        row["AEAD12_into_floor_ratio"] = round(raw / best["AEAD12_into_floor"], 2)
         out["rows"].append(row)
         log(f"  records {mib} MiB: raw {row['raw_aesgcm_mb_s']} MB/s, AEAD12 {row['AEAD12_mb_s']}"
             f" MB/s, AEAD13 {row['AEAD13_mb_s']} MB/s")
@@ -681,7 +696,9 @@ def render(results: dict) -> str:
                          f"{r['AEAD12_ratio']:>6.2f} {r['AEAD13_mb_s']:>9.1f} {r['AEAD13_ratio']:>6.2f}")
         last = rec["rows"][-1]
         lines.append(f"the same TLS work inline (no functions or objects; the floor in Python): "
-                     f"AEAD12 {last['AEAD12_floor_ratio']:.2f}, AEAD13 {last['AEAD13_floor_ratio']:.2f}")
+                     f"AEAD12 {last['AEAD12_floor_ratio']:.2f}, AEAD13 {last['AEAD13_floor_ratio']:.2f}; "
+                     f"AEAD12 with no copy at all (encrypt_into / decrypt_into, buffers reused): "
+                     f"{last['AEAD12_into_floor_ratio']:.2f}")
         lines.append(f"linear in size: AEAD12 {rec['AEAD12_linear']}, AEAD13 {rec['AEAD13_linear']}; "
                      f"target {rec['target']}: AEAD12 {'ok' if rec['AEAD12_meets_target'] else 'MISSED'}, "
                      f"AEAD13 {'ok' if rec['AEAD13_meets_target'] else 'MISSED'}")

@@ -264,8 +264,9 @@ class Connection:
         if state not in states.next_states(self.table, self.state):
             raise RuntimeError(f"{self.role}: no transition {self.state} -> {state} in the "
                                f"TLS {self.table_version} table")
+        if not state == self.state == "CONNECTED":   # post-handshake loops: no endless walk
+            self.walk.append(state)
         self.state = state
-        self.walk.append(state)
         if self.log:
             self.log[-1].state = state
 

@@ -71,6 +71,17 @@ class _Link:
         self._logged = 0
         self.eof = False
         self.timed_out = False       # then there is nothing of ours to protect: close at once
+        self._wait = None            # the socket's current timeout (set only when it changes)
+        # A handshake is a ping-pong of small flights: send each at once (no Nagle delay).
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+
+    def _settimeout(self, wait: float) -> None:
+        if wait != self._wait:
+            self.sock.settimeout(wait)
+            self._wait = wait
 
     def report_stages(self) -> None:
         if self.on_stage is not None:
@@ -87,7 +98,7 @@ class _Link:
         if not data:
             return
         try:
-            self.sock.settimeout(self.timeout)      # read() may have left a shorter one
+            self._settimeout(self.timeout)          # read() may have left a shorter one
             self.sock.sendall(data)
         except socket.timeout:
             raise TransportError(f"timed out after {self.timeout:g} s sending to the "
@@ -113,24 +124,27 @@ class _Link:
     def read(self, deadline: float | None = None) -> bytes:
         """Bytes from the peer; b"" at EOF. Waits at most ``timeout`` (or until ``deadline``)."""
         wait = self.timeout
-        what = _expected(self.conn, self.peer)
         if deadline is not None:
             wait = min(wait, deadline - time.monotonic())
             if wait <= 0:        # checked before reading: a peer that keeps sending a trickle
                 self.timed_out = True        # (or an endless message) must not outlive it
-                raise TransportError(f"timed out after {self.timeout:g} s waiting for {what}")
+                raise self._timed_out()
         try:
-            self.sock.settimeout(wait)
+            self._settimeout(wait)
             data = self.sock.recv(RECV_SIZE)
         except socket.timeout:
             self.timed_out = True
-            raise TransportError(f"timed out after {self.timeout:g} s waiting for {what}") from None
+            raise self._timed_out() from None
         except OSError as exc:
             raise TransportError(f"the {self.peer} reset the connection ({_reason(exc)}) "
                                  f"{self._when()}") from None
         if not data:
             self.eof = True
         return data
+
+    def _timed_out(self) -> TransportError:
+        return TransportError(f"timed out after {self.timeout:g} s waiting for "
+                              f"{_expected(self.conn, self.peer)}")
 
     def receive(self, deadline: float | None = None) -> list:
         """Read once and feed the connection. EOF during the handshake is an error."""
