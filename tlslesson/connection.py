@@ -20,6 +20,7 @@ KeyUpdate, the HelloRetryRequest transcript restart).
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -274,13 +275,13 @@ class Connection:
         """The version is negotiated: go on in its table (the hello states are in both)."""
         self.table_version = version
 
-    def _dispatch(self, trigger, name: str):
-        """The handler the current state has for ``trigger``, or unexpected_message."""
+    def _dispatch(self, trigger):
+        """The handler the current state has for ``trigger`` (a handshake type, or states.CCS),
+        or unexpected_message naming the state and the message."""
         if trigger not in self.table[self.state]:
             wanted = " or ".join(states.trigger_name(t) for t in self.expected()) or "nothing"
-            raise AlertError(AD.unexpected_message,
-                             f"received {name} in state {self.state} (expected {wanted})",
-                             check="state")
+            raise AlertError(AD.unexpected_message, f"received {_message_name(trigger)} in "
+                             f"state {self.state} (expected {wanted})", check="state")
         return self.HANDLERS[self.table_version][trigger]
 
     # -- sending --------------------------------------------------------------------------------
@@ -321,7 +322,7 @@ class Connection:
                     pass
 
     def _context(self) -> Context:
-        return Context(self.hs.version or "1.2", self.hs.suite.kx if self.hs.suite else None)
+        return _context(self.hs.version or "1.2", self.hs.suite.kx if self.hs.suite else None)
 
     # -- what the lessons see -------------------------------------------------------------------
     def _log(self, step: Step, values: dict | None = None) -> None:
@@ -373,7 +374,7 @@ class Connection:
         while len(self._handshake_buffer) >= 4:
             length = int.from_bytes(self._handshake_buffer[1:4], "big")
             if length > MAX_HANDSHAKE_MESSAGE:    # refused at its header, as OpenSSL does:
-                self._dispatch(self._handshake_buffer[0], _message_name(self._handshake_buffer[0]))
+                self._dispatch(self._handshake_buffer[0])
                 raise AlertError(AD.illegal_parameter,   # SSL_R_EXCESSIVE_MESSAGE_SIZE
                                  f"handshake message of {length} bytes (at most "
                                  f"{MAX_HANDSHAKE_MESSAGE} accepted)", check="message_length")
@@ -384,7 +385,7 @@ class Connection:
             self._receive_handshake(raw, rec)
 
     def _receive_handshake(self, raw: bytes, rec) -> None:
-        handler = self._dispatch(raw[0], _message_name(raw[0]))
+        handler = self._dispatch(raw[0])
         message = decode_handshake(raw, self._context())
         self._log_received(type(message).__name__, message, raw, rec)
         handler(self, message, raw)
@@ -398,7 +399,7 @@ class Connection:
                 raise AlertError(AD.unexpected_message, "ChangeCipherSpec after the handshake",
                                  check="change_cipher_spec")
             return
-        handler = self._dispatch(states.CCS, "ChangeCipherSpec")
+        handler = self._dispatch(states.CCS)
         if self._handshake_buffer:
             raise AlertError(AD.unexpected_message, "ChangeCipherSpec inside a handshake message",
                              check="change_cipher_spec")
@@ -574,9 +575,17 @@ class Connection:
         self.records.write = AEAD13(hs.suite, *tls13.traffic_keys(hs.suite, secret))
 
 
-def _message_name(msg_type: int) -> str:
+@functools.lru_cache(maxsize=None)
+def _context(version: str, kx: str | None) -> Context:
+    """How to decode a message of this version / key exchange (a handful of these, made once)."""
+    return Context(version, kx)
+
+
+def _message_name(trigger) -> str:
+    if trigger == states.CCS:
+        return trigger
     try:
-        return states.trigger_name(HT(msg_type))
+        return states.trigger_name(HT(trigger))
     except ValueError:
         return f"handshake message type {msg_type}"
 

@@ -7,7 +7,7 @@ stack answers a malformed extension with decode_error) and records nested spans 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .constants import ExtensionType, name_of
@@ -21,6 +21,9 @@ ET = ExtensionType
 class Extension:
     type: int
     data: bytes = b""
+    # (where, value) as read_extensions parsed it, so value() need not parse it again; not an
+    # init field, so dataclasses.replace(ext, data=...) never carries a stale value along
+    parsed: tuple | None = field(default=None, init=False, compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -196,15 +199,18 @@ def read_extensions(r: Reader, where: str, name: str = "extensions") -> tuple[Ex
         seen.add(ext_type)
         data = body.data[body.pos:body.end]
         parser = PARSERS.get(ext_type)
+        extension = Extension(ext_type, data)
         if parser is not None and (data or ext_type != ET.server_name):  # SH echoes it empty
-            parser(body, where)
+            object.__setattr__(extension, "parsed", (where, parser(body, where)))
             body.done(label)
-        out.append(Extension(ext_type, data))
+        out.append(extension)
     return tuple(out)
 
 
 def value(ext: Extension, where: str) -> Any:
     """The decoded value of a known extension (raw bytes for an unknown one)."""
+    if ext.parsed is not None and ext.parsed[0] == where:
+        return ext.parsed[1]
     parser = PARSERS.get(ext.type)
     if parser is None:
         return ext.data

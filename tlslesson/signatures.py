@@ -42,22 +42,27 @@ def _algorithm(scheme: int):
 _CURVE_OF = {SS.ecdsa_secp256r1_sha256: "secp256r1", SS.ecdsa_secp384r1_sha384: "secp384r1"}
 
 
-def can_sign(key, scheme: int, tls13: bool = False) -> bool:
-    """Can ``key`` make signatures of ``scheme``? TLS 1.3 forbids PKCS#1 v1.5 in the handshake
+def schemes_for(key, tls13: bool = False) -> tuple[int, ...]:
+    """The schemes ``key`` can make signatures of. TLS 1.3 forbids PKCS#1 v1.5 in the handshake
     and binds each ECDSA scheme to one curve (RFC 8446 §4.2.3); TLS 1.2 names only the hash."""
     if isinstance(key, rsa.RSAPrivateKey):
-        return scheme in RSA_SCHEMES_13 or (not tls13 and scheme in RSA_SCHEMES_12)
-    if isinstance(key, ec.EllipticCurvePrivateKey) and scheme in ECDSA_SCHEMES:
-        return not tls13 or key.curve.name == _CURVE_OF[scheme]
-    return False
+        return RSA_SCHEMES_13 if tls13 else RSA_SCHEMES_12
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return tuple(s for s in ECDSA_SCHEMES if not tls13 or _CURVE_OF[s] == key.curve.name)
+    return ()
+
+
+def can_sign(key, scheme: int, tls13: bool = False) -> bool:
+    return scheme in schemes_for(key, tls13)
 
 
 def choose(key, offered, preference=SUPPORTED, tls13: bool = False) -> int:
     """The first scheme of our ``preference`` that the peer offered and our key can make.
     The default prefers RSA-PSS, like OpenSSL; a lesson that wants reproducible bytes puts
     PKCS#1 v1.5 first (PSS signatures are salted at random) — a preference, not a mode."""
+    usable = schemes_for(key, tls13)
     for scheme in preference:
-        if scheme in offered and can_sign(key, scheme, tls13):
+        if scheme in offered and scheme in usable:
             return scheme
     raise AlertError(AlertDescription.handshake_failure,
                      "no signature scheme in common with the peer's signature_algorithms",
