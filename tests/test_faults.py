@@ -324,8 +324,8 @@ OVERSIZED = {
                                      "record of 16385 bytes of plaintext exceeds 2^14", True),
     "1.3 protected record of 2^14 + 257": ("1.3", oversized_protected13,
                                            "TLS 1.3 record too long", True),
-    "1.3 sealed plaintext of 2^14 + 1": ("1.3", sealed_oversized13,
-                                         "record of 16385 bytes of plaintext exceeds 2^14", True),
+    "1.3 sealed plaintext of 2^14 + 1": ("1.3", sealed_oversized13,     # RFC 8446 §5.4
+                                         "TLSInnerPlaintext of 16386 bytes exceeds 2^14 + 1", True),
     "1.2 sealed plaintext of 2^14 + 1": ("1.2", sealed_oversized12,
                                          "record of 16385 bytes of plaintext exceeds 2^14", False),
 }

@@ -335,7 +335,10 @@ def _serve_arguments(p):
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     _common_tls_arguments(p)
     p.add_argument("--client-ca", metavar="PEM",
-                   help="require a client certificate issued by this CA")
+                   help="ask for a client certificate issued by this CA")
+    p.add_argument("--client-auth", choices=("require", "request"), default="require",
+                   help="with --client-ca: refuse a client without a certificate (require, the "
+                        "default) or let it go on unauthenticated (request)")
     p.add_argument("--once", action="store_true", help="exit after the first connection")
 
 
@@ -352,7 +355,8 @@ def run_serve(args) -> int:
     client_ca = (pki.load_pem_chain(read_file(args.client_ca, "client CA file"))
                  if args.client_ca else None)
     config = ServerConfig(identities=identities, versions=versions, suites=chosen,
-                          groups=accept, client_ca=client_ca)
+                          groups=accept, client_ca=client_ca,
+                          require_client_certificate=args.client_auth == "require")
 
     def ready(port):
         print(f"listening on {args.host}:{port}", flush=True)

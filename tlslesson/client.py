@@ -285,5 +285,6 @@ class ClientConnection(Connection):
                 HT.certificate_request: on_certificate_request12,
                 HT.server_hello_done: on_server_hello_done,
                 states.CCS: Connection.on_change_cipher_spec,
-                HT.finished: on_finished12},
+                HT.finished: on_finished12,
+                ("CONNECTED", HT.hello_request): Connection.on_renegotiation},
     }

@@ -26,8 +26,8 @@ from typing import Callable
 
 from . import groups, keylog, pki, signatures, states, tls12, tls13
 from .constants import (AlertDescription as AD, AlertLevel, ContentType as CT,
-                        HandshakeType as HT)
-from .errors import AlertError, TLSError
+                        HandshakeType as HT, name_of)
+from .errors import AlertError, DecodeError, TLSError
 from .messages import (Alert, Certificate, CertificateRequest, ChangeCipherSpec, ClientHello,
                        Context, Finished, KeyUpdate, ServerKeyExchange, decode_handshake,
                        encode_handshake)
@@ -75,7 +75,8 @@ class ServerConfig:
     versions: tuple[str, ...] = ("1.3", "1.2")
     suites: tuple[CipherSuite, ...] = SUITES
     groups: tuple[int, ...] = groups.DEFAULT
-    client_ca: list | None = None                      # set: require a client certificate from this CA
+    client_ca: list | None = None                      # set: ask for a client certificate from this CA
+    require_client_certificate: bool = True            # False: ask, but go on without one
     ems: bool = True
     signature_schemes: tuple[int, ...] = signatures.SUPPORTED   # accepted, asked for
     signature_preference: tuple[int, ...] = signatures.SUPPORTED   # the order we pick ours by
@@ -163,7 +164,8 @@ class Stats:
 
 class Connection:
     """What both roles share. A role sets ``role``, its ``HANDLERS`` ({table version: {trigger:
-    method}}, one entry per trigger its state tables list) and starts in state START."""
+    method}}, one entry per trigger its state tables list; a ``(state, trigger)`` key where one
+    state handles a message differently) and starts in state START."""
     role = "?"
     HANDLERS: dict = {}
 
@@ -282,7 +284,8 @@ class Connection:
             wanted = " or ".join(states.trigger_name(t) for t in self.expected()) or "nothing"
             raise AlertError(AD.unexpected_message, f"received {_message_name(trigger)} in "
                              f"state {self.state} (expected {wanted})", check="state")
-        return self.HANDLERS[self.table_version][trigger]
+        handlers = self.HANDLERS[self.table_version]
+        return handlers.get((self.state, trigger)) or handlers[trigger]
 
     # -- sending --------------------------------------------------------------------------------
     def _send_record(self, content_type: int, payload: bytes, name: str, message,
@@ -350,6 +353,11 @@ class Connection:
     # -- receiving --------------------------------------------------------------------------------
     def _receive_record(self, rec) -> None:
         content_type, plaintext = self.records.open(rec)
+        if self._handshake_buffer and content_type != CT.handshake:
+            # RFC 8446 §5.1 (and RFC 5246 §6.2.1): a handshake message split over records may
+            # not have records of another type in between
+            raise AlertError(AD.unexpected_message, f"{name_of(CT, content_type)} record inside "
+                             "a fragmented handshake message", check="record_boundary")
         if content_type == CT.handshake:
             self._receive_handshake_bytes(plaintext, rec)
         elif content_type == CT.change_cipher_spec:
@@ -417,6 +425,8 @@ class Connection:
             self.closed = True
             self._events.append(ConnectionClosed())
             return
+        if description == AD.user_canceled and level == AlertLevel.warning:
+            return        # RFC 8446 §6.1: a closure alert; close_notify should follow
         try:
             alert = AD(description)
         except ValueError:
@@ -447,6 +457,9 @@ class Connection:
         return chain[0].public_key()
 
     def _check_finished(self, message: Finished, expected: bytes, raw: bytes) -> None:
+        if len(message.verify_data) != len(expected):     # RFC 8446 §6: a wrong length is
+            raise DecodeError("verify_data", 4, f"{len(message.verify_data)} bytes, "   # decode_error
+                              f"not {len(expected)}")
         if message.verify_data != expected:
             raise AlertError(AD.decrypt_error,
                              f"{self.peer} Finished: verify_data does not match the transcript",
@@ -553,9 +566,19 @@ class Connection:
                                         self.peer, offered)
         self.hs.transcript.add(raw)
 
+    def on_renegotiation(self, message, raw: bytes) -> None:
+        """TLS 1.2 after the handshake: a HelloRequest (to the client) or a new ClientHello (to
+        the server) asks to renegotiate. We don't (RFC 5746 made it safe, TLS 1.3 removed it):
+        RFC 5246 §7.4.1.1 / §7.4.1.2 let us decline with a warning no_renegotiation and go on."""
+        self._send_alert(AD.no_renegotiation, AlertLevel.warning)
+        self._enter("CONNECTED")
+
     def on_key_update(self, message: KeyUpdate, raw: bytes) -> None:
         """RFC 8446 §4.6.3: the peer now writes with the next secret; answer if it asks."""
         hs = self.hs
+        if self._handshake_buffer:       # RFC 8446 §5.1: a key change must end its record
+            raise AlertError(AD.unexpected_message, "KeyUpdate is not at the end of its record",
+                             check="record_boundary")
         secret = hs.traffic_secrets[self.peer] = tls13.next_traffic_secret(
             hs.suite, hs.traffic_secrets[self.peer])
         self.records.read = AEAD13(hs.suite, *tls13.traffic_keys(hs.suite, secret))
@@ -587,7 +610,7 @@ def _message_name(trigger) -> str:
     try:
         return states.trigger_name(HT(trigger))
     except ValueError:
-        return f"handshake message type {msg_type}"
+        return f"handshake message type {trigger}"
 
 
 # ================================================================================================

@@ -120,6 +120,7 @@ class SignatureScheme(IntEnum):  # RFC 8446 §4.2.3 (1.2's (hash, signature) pai
 
 
 class ProtocolVersion(IntEnum):
+    SSL30 = 0x0300
     TLS10 = 0x0301
     TLS11 = 0x0302
     TLS12 = 0x0303
@@ -128,6 +129,8 @@ class ProtocolVersion(IntEnum):
 
 # RFC 5746 §3.3: the signalling cipher suite value that stands in for an empty renegotiation_info.
 TLS_EMPTY_RENEGOTIATION_INFO_SCSV = 0x00FF
+# RFC 7507 §6: a client retrying with a lower version than it supports says so.
+TLS_FALLBACK_SCSV = 0x5600
 
 # RFC 8446 §4.1.3: the last 8 bytes of ServerHello.random when a TLS 1.3 server negotiates lower.
 DOWNGRADE_TLS12 = bytes.fromhex("444f574e47524401")  # "DOWNGRD" 01

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from . import extensions as ext
 from . import groups, signatures
 from .constants import (AlertDescription, ExtensionType as ET, NamedGroup, ProtocolVersion,
-                        TLS_EMPTY_RENEGOTIATION_INFO_SCSV)
+                        TLS_EMPTY_RENEGOTIATION_INFO_SCSV, TLS_FALLBACK_SCSV)
 from .errors import AlertError
 from .messages import ClientHello
 from .suites import BY_CODE, CipherSuite
@@ -67,17 +67,33 @@ def offered_versions(hello: ClientHello) -> tuple[int, ...]:
 
 
 def choose_version(hello: ClientHello, versions) -> str:
-    """RFC 8446 §4.2.1: the highest version both support; 1.3 only through supported_versions."""
-    offered = offered_versions(hello)
-    if "1.3" in versions and ProtocolVersion.TLS13 in offered:
-        return "1.3"
+    """RFC 8446 §4.2.1: the highest version both support. TLS 1.3 only through
+    supported_versions: a ClientHello without it is negotiated by legacy_version, as TLS 1.2
+    does (a legacy_version of 0x0304 then means "1.2 or anything above", i.e. 1.2 here)."""
+    if hello.legacy_version <= ProtocolVersion.SSL30:
+        # RFC 8446 App. D.5: SSL 3.0 and below are refused, whatever else the hello says
+        raise AlertError(AlertDescription.protocol_version,
+                         f"legacy_version 0x{hello.legacy_version:04x}: SSL 3.0 or older",
+                         check="version")
     no_list = hello.extension(ET.supported_versions) is None
+    offered = offered_versions(hello)
+    if "1.3" in versions and not no_list and ProtocolVersion.TLS13 in offered:
+        return "1.3"
     if "1.2" in versions and (ProtocolVersion.TLS12 in offered
                               or no_list and hello.legacy_version >= ProtocolVersion.TLS12):
         return "1.2"
     raise AlertError(AlertDescription.protocol_version,
                      "no protocol version in common (client offered "
                      + ", ".join(f"0x{v:04x}" for v in offered) + ")", check="version")
+
+
+def check_fallback(hello: ClientHello, version: str, versions) -> None:
+    """RFC 7507 §3: TLS_FALLBACK_SCSV says "I am retrying with a lower version than I can do";
+    if we could have negotiated a higher one, someone made the first attempt fail."""
+    if (TLS_FALLBACK_SCSV in hello.cipher_suites and version == "1.2" and "1.3" in versions):
+        raise AlertError(AlertDescription.inappropriate_fallback,
+                         "TLS_FALLBACK_SCSV in a TLS 1.2 ClientHello to a server that speaks 1.3",
+                         check="fallback_scsv")
 
 
 def client_groups(hello: ClientHello) -> tuple[int, ...]:

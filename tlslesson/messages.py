@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from .constants import HandshakeType as HT, ProtocolVersion, HELLO_RETRY_REQUEST_RANDOM
-from .errors import DecodeError
+from .constants import (AlertDescription, HandshakeType as HT, ProtocolVersion,
+                        HELLO_RETRY_REQUEST_RANDOM)
+from .errors import AlertError, DecodeError
 from .extensions import Extension, read_extensions, encode_all, find
 from .wire import Reader, Span, opaque, u8, u16, u24, uint16_list
 
@@ -325,8 +326,10 @@ class KeyUpdate:
     def read(cls, r: Reader, ctx: Context) -> "KeyUpdate":
         at = r.pos
         value = r.uint8("request_update")
-        if value not in (0, 1):
-            raise DecodeError("request_update", at, f"must be 0 or 1, not {value}")
+        if value not in (0, 1):     # RFC 8446 §4.6.3: illegal_parameter, not decode_error
+            raise AlertError(AlertDescription.illegal_parameter,
+                             f"KeyUpdate request_update must be 0 or 1, not {value} (offset {at})",
+                             check="key_update")
         return cls(value)
 
 

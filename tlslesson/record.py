@@ -329,6 +329,10 @@ class AEAD13:
             inner = self.aead.decrypt(nonce_xor(self.iv, seq), fragment, aad)
         except InvalidTag:
             raise _bad_mac(f"AEAD tag check failed on record {seq}") from None
+        if len(inner) > MAX_PLAINTEXT + 1:         # RFC 8446 §5.4: padding counts too
+            raise AlertError(AlertDescription.record_overflow,
+                             f"TLSInnerPlaintext of {len(inner)} bytes exceeds 2^14 + 1",
+                             check="record_length")
         stripped = inner.rstrip(b"\x00")          # the zero padding
         if not stripped:
             raise AlertError(AlertDescription.unexpected_message, "record with no content type",
@@ -397,14 +401,10 @@ class RecordLayer:
     def _check_version(self, record: Record) -> None:
         """As OpenSSL 3 does (ssl3_get_record): the first record from the peer may carry any 3.x
         (RFC 5246 App. E.1; the version is unknown until it arrives); after that a TLS 1.2
-        record must say 0x0303 (protocol_version). TLS 1.3 ignores the field (RFC 8446 §5.1)
-        on plaintext records; OpenSSL wants 0x0303 once keys are in use."""
-        if record.version != 0x0303:
-            if self.version == "1.2":
-                raise AlertError(AlertDescription.protocol_version,
-                                 f"record version 0x{record.version:04x} in a TLS 1.2 connection",
-                                 check="record_version")
-            if isinstance(self.read, AEAD13):
-                raise AlertError(AlertDescription.decode_error,
-                                 f"protected TLS 1.3 record with version 0x{record.version:04x}",
-                                 check="record_version")
+        record must say 0x0303 (protocol_version). TLS 1.3 ignores the field "for all purposes"
+        (RFC 8446 §5.1): a protected record's header is in its additional data anyway, so a changed
+        one fails the AEAD tag. (OpenSSL 3 refuses anything but 0x0303 once keys are in use.)"""
+        if record.version != 0x0303 and self.version == "1.2":
+            raise AlertError(AlertDescription.protocol_version,
+                             f"record version 0x{record.version:04x} in a TLS 1.2 connection",
+                             check="record_version")

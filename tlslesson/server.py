@@ -13,7 +13,7 @@ from . import groups, hello, signatures, states, tls12, tls13
 from .client import missing
 from .connection import Connection, ServerConfig
 from .constants import (AlertDescription as AD, DOWNGRADE_TLS12, ExtensionType as ET,
-                        HandshakeType as HT)
+                        HandshakeType as HT, TLS_EMPTY_RENEGOTIATION_INFO_SCSV)
 from .errors import AlertError
 from .messages import Certificate, CertificateVerify, ClientHello, Finished
 
@@ -41,6 +41,7 @@ class ServerConnection(Connection):
         self._enter("RECVD_CH")
         hs.client_hello, hs.client_random = ch, ch.random
         hs.version = self.records.version = hello.choose_version(ch, cfg.versions)
+        hello.check_fallback(ch, hs.version, cfg.versions)
         hs.suite, hs.identity = hello.choose_suite(ch, hs.version, cfg.suites, cfg.groups,
                                                    cfg.identities, cfg.signature_preference)
         hs.peer_schemes = hello.client_signature_schemes(ch)
@@ -62,7 +63,11 @@ class ServerConnection(Connection):
             random = random[:24] + DOWNGRADE_TLS12
         hs.server_random = random
         hs.extended_master_secret = cfg.ems and ch.extension(ET.extended_master_secret) is not None
-        self._send_stage(tls12.server_hello(suite, random, hs.extended_master_secret))
+        self._send_stage(tls12.server_hello(
+            suite, random, hs.extended_master_secret,
+            secure_renegotiation=(TLS_EMPTY_RENEGOTIATION_INFO_SCSV in ch.cipher_suites
+                                  or ch.extension(ET.renegotiation_info) is not None),
+            point_formats=ch.extension(ET.ec_point_formats) is not None))
         self._send_stage(tls12.certificate(hs.identity))
         if suite.kx in ("ECDHE", "DHE"):
             if suite.kx == "ECDHE":
@@ -83,13 +88,22 @@ class ServerConnection(Connection):
         self._enter("WAIT_CERT" if cfg.client_ca else "WAIT_CKE")
 
     def on_certificate12(self, message: Certificate, raw: bytes) -> None:
-        if not message.certificate_list:
-            raise AlertError(AD.handshake_failure, "client sent no certificate",
-                             check="client_certificate")
-        self._client_certificate(message, raw)
+        if message.certificate_list or self._no_certificate_required(raw):
+            self._client_certificate(message, raw)
         self._enter("WAIT_CKE")
 
+    def _no_certificate_required(self, raw: bytes) -> bool:
+        """An empty client Certificate (RFC 5246 §7.4.6, RFC 8446 §4.4.2.4): the end of the
+        handshake if we require one, otherwise a client that goes on without authenticating."""
+        if self.config.require_client_certificate:
+            raise AlertError(AD.certificate_required if self.hs.version == "1.3"
+                             else AD.handshake_failure, "client sent no certificate",
+                             check="client_certificate")
+        self.hs.transcript.add(raw)
+        return False
+
     def _client_certificate(self, message: Certificate, raw: bytes) -> None:
+        """A client certificate chain, validated against the CAs we named."""
         self.hs.peer_key = self._validate_peer(message, self.config.client_ca, None)
         self.hs.client_certified = True
         self.hs.transcript.add(raw)
@@ -196,11 +210,11 @@ class ServerConnection(Connection):
         self._enter("WAIT_CERT" if self.config.client_ca else "WAIT_FINISHED")
 
     def on_certificate13(self, message: Certificate, raw: bytes) -> None:
-        if not message.certificate_list:         # we require one (RFC 8446 §4.4.2.4)
-            raise AlertError(AD.certificate_required, "client sent no certificate",
-                             check="client_certificate")
-        self._client_certificate(message, raw)
-        self._enter("WAIT_CV")
+        if message.certificate_list or self._no_certificate_required(raw):
+            self._client_certificate(message, raw)
+            self._enter("WAIT_CV")
+        else:
+            self._enter("WAIT_FINISHED")
 
     def on_certificate_verify13(self, message: CertificateVerify, raw: bytes) -> None:
         self._check_certificate_verify13(message, raw, self._requested_schemes())
@@ -226,5 +240,6 @@ class ServerConnection(Connection):
                 HT.client_key_exchange: on_client_key_exchange,
                 HT.certificate_verify: on_certificate_verify12,
                 states.CCS: Connection.on_change_cipher_spec,
-                HT.finished: on_finished12},
+                HT.finished: on_finished12,
+                ("CONNECTED", HT.client_hello): Connection.on_renegotiation},
     }

@@ -56,7 +56,7 @@ CLIENT_12 = {
                       "ChangeCipherSpec Finished": ("WAIT_CCS",)},
     "WAIT_CCS":      {CCS: ("WAIT_FINISHED",)},
     "WAIT_FINISHED": {HT.finished: ("CONNECTED",)},
-    "CONNECTED":     {},
+    "CONNECTED":     {HT.hello_request: ("CONNECTED",)},      # renegotiation: declined
 }
 
 SERVER_12 = {
@@ -68,7 +68,7 @@ SERVER_12 = {
     "WAIT_CCS":      {CCS: ("WAIT_FINISHED",)},
     "WAIT_FINISHED": {HT.finished: ("SEND_FINISHED",)},
     "SEND_FINISHED": {"send ChangeCipherSpec Finished": ("CONNECTED",)},
-    "CONNECTED":     {},
+    "CONNECTED":     {HT.client_hello: ("CONNECTED",)},       # renegotiation: declined
 }
 
 TABLES = {("client", "1.3"): CLIENT_13, ("server", "1.3"): SERVER_13,

@@ -87,14 +87,17 @@ def verify_data(master: bytes, sender: str, handshake_hash: bytes, suite: Cipher
 # -- message stages ------------------------------------------------------------------------
 
 
-def server_hello(suite: CipherSuite, server_random: bytes, ems: bool) -> Stage:
+def server_hello(suite: CipherSuite, server_random: bytes, ems: bool,
+                 secure_renegotiation: bool = True, point_formats: bool = True) -> Stage:
     """The server's choice: version 1.2 (legacy_version 0x0303), one suite, its own random, and the
-    extensions it agrees to: renegotiation_info (RFC 5746 — an OpenSSL 3 client insists on it),
-    extended_master_secret if both want it (RFC 7627), ec_point_formats for ECDHE (RFC 8422)."""
-    exts = [ext.renegotiation_info()]
+    extensions it agrees to — each only in answer to the client's (RFC 5246 §7.4.1.4):
+    renegotiation_info if the client signalled RFC 5746 (an OpenSSL 3 client insists on it),
+    extended_master_secret if both want it (RFC 7627), ec_point_formats for ECDHE if the client
+    sent its own (RFC 8422 §5.2)."""
+    exts = [ext.renegotiation_info()] if secure_renegotiation else []
     if ems:
         exts.append(ext.extended_master_secret())
-    if suite.kx == "ECDHE":
+    if suite.kx == "ECDHE" and point_formats:
         exts.append(ext.ec_point_formats())
     return Stage(ServerHello(server_random, suite.code, tuple(exts)),
                  {"server_random": server_random, "cipher_suite": suite.name,
