@@ -220,3 +220,109 @@ def test_renegotiation_is_declined_with_a_warning():
         ("Alert", 1, AD.no_renegotiation) and server.state == "CONNECTED"
     client.send(b"still here")
     assert [e.data for e in server.receive(client.data_to_send())] == [b"still here"]
+
+
+# -- alerts the RFC names ---------------------------------------------------------------------------
+def test_no_null_compression_is_illegal_parameter():
+    """RFC 8446 §4.1.2 (OpenSSL answers decode_error; the RFC's alert is illegal_parameter)."""
+    with pytest.raises(AlertError) as caught:
+        _send_hello(_hello(compression_methods=b"\x01"))
+    assert caught.value.alert == AD.illegal_parameter and caught.value.check == "compression"
+
+
+def test_an_unknown_content_type_after_the_first_record_is_unexpected_message():
+    """RFC 8446 §5: "an unexpected record type ... MUST terminate the connection with an
+    unexpected_message alert" (the very first record is simply not TLS: decode_error)."""
+    server, _ = _send_hello(_hello())
+    with pytest.raises(AlertError) as caught:
+        server.receive(bytes([99, 3, 3, 0, 1, 0]))
+    assert caught.value.alert == AD.unexpected_message and caught.value.check == "record_type"
+    with pytest.raises(DecodeError):
+        ServerConnection().receive(bytes([99, 3, 3, 0, 1, 0]))
+
+
+def test_an_empty_certificate_verify_signature_is_decrypt_error():
+    """RFC 8446 §4.4.3 / RFC 5246 §7.4.8: a signature that does not verify — here none at all —
+    is decrypt_error; the message itself still parses (00 00: a zero-length signature)."""
+    from tlslesson import tls12, tls13
+    from tlslesson.constants import SignatureScheme as SS
+    raw = bytes([15, 0, 0, 4]) + SS.rsa_pss_rsae_sha256.to_bytes(2, "big") + b"\x00\x00"
+    cv = messages.decode_handshake(raw, messages.Context("1.3"))
+    assert cv.signature == b""
+    key = P.client.key.public_key()
+    with pytest.raises(AlertError) as caught:
+        tls13.verify_certificate_verify(cv, key, bytes(32), "client", (SS.rsa_pss_rsae_sha256,))
+    assert caught.value.alert == AD.decrypt_error and caught.value.check == "certificate_verify"
+    with pytest.raises(AlertError) as caught:
+        tls12.verify_certificate_verify(cv, key, b"handshake messages")
+    assert caught.value.alert == AD.decrypt_error
+
+
+def _with_share(h, group: int, key_exchange: bytes):
+    return dataclasses.replace(h, extensions=tuple(
+        ext.key_share_client([ext.KeyShareEntry(group, key_exchange)]) if e.type == ET.key_share
+        else e for e in h.extensions))
+
+
+def test_a_right_truncated_ffdhe_share_is_illegal_parameter():
+    """RFC 8446 §4.2.8.1: an ffdhe public value is left-padded to the size of p (256 bytes for
+    ffdhe2048); 255 bytes (the leading zero byte dropped) is illegal_parameter."""
+    from tlslesson import groups
+    from tlslesson.constants import NamedGroup
+    from tlslesson.rng import SystemRandom
+    _, share = groups.FFDHE2048.client_share(SystemRandom())
+    h = _with_share(_hello(versions=("1.3",)), NamedGroup.ffdhe2048, share[1:])
+    server = ServerConnection(ServerConfig(groups=(NamedGroup.ffdhe2048,)))
+    with pytest.raises(AlertError) as caught:
+        _send_hello(h, server)
+    assert caught.value.alert == AD.illegal_parameter and caught.value.check == "key_share"
+
+
+@pytest.mark.parametrize("names", [[b"localhost", b"example.com"], [b"local\x00host"],
+                                   [b"bad name"]])
+def test_server_name_must_hold_one_printable_host_name(names):
+    """RFC 6066 §3: no two names of the same type; a HostName is a DNS name (no control bytes)."""
+    entries = b"".join(b"\x00" + len(n).to_bytes(2, "big") + n for n in names)
+    data = len(entries).to_bytes(2, "big") + entries
+    h = _hello()
+    h = dataclasses.replace(h, extensions=tuple(
+        ext.Extension(ET.server_name, data) if e.type == ET.server_name else e
+        for e in h.extensions))
+    with pytest.raises(DecodeError) as caught:
+        _send_hello(h)
+    assert caught.value.field == "host_name"
+
+
+def test_the_reply_of_a_server_that_answers_and_closes_is_not_lost(tmp_path):
+    """A server that answers and closes at once (Python ssl here) closes with our close_notify
+    unread if we send it right after our data: its kernel then resets the connection and the
+    reply in flight to us is dropped. connect waits for the answer first (20 of 20 came back)."""
+    import socket
+    import ssl
+    import threading
+    from tlslesson import net
+    lesson = pki.lesson_pki()
+    (tmp_path / "chain.pem").write_bytes(lesson.rsa_server.chain_pem)
+    (tmp_path / "key.pem").write_bytes(lesson.rsa_server.key_pem)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(tmp_path / "chain.pem", tmp_path / "key.pem")
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(10)
+    port = listener.getsockname()[1]
+
+    def serve(count):
+        for _ in range(count):
+            sock, _ = listener.accept()
+            with ctx.wrap_socket(sock, server_side=True) as tls:
+                tls.settimeout(10)
+                tls.sendall(b"polo:" + tls.recv(100))      # answer, then close at once
+    runs = 20
+    thread = threading.Thread(target=serve, args=(runs,), daemon=True)
+    thread.start()
+    try:
+        got = [net.connect("127.0.0.1", port, ClientConfig(versions=("1.3",)), send=b"marco",
+                           timeout=5).data for _ in range(runs)]
+    finally:
+        thread.join(10)
+        listener.close()
+    assert got == [b"polo:marco"] * runs

@@ -615,7 +615,7 @@ CLIENT_GARBAGE = {
     "ChangeCipherSpec first": (CCS, AD.unexpected_message,
                                "received ChangeCipherSpec in state START (expected ClientHello)"),
     "handshake message of 16 MiB": (record(22, b"\x01\xff\xff\xff" + junk(100), 0x0301),
-                                    AD.illegal_parameter, "handshake message of 16777215 bytes"),
+                                    AD.decode_error, "handshake message of 16777215 bytes"),
 }
 
 
@@ -816,7 +816,7 @@ BAD_CLIENTS = {
     "oversized header": (_send_close(b"\x16\x03\x01\xff\xff", read_reply=True), "record_overflow"),
     "oversized plaintext": (_send_close(record(22, bytes(2 ** 14 + 1), 0x0301)), "record_overflow"),
     "oversized protected": (_protected_oversized, "record_overflow"),
-    "16 MiB message": (_send_close(record(22, b"\x01\xff\xff\xff", 0x0301)), "illegal_parameter"),
+    "16 MiB message": (_send_close(record(22, b"\x01\xff\xff\xff", 0x0301)), "decode_error"),
     "stall silent": (_send_hold(b""), "timeout"),
     "stall half record": (_send_hold(b"\x16\x03\x01\x02\x00\x01"), "timeout"),
     "stall after hello": (_send_hold(None), "timeout"),

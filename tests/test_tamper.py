@@ -149,7 +149,7 @@ def allowed(suite, auth: bool, step, off: int, span, wire: bytes) -> set[str]:
         if name in ("legacy_session_id", "selected_version", "legacy_compression_method"):
             return {"illegal_parameter"}  # the client checks the echo / the server's choices
         if name == "legacy_compression_methods":
-            return {"decode_error"}       # no null method left (OpenSSL: NO_COMPRESSION_SPECIFIED)
+            return {"illegal_parameter"}  # no null method left (RFC 8446 §4.1.2; OpenSSL: decode_error)
         if name == "cipher_suite":
             if msg == "ServerHello":
                 return {"illegal_parameter"}

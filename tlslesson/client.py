@@ -195,7 +195,12 @@ class ClientConnection(Connection):
                              "no share for", check="key_share")
         hs.transcript.add(raw)
         hs.server_random = sh.random
-        shared = groups.get(entry.group).client_finish(private, entry.key_exchange)
+        group = groups.get(entry.group)
+        if len(entry.key_exchange) != group.server_share_size:   # RFC 8446 §4.2.8
+            raise AlertError(AD.illegal_parameter, f"{group.name} key share of "
+                             f"{len(entry.key_exchange)} bytes, not {group.server_share_size}",
+                             check="key_share")
+        shared = group.client_finish(private, entry.key_exchange)
         self._show({"server_random": sh.random, "group": groups.name(entry.group),
                     "server_share": entry.key_exchange})
         self._start_schedule13(shared)

@@ -381,11 +381,12 @@ class Connection:
         self._handshake_buffer += plaintext
         while len(self._handshake_buffer) >= 4:
             length = int.from_bytes(self._handshake_buffer[1:4], "big")
-            if length > MAX_HANDSHAKE_MESSAGE:    # refused at its header, as OpenSSL does:
-                self._dispatch(self._handshake_buffer[0])
-                raise AlertError(AD.illegal_parameter,   # SSL_R_EXCESSIVE_MESSAGE_SIZE
-                                 f"handshake message of {length} bytes (at most "
-                                 f"{MAX_HANDSHAKE_MESSAGE} accepted)", check="message_length")
+            if length > MAX_HANDSHAKE_MESSAGE:    # refused at its header, as OpenSSL does
+                self._dispatch(self._handshake_buffer[0])        # (a wrong type first), but
+                raise AlertError(AD.decode_error,   # with the RFC's alert (RFC 8446 §6; OpenSSL
+                                 f"handshake message of {length} bytes (at most "   # sends
+                                 f"{MAX_HANDSHAKE_MESSAGE} accepted)",   # illegal_parameter)
+                                 check="message_length")
             if len(self._handshake_buffer) < 4 + length:
                 break
             raw = self._handshake_buffer[:4 + length]

@@ -102,15 +102,17 @@ def _server_name(r: Reader, where: str):
     if where != "client_hello":
         return None                                  # the server echoes it empty
     names = []
-    lst = r.block(2, "server_name_list", 1)
+    lst = r.block(2, "server_name_list", 1)            # RFC 6066 §3: at least one entry
     while not lst.at_end():
         kind = lst.uint8("name_type")
+        at = lst.base + lst.pos
         name = lst.opaque(2, "host_name", 1)
         if kind == 0:
-            try:
-                names.append(name.decode("ascii"))
-            except UnicodeDecodeError:
-                raise DecodeError("host_name", lst.pos, "not ASCII") from None
+            if names:                 # "MUST NOT contain more than one name of the same name_type"
+                raise DecodeError("host_name", at, "a second host_name in server_name")
+            if any(b < 0x21 or b > 0x7e for b in name):      # a DNS name: printable ASCII only
+                raise DecodeError("host_name", at, "not a host name (control or non-ASCII bytes)")
+            names.append(name.decode("ascii"))
     return tuple(names)
 
 

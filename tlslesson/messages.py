@@ -254,7 +254,9 @@ class CertificateVerify:
 
     @classmethod
     def read(cls, r: Reader, ctx: Context) -> "CertificateVerify":
-        return cls(r.uint16("signature_scheme"), r.opaque(2, "signature", 1))
+        # an empty signature parses (RFC 8446 §4.4.3 gives no minimum): it fails the check,
+        # decrypt_error, like any signature that does not verify
+        return cls(r.uint16("signature_scheme"), r.opaque(2, "signature"))
 
 
 @dataclass(frozen=True)

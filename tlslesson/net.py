@@ -245,24 +245,34 @@ def connect(host: str, port: int, config: ClientConfig | None = None, *, timeout
             link.flush()
         if on_handshake is not None:
             on_handshake(conn)
+        def read_until(done, deadline=None) -> None:
+            while not done() and not conn.closed and not link.eof:
+                try:
+                    events = link.receive(deadline)
+                except TransportError:
+                    if link.timed_out:
+                        raise
+                    # The server reset the TCP connection instead of sending close_notify: keep
+                    # what arrived, and say how it ended (without close_notify a truncation
+                    # can't be told from a clean end).
+                    result.closed_by = "tcp reset"
+                    return
+                handle(events)
+                link.flush()           # e.g. our KeyUpdate answer
+
         if send:
             conn.send(send)
-        if close:
+            link.flush()
+            if close:
+                # Wait for the answer before our close_notify: a server that answers and closes
+                # at once would close with our alert unread, and the TCP reset that follows can
+                # discard its answer on the way to us. Nothing within ``timeout``: an error that
+                # says what we waited for.
+                read_until(lambda: received, time.monotonic() + timeout)
+        if close and not conn.closed and result.closed_by != "tcp reset":
             conn.close()
         link.flush()
-        while not conn.closed and not link.eof:
-            try:
-                events = link.receive()
-            except TransportError:
-                if link.timed_out:
-                    raise
-                # The server reset the TCP connection instead of sending close_notify (common:
-                # it closed with our close_notify unread). Keep what arrived, and say how it
-                # ended: without close_notify a truncation can't be told from a clean end.
-                result.closed_by = "tcp reset"
-                break
-            handle(events)
-            link.flush()               # e.g. our KeyUpdate answer
+        read_until(lambda: False)
         if result.closed_by == "close_notify":
             conn.close()               # RFC 5246 §7.2.1: answer close_notify with close_notify
             link.flush_quietly()

@@ -159,7 +159,11 @@ class RecordBuffer:
             return None
         content_type, version, length = _HEADER.unpack_from(self.buffer)
         if content_type not in (20, 21, 22, 23):
-            raise DecodeError("record content_type", self.offset,
+            if self.offset:          # RFC 8446 §5: an unexpected record type, unexpected_message
+                raise AlertError(AlertDescription.unexpected_message,
+                                 f"record of unknown content type {content_type}",
+                                 check="record_type")
+            raise DecodeError("record content_type", self.offset,   # the first: not TLS at all
                               f"{content_type} is not a TLS content type (not TLS at all?)")
         if version >> 8 != 3:
             if self.offset:   # OpenSSL: protocol_version after the first record (none on the first)

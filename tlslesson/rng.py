@@ -14,8 +14,6 @@ import os
 class SystemRandom:
     """Fresh randomness from the operating system: what real connections use."""
 
-    deterministic = False
-
     def bytes(self, n: int) -> bytes:
         return os.urandom(n)
 
@@ -25,9 +23,8 @@ class SystemRandom:
 
 
 class LessonRandom:
-    """Deterministic bytes: SHA-256(seed || counter) blocks. Lesson-only, never for real keys."""
-
-    deterministic = True
+    """Deterministic bytes: SHA-256(seed || counter) blocks. Lesson-only, never for real keys.
+    The protocol code cannot tell it from SystemRandom: it only ever asks for bytes."""
 
     def __init__(self, seed: str):
         self.seed = seed

@@ -33,9 +33,10 @@ class ServerConnection(Connection):
     # -- ClientHello: version, suite, certificate (both tables) ----------------------------------
     def on_client_hello(self, ch: ClientHello, raw: bytes) -> None:
         cfg, hs = self.config, self.hs
-        if 0 not in ch.compression_methods:   # OpenSSL: SSL_R_NO_COMPRESSION_SPECIFIED
-            raise AlertError(AD.decode_error, "ClientHello does not offer the null compression "
-                             "method", check="compression")
+        if 0 not in ch.compression_methods:   # RFC 8446 §4.1.2: illegal_parameter (OpenSSL
+            raise AlertError(AD.illegal_parameter,   # says decode_error, NO_COMPRESSION_SPECIFIED)
+                             "ClientHello does not offer the null compression method",
+                             check="compression")
         if hs.hello_retry_group is not None:
             return self._second_client_hello(ch, raw)
         self._enter("RECVD_CH")
@@ -178,7 +179,12 @@ class ServerConnection(Connection):
         Certificate, CertificateVerify, Finished; then the application key for writing."""
         cfg, hs = self.config, self.hs
         suite = hs.suite
-        share, shared = groups.get(entry.group).server_share(self.rng, entry.key_exchange)
+        group = groups.get(entry.group)
+        if len(entry.key_exchange) != group.client_share_size:   # RFC 8446 §4.2.8: e.g. an
+            raise AlertError(AD.illegal_parameter, f"{group.name} key share of "   # ffdhe share
+                             f"{len(entry.key_exchange)} bytes, not {group.client_share_size}",
+                             check="key_share")            # must be left-padded to the size of p
+        share, shared = group.server_share(self.rng, entry.key_exchange)
         hs.server_random = self.rng.bytes(32)
         self._send_stage(tls13.server_hello(suite, hs.server_random, ch.session_id,
                                             ext.KeyShareEntry(entry.group, share)))
