@@ -235,7 +235,7 @@ def test_our_client_to_java_server(java, lesson, case):
     message = _message()
     config = _our_client(lesson, version=version, suite=suite, client_auth=client_auth, ems=ems)
     theirs, result = run_java_server(
-        java, lambda port: net.connect("127.0.0.1", port, config, send=message, timeout=5),
+        java, lambda port: net.connect("127.0.0.1", port, config, send=message, timeout=10),
         version=version, suite=suite, ecdsa=suite.auth == "ECDSA", client_auth=client_auth,
         ems=ems)
     assert theirs.returncode == 0, theirs.output[-2000:]
@@ -254,7 +254,7 @@ def test_our_client_to_java_server_tls13_groups(java, lesson, group):
     message = _message()
     config = _our_client(lesson, version="1.3", groups=(group,))
     theirs, result = run_java_server(
-        java, lambda port: net.connect("127.0.0.1", port, config, send=message, timeout=5),
+        java, lambda port: net.connect("127.0.0.1", port, config, send=message, timeout=10),
         version="1.3", group=group)
     assert theirs.returncode == 0, theirs.output[-2000:]
     assert theirs.protocol == "TLSv1.3" and theirs.suite == result.suite.name
@@ -268,7 +268,7 @@ def test_our_client_to_java_server_hello_retry_request(java, lesson):
     message = _message()
     config = _our_client(lesson, groups=(NamedGroup.x25519, NamedGroup.secp256r1))
     theirs, result = run_java_server(
-        java, lambda port: net.connect("127.0.0.1", port, config, send=message, timeout=5),
+        java, lambda port: net.connect("127.0.0.1", port, config, send=message, timeout=10),
         group=NamedGroup.secp256r1)
     assert theirs.returncode == 0, theirs.output[-2000:]
     assert theirs.protocol == "TLSv1.3"
@@ -283,7 +283,7 @@ def test_default_client_to_tls12_only_java_server(java, lesson):
     message = _message()
     theirs, result = run_java_server(
         java, lambda port: net.connect("127.0.0.1", port, _our_client(lesson), send=message,
-                                       timeout=5),
+                                       timeout=10),
         version="1.2")
     assert theirs.returncode == 0, theirs.output[-2000:]
     assert theirs.protocol == "TLSv1.2" and result.version == "1.2"
@@ -295,7 +295,7 @@ def test_default_client_to_tls12_only_java_server(java, lesson):
 # 2. Java's SSLSocket -> our server
 # ------------------------------------------------------------------------------------------------
 def _java_client_to_us(java, config, message, **java_options):
-    with OurServer(config) as server:
+    with OurServer(config, timeout=10) as server:     # a cold JVM: give its handshake time
         theirs = run_java_client(java, server.port, message, **java_options)
         reports = server.wait_for_reports(1)
     assert len(reports) == 1, theirs.output[-2000:]
@@ -377,7 +377,7 @@ def test_our_client_without_certificate_gets_java_alert(java, lesson, version):
     def attempt(port):
         with pytest.raises(AlertError) as caught:
             net.connect("127.0.0.1", port, _our_client(lesson, version=version), send=b"x",
-                        timeout=5)
+                        timeout=10)
         return caught.value
 
     theirs, error = run_java_server(java, attempt, version=version, client_auth=True)
