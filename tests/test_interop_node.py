@@ -143,7 +143,9 @@ def node_client(port: int, **options) -> dict:
 
 
 def node_versions(version: str | None) -> dict:
-    return {} if version is None else {"minVersion": VERSION[version], "maxVersion": VERSION[version]}
+    if version is None:
+        return {}
+    return {"minVersion": VERSION[version], "maxVersion": VERSION[version]}
 
 
 def node_server_options(lesson, *, suite=None, version=None, group=None, client_auth=False,
