@@ -46,11 +46,26 @@ def _find_node() -> str | None:
     return str(path) if os.access(path, os.X_OK) else None
 
 
+def _openssl_of(node: str | None) -> tuple[int, ...]:
+    """The OpenSSL version inside that node (ML-KEM groups need 3.5); () if it won't say."""
+    if node is None:
+        return ()
+    try:
+        out = subprocess.run([node, "-p", "process.versions.openssl"], capture_output=True,
+                             text=True, timeout=PROCESS_TIMEOUT).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ()
+    return tuple(int(p) for p in re.findall(r"\d+", out)[:2])
+
+
 NODE = _find_node()
+NODE_OPENSSL = _openssl_of(NODE)
 pytestmark = [
     pytest.mark.interop,
     pytest.mark.skipif(NODE is None, reason=f"Node.js 26 not found: set $TLSLESSON_NODE or "
                        f"`npm install --prefix ~/.cache/tlslesson-node {NODE_PACKAGE}`"),
+    pytest.mark.skipif(NODE is not None and NODE_OPENSSL < (3, 5),
+                       reason=f"{NODE} has OpenSSL {NODE_OPENSSL}, not 3.5+ ({NODE_PACKAGE})"),
 ]
 
 VERSION = {"1.2": "TLSv1.2", "1.3": "TLSv1.3"}
