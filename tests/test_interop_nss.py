@@ -422,9 +422,6 @@ def test_our_client_without_certificate_gets_nss_alert(lesson, nss, version, ale
     assert "-12285" in server.output.text()      # SSL_ERROR_NO_CERTIFICATE
 
 
-@pytest.mark.xfail(strict=True, reason="engine: net.connect raises TransportError (Broken pipe) on "
-                   "a write after the TLS 1.3 handshake without reading the certificate_required "
-                   "alert already waiting in the receive buffer")
 def test_our_client_writing_after_refused_tls13_handshake_gets_nss_alert(lesson, nss):
     """Our client's TLS 1.3 handshake is complete when it has sent its (empty) Certificate and
     Finished; NSS then refuses it with certificate_required and closes, with our Finished record

@@ -104,8 +104,27 @@ class _Link:
             raise TransportError(f"timed out after {self.timeout:g} s sending to the "
                                  f"{self.peer}") from None
         except OSError as exc:
+            when = self._when()
+            self._read_what_arrived()      # the peer's alert, if it sent one before it closed
             raise TransportError(f"the {self.peer} closed the connection ({_reason(exc)}) "
-                                 f"{self._when()}") from None
+                                 f"{when}") from None
+
+    def _read_what_arrived(self, limit: int = 16) -> None:
+        """Our write failed because the peer closed: what it sent before closing is probably in
+        our receive buffer still — typically the alert that says why (a server refusing our
+        certificate after our Finished). Feed it to the connection, which raises that alert."""
+        if self.conn.closed:
+            return
+        try:
+            self.sock.setblocking(False)
+            self._wait = None
+            for _ in range(limit):
+                data = self.sock.recv(RECV_SIZE)
+                if not data:
+                    return
+                self.conn.receive(data)
+        except OSError:                   # nothing (more) there, or reset
+            return
 
     def flush_quietly(self) -> None:
         """After an error: send the queued alert if the socket still takes it."""
