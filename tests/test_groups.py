@@ -79,7 +79,8 @@ def test_a_malformed_kem_ciphertext_is_illegal_parameter():
 
 
 def test_seeded_shares_repeat_and_fresh_ones_do_not():
-    for name in ("x25519", "secp256r1", "ffdhe2048", "MLKEM768"):
+    for name in ("x25519", "secp256r1", "ffdhe2048", "MLKEM768", "secp384r1", "secp521r1", "x448",
+                 "ffdhe3072", "ffdhe4096"):
         group = groups.get(name)
         assert group.client_share(lesson_rng("s"))[1] == group.client_share(lesson_rng("s"))[1]
         assert group.client_share(SystemRandom())[1] != group.client_share(SystemRandom())[1]
