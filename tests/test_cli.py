@@ -215,7 +215,7 @@ def test_connect_to_serve_both_cli(lesson, tmp_path):
     (["connect", "localhost", "http"], "not a port number"),
     (["connect", "localhost", "70000"], "port out of range"),
     (["connect", "localhost", "443", "--suite", "RC4-MD5"], "unknown cipher suite 'RC4-MD5'"),
-    (["connect", "localhost", "443", "--group", "x448"], "unknown group 'x448'"),
+    (["connect", "localhost", "443", "--group", "ffdhe8192"], "unknown group 'ffdhe8192'"),
     (["connect", "localhost", "443", "--version", "1.2", "--suite", "TLS_AES_128_GCM_SHA256"],
      "is a TLS 1.3 suite, but --version is 1.2"),
     (["connect", "localhost", "443", "--cert", "x.crt"], "--cert and --key go together"),

@@ -2,13 +2,18 @@
 
 Sizes from RFC 8446 §4.2.8.2 (x25519 32, P-256 65), RFC 7919 (ffdhe2048 256), FIPS 203 (ML-KEM-768
 encapsulation key 1184, ciphertext 1088) and draft-ietf-tls-ecdhe-mlkem (X25519MLKEM768 1216 /
-1120 with ML-KEM first; SecP256r1MLKEM768 1249 / 1153 with the curve first).
+1120 with ML-KEM first; SecP256r1MLKEM768 1249 / 1153 with the curve first), RFC 8446 §4.2.8.2
+(P-384 97 / 48, P-521 133 / 66: 0x04 || X || Y and the X coordinate), RFC 7748 §6.2 (x448 56) and
+RFC 7919 §A.2-A.3 (ffdhe3072 384, ffdhe4096 512).
 """
 from __future__ import annotations
 
-import pytest
+import math
 
-from tlslesson import groups
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from tlslesson import groups, suites
 from tlslesson.__main__ import UsageError, parse_group
 from tlslesson.connection import ClientConfig, ServerConfig, handshake
 from tlslesson.constants import AlertDescription as AD, NamedGroup
@@ -17,7 +22,9 @@ from tlslesson.rng import SystemRandom, lesson_rng
 
 SIZES = {"x25519": (32, 32, 32), "secp256r1": (65, 65, 32), "ffdhe2048": (256, 256, 256),
          "MLKEM768": (1184, 1088, 32), "X25519MLKEM768": (1216, 1120, 64),
-         "SecP256r1MLKEM768": (1249, 1153, 64)}
+         "SecP256r1MLKEM768": (1249, 1153, 64),
+         "secp384r1": (97, 97, 48), "secp521r1": (133, 133, 66), "x448": (56, 56, 56),
+         "ffdhe3072": (384, 384, 384), "ffdhe4096": (512, 512, 512)}
 
 
 @pytest.mark.parametrize("name", SIZES)
@@ -51,6 +58,11 @@ def test_hybrid_shares_are_the_two_parts_concatenated_in_the_drafts_order():
     ("ffdhe2048", b"\x01"), ("ffdhe2048", b"\xff" * 256),       # 1 and >= p - 1
     ("MLKEM768", b"\x00" * 1183),
     ("X25519MLKEM768", b"\x00" * 1215),
+    ("secp384r1", b"\x04" + b"\x01" * 96), ("secp384r1", b"\x04" + b"\x01" * 64),   # off; short
+    ("secp521r1", b"\x04" + b"\x01" * 132), ("secp521r1", b"\x03" + b"\x01" * 66),  # off; compressed
+    ("x448", b"\x01" * 55), ("x448", bytes(56)),               # short; the all-zero point
+    ("ffdhe3072", b"\x00" * 383 + b"\x01"), ("ffdhe3072", b"\xff" * 384),   # 1 and >= p - 1
+    ("ffdhe4096", bytes(512)), ("ffdhe4096", groups.FFDHE4096_P.to_bytes(512, "big")),   # 0, p
 ])
 def test_a_malformed_peer_share_is_illegal_parameter(name, bad):
     group = groups.get(name)
@@ -67,7 +79,8 @@ def test_a_malformed_kem_ciphertext_is_illegal_parameter():
 
 
 def test_seeded_shares_repeat_and_fresh_ones_do_not():
-    for name in ("x25519", "secp256r1", "ffdhe2048", "MLKEM768"):
+    for name in ("x25519", "secp256r1", "ffdhe2048", "MLKEM768", "secp384r1", "secp521r1", "x448",
+                 "ffdhe3072", "ffdhe4096"):
         group = groups.get(name)
         assert group.client_share(lesson_rng("s"))[1] == group.client_share(lesson_rng("s"))[1]
         assert group.client_share(SystemRandom())[1] != group.client_share(SystemRandom())[1]
@@ -104,8 +117,82 @@ def test_explicit_dh_groups_from_a_server_are_checked():
 def test_every_name_comes_from_the_one_table():
     assert parse_group("P-256") == NamedGroup.secp256r1 == parse_group("prime256v1")
     assert parse_group("x25519mlkem768") == NamedGroup.X25519MLKEM768
+    assert parse_group("P-384") == NamedGroup.secp384r1 and parse_group("p521") == 0x0019
+    assert parse_group("x448") == 0x001E and parse_group("ffdhe4096") == 0x0102
     with pytest.raises(UsageError, match="X25519MLKEM768"):   # the message lists the table
-        parse_group("x448")
+        parse_group("ffdhe8192")
     with pytest.raises(KeyError):                             # misuse: not a protocol alert
         groups.get("nonsense")
     assert ClientConfig().groups == groups.DEFAULT == ServerConfig().groups
+
+
+def _e_times_2_to(bits: int) -> int:
+    """floor(2^bits * e), from e = sum 1/k! in fixed point (64 guard bits)."""
+    one, total, term, k = 1 << (bits + 64), 0, 1 << (bits + 64), 0
+    while term:
+        total, k = total + term, k + 1
+        term = one // math.factorial(k)
+    return total >> 64
+
+
+@pytest.mark.parametrize("bits,x,p", [(2048, 560316, groups.FFDHE2048_P),
+                                      (3072, 2625351, groups.FFDHE3072_P),
+                                      (4096, 5736041, groups.FFDHE4096_P)])
+def test_ffdhe_primes_are_the_rfc7919_formula(bits, x, p):
+    # RFC 7919 Appendix A: p = 2^b - 2^{b-64} + {[2^(b-130) e] + X} * 2^64 - 1, generator 2.
+    assert p == 2 ** bits - 2 ** (bits - 64) + (_e_times_2_to(bits - 130) + x) * 2 ** 64 - 1
+
+
+@pytest.mark.parametrize("group,bits", [(groups.SECP256R1, 256), (groups.SECP384R1, 384),
+                                        (groups.SECP521R1, 521)])
+def test_curve_orders_are_the_base_points_order(group, bits):
+    # (n - 1) * G = -G = (Gx, p - Gy), so n * G is the point at infinity: n is G's order.
+    assert group.order.bit_length() == bits
+    g = ec.derive_private_key(1, group.curve()).public_key().public_numbers()
+    minus_g = ec.derive_private_key(group.order - 1, group.curve()).public_key().public_numbers()
+    assert (minus_g.x, minus_g.y) == (g.x, CURVE_P[bits] - g.y)
+
+
+# The field primes p of SEC 2 v2 §2.4.2, §2.5.2, §2.6.2.
+CURVE_P = {256: 2 ** 256 - 2 ** 224 + 2 ** 192 + 2 ** 96 - 1,
+           384: 2 ** 384 - 2 ** 128 - 2 ** 96 + 2 ** 32 - 1, 521: 2 ** 521 - 1}
+
+
+@pytest.mark.parametrize("name", ["secp384r1", "secp521r1", "x448", "ffdhe3072", "ffdhe4096"])
+def test_new_groups_are_taken_when_configured_but_not_offered_by_default(name):
+    code = groups.get(name).code
+    assert code not in groups.DEFAULT
+    run = handshake(ClientConfig(versions=("1.3",), groups=(code,)), ServerConfig(groups=(code,)))
+    assert run.ok, run.error
+    assert run.client.values["group"] == name == run.server.values["group"]
+
+
+@pytest.mark.parametrize("name", ["secp384r1", "secp521r1", "x448"])
+def test_tls12_ecdhe_takes_the_new_curves(name):
+    code = groups.get(name).code
+    run = handshake(ClientConfig(versions=("1.2",), groups=(code,)), ServerConfig(groups=(code,)))
+    assert run.ok, run.error
+    assert run.client.suite.kx == "ECDHE" and run.client.values["group"] == name
+
+
+@pytest.mark.parametrize("offer,accept,expected", [
+    ((0x0102, 0x0101), (0x0100, 0x0101, 0x0102), "ffdhe3072"),   # the server's first in common
+    ((0x001D,), (0x0101, 0x0100), "ffdhe3072"),                  # no ffdhe listed: our first
+    ((0x001D,), groups.DEFAULT, "ffdhe2048"),
+])
+def test_tls12_dhe_negotiates_an_ffdhe_group(offer, accept, expected):
+    run = handshake(ClientConfig(versions=("1.2",), groups=offer,
+                                 suites=(suites.get("TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"),)),
+                    ServerConfig(groups=accept))
+    assert run.ok, run.error
+    assert run.client.suite.kx == "DHE"
+    assert run.server.hs.kx_group.name == expected
+    ske = next(s.message for s in run.steps if type(s.message).__name__ == "ServerKeyExchange")
+    assert int.from_bytes(ske.dh_p, "big") == groups.get(expected).p
+
+
+def test_tls12_dhe_is_not_chosen_for_a_client_listing_only_other_ffdhe_groups():
+    # RFC 7919 §4: it lists ffdhe4096 only, we have ffdhe2048 only: no DHE suite (RSA here).
+    run = handshake(ClientConfig(versions=("1.2",), groups=(0x0102,)), ServerConfig())
+    assert run.ok, run.error
+    assert run.client.suite.kx == "RSA"

@@ -19,7 +19,8 @@ page stays empty; the net log shows the rest: the plaintext Chromium received on
 equals what it sent, and the version, suite and group it negotiated. Asserted besides: the same
 from serve's report line, and the key log lines of both sides equal, connection by connection.
 
-Chromium is only a client; it offers no DHE suite and no ffdhe/MLKEM768/SecP256r1MLKEM768 group,
+Chromium is only a client; it offers no DHE suite and no ffdhe/MLKEM768/SecP256r1MLKEM768,
+secp521r1 or x448 group (of the groups we do not offer by default it has secp384r1 only),
 and always sends extended_master_secret (EMS cannot be switched off): those cases are left out.
 """
 from __future__ import annotations
@@ -264,6 +265,14 @@ def test_chromium_to_serve_tls12(lesson, chromium_home, tmp_path, suite):
 def test_chromium_to_serve_tls12_secp256r1(lesson, chromium_home, tmp_path):
     check(lesson, chromium_home, tmp_path, "--version", "1.2", "--group", "secp256r1",
           version="1.2", group=NamedGroup.secp256r1)
+
+
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_chromium_to_serve_secp384r1(lesson, chromium_home, tmp_path, version):
+    """serve --group secp384r1 (a group we do not offer by default, taken by name): Chromium
+    lists it but sends no share for it, so TLS 1.3 takes a HelloRetryRequest round."""
+    check(lesson, chromium_home, tmp_path, "--version", version, "--group", "secp384r1",
+          version=version, group=NamedGroup.secp384r1, hello_retry=version == "1.3")
 
 
 def test_chromium_to_serve_x25519mlkem768(lesson, chromium_home, tmp_path):

@@ -7,7 +7,8 @@ server (net.Server in a thread): ``gnutls-cli`` prints the session it negotiated
 Both GnuTLS programs write ``SSLKEYLOGFILE``; every line we log equals theirs.
 
 Every suite of the table GnuTLS has (all of them), every TLS 1.3 group it has (x25519,
-secp256r1, ffdhe2048; GnuTLS 3.7 has no ML-KEM), a HelloRetryRequest each way, client
+secp256r1, secp384r1, secp521r1, x448, ffdhe2048/3072/4096; GnuTLS 3.7 has no ML-KEM), every
+curve in TLS 1.2 ECDHE, a HelloRetryRequest each way, client
 authentication each way, the extended master secret switched off each way (GnuTLS calls it the
 session hash: ``%NO_SESSION_HASH``).
 
@@ -29,7 +30,7 @@ import pytest
 
 from peers import (PROCESS_TIMEOUT, OurServer, _Collector, _kill, assert_same_keys, free_port,
                    keylog_of, lesson, read_keylog)  # noqa: F401
-from tlslesson import net, suites
+from tlslesson import groups, net, suites
 from tlslesson.connection import ClientConfig, ServerConfig
 from tlslesson.constants import DOWNGRADE_TLS12, AlertDescription, NamedGroup
 from tlslesson.errors import AlertError
@@ -53,7 +54,18 @@ SUITE = {
     "TLS_CHACHA20_POLY1305_SHA256": (None, "CHACHA20-POLY1305", "AEAD"),
 }
 GROUP = {NamedGroup.x25519: "X25519", NamedGroup.secp256r1: "SECP256R1",
-         NamedGroup.ffdhe2048: "FFDHE2048"}
+         NamedGroup.ffdhe2048: "FFDHE2048",
+         NamedGroup.secp384r1: "SECP384R1", NamedGroup.secp521r1: "SECP521R1",
+         NamedGroup.x448: "X448", NamedGroup.ffdhe3072: "FFDHE3072",
+         NamedGroup.ffdhe4096: "FFDHE4096"}
+# TLS 1.2 ECDHE: every curve (RFC 8422 §5.1.1 has x448 too)
+TLS12_CURVES = [NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1,
+                NamedGroup.secp521r1, NamedGroup.x448]
+
+
+def accepting(group) -> tuple[int, ...]:
+    """Our default groups, and the one given if it is not among them (we do not accept it else)."""
+    return groups.DEFAULT if group in groups.DEFAULT else (*groups.DEFAULT, group)
 TLS12, TLS13 = suites.TLS12_SUITES, suites.TLS13_SUITES
 assert set(SUITE) == {s.openssl_name for s in suites.SUITES}   # a new suite needs a line here
 
@@ -313,13 +325,12 @@ def test_our_client_to_gnutls_serv_tls13_groups(lesson, chains, tmp_path, group)
     assert f"-{GROUP[group]})" in session.description, session.description
 
 
-@pytest.mark.parametrize("group", [NamedGroup.x25519, NamedGroup.secp256r1],
-                         ids=lambda g: NamedGroup(g).name)
+@pytest.mark.parametrize("group", TLS12_CURVES, ids=lambda g: NamedGroup(g).name)
 def test_our_client_to_gnutls_serv_tls12_ecdhe_groups(lesson, chains, tmp_path, group):
     suite = suites.get("ECDHE-RSA-AES128-GCM-SHA256")
     result, session = _our_client_to_gnutls(
         lesson, chains, tmp_path, priority("1.2", suite, group=group),
-        client_config(lesson, [suite], ("1.2",)))
+        client_config(lesson, [suite], ("1.2",), groups=accepting(group)))
     assert result.connection.values["group"] == NamedGroup(group).name
     assert f"(ECDHE-{GROUP[group]})" in session.description, session.description
 
@@ -384,18 +395,20 @@ def test_gnutls_cli_to_our_server_tls13(lesson, tmp_path, suite, client_auth):
 
 @pytest.mark.parametrize("group", list(GROUP), ids=lambda g: NamedGroup(g).name)
 def test_gnutls_cli_to_our_server_tls13_groups(lesson, tmp_path, group):
-    session, report = _gnutls_cli_to_us(lesson, tmp_path, server_config(lesson),
+    session, report = _gnutls_cli_to_us(lesson, tmp_path,
+                                        server_config(lesson, groups=accepting(group)),
                                         priority("1.3", group=group))
     assert report.group == NamedGroup(group).name
     assert "hello_retry_request_group" not in report.connection.values
     assert f"-{GROUP[group]})" in session.description, session.description
 
 
-@pytest.mark.parametrize("group", [NamedGroup.x25519, NamedGroup.secp256r1],
-                         ids=lambda g: NamedGroup(g).name)
+@pytest.mark.parametrize("group", TLS12_CURVES, ids=lambda g: NamedGroup(g).name)
 def test_gnutls_cli_to_our_server_tls12_ecdhe_groups(lesson, tmp_path, group):
     suite = suites.get("ECDHE-RSA-AES128-GCM-SHA256")
-    session, report = _gnutls_cli_to_us(lesson, tmp_path, server_config(lesson, [suite], ("1.2",)),
+    session, report = _gnutls_cli_to_us(lesson, tmp_path,
+                                        server_config(lesson, [suite], ("1.2",),
+                                                      groups=accepting(group)),
                                         priority("1.2", suite, group=group))
     assert report.group == NamedGroup(group).name
     assert f"(ECDHE-{GROUP[group]})" in session.description, session.description

@@ -4,8 +4,8 @@ once per session (stdlib only, offline), is an echo server or a client on 127.0.
 TLS 1.2: every suite of the table that crypto/tls has (no DHE in Go: DHE-RSA-AES128-GCM-SHA256 is
 left out), client authentication. Go 1.19 has no extended master secret, so every TLS 1.2 case
 runs with EMS off (our side offers it, Go ignores it). TLS 1.3: every suite (crypto/tls cannot
-restrict TLS 1.3 suites, so our side offers one and Go must take it), x25519 and secp256r1 (no
-FFDHE in Go), a HelloRetryRequest each way, client authentication. Go writes a key log
+restrict TLS 1.3 suites, so our side offers one and Go must take it), x25519, secp256r1,
+secp384r1 and secp521r1 (no x448 or FFDHE in Go; the last two also in TLS 1.2 ECDHE), a HelloRetryRequest each way, client authentication. Go writes a key log
 (``tls.Config.KeyLogWriter``): its lines equal ours one for one (Go writes no EXPORTER_SECRET).
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from peers import PROCESS_TIMEOUT, TLS13_LABELS, OurServer, _Collector, _kill, lesson  # noqa: F401
-from tlslesson import net, suites
+from tlslesson import groups, net, suites
 from tlslesson.connection import ClientConfig, ServerConfig
 from tlslesson.constants import AlertDescription, NamedGroup
 from tlslesson.errors import AlertError
@@ -33,7 +33,16 @@ pytestmark = [pytest.mark.interop,
                                                     "(apt golang-go)")]
 
 SOURCE = Path(__file__).resolve().parent / "interop" / "go" / "tlsecho.go"
-GO_CURVE = {NamedGroup.x25519: "X25519", NamedGroup.secp256r1: "P256"}
+# Go 1.19 has no x448 and no FFDHE
+GO_CURVE = {NamedGroup.x25519: "X25519", NamedGroup.secp256r1: "P256",
+            NamedGroup.secp384r1: "P384", NamedGroup.secp521r1: "P521"}
+TLS12_NEW_CURVES = [NamedGroup.secp384r1, NamedGroup.secp521r1]   # not in our default offer
+ECDHE_SUITE = "ECDHE-RSA-AES128-GCM-SHA256"
+
+
+def accepting(group) -> tuple[int, ...]:
+    """Our default groups, and the one given if it is not among them (we do not accept it else)."""
+    return groups.DEFAULT if group in groups.DEFAULT else (*groups.DEFAULT, group)
 GO_PROTOCOL = {"1.2": "TLSv1.2", "1.3": "TLSv1.3"}
 SERVER_SUBJECT = "CN=localhost,O=tlslesson (lesson only)"          # pkix.Name.String()
 CLIENT_SUBJECT = "CN=lesson client,O=tlslesson (lesson only)"
@@ -233,6 +242,22 @@ def test_our_client_to_go_server_tls13_groups(go, lesson, tmp_path, group):
     assert_same_key_lines(ours_keys.read_text().splitlines(), theirs_keys, "1.3")
 
 
+@pytest.mark.parametrize("group", TLS12_NEW_CURVES, ids=lambda g: NamedGroup(g).name)
+def test_our_client_to_go_server_tls12_ecdhe_groups(go, lesson, tmp_path, group):
+    theirs_keys, ours_keys = tmp_path / "go.keys", tmp_path / "ours.keys"
+    message, suite = _message(), suites.get(ECDHE_SUITE)
+    config = _our_client(lesson, version="1.2", suite=suite, groups=accepting(group))
+    theirs, result = run_go_server(
+        go, lesson, lambda port: net.connect("127.0.0.1", port, config, send=message, timeout=5,
+                                             keylog=ours_keys),
+        version="1.2", suite=suite, group=group, keylog=theirs_keys)
+    assert theirs.returncode == 0, theirs.output[-2000:]
+    assert (theirs.protocol, theirs.suite) == ("TLSv1.2", suite.name)
+    assert result.connection.values["group"] == NamedGroup(group).name
+    assert result.data == message and theirs.echoed == len(message)
+    assert_same_key_lines(ours_keys.read_text().splitlines(), theirs_keys, "1.2")
+
+
 @pytest.mark.parametrize("client_auth", [False, True], ids=["no-client-cert", "client-cert"])
 def test_our_client_to_go_server_hello_retry_request(go, lesson, tmp_path, client_auth):
     """Go takes only P-256; our client's one key share is x25519: a HelloRetryRequest."""
@@ -305,14 +330,28 @@ def test_go_client_to_our_server(go, lesson, tmp_path, case):
 def test_go_client_to_our_server_tls13_groups(go, lesson, tmp_path, group):
     theirs_keys = tmp_path / "go.keys"
     message = _message()
-    theirs, report = _go_client_to_us(go, lesson, _our_server(lesson), message, version="1.3",
-                                      group=group, keylog=theirs_keys)
+    theirs, report = _go_client_to_us(go, lesson, _our_server(lesson, groups=accepting(group)),
+                                      message, version="1.3", group=group, keylog=theirs_keys)
     assert report.error is None, (report.error, theirs.output[-2000:])
     assert theirs.protocol == "TLSv1.3" and theirs.suite == report.suite.name
     assert report.group == NamedGroup(group).name
     assert "hello_retry_request_group" not in report.connection.values
     assert theirs.echo == message and report.echoed == len(message)
     assert_same_key_lines(report.connection.keylog, theirs_keys, "1.3")
+
+
+@pytest.mark.parametrize("group", TLS12_NEW_CURVES, ids=lambda g: NamedGroup(g).name)
+def test_go_client_to_our_server_tls12_ecdhe_groups(go, lesson, tmp_path, group):
+    theirs_keys = tmp_path / "go.keys"
+    message, suite = _message(), suites.get(ECDHE_SUITE)
+    config = _our_server(lesson, version="1.2", suite=suite, groups=accepting(group))
+    theirs, report = _go_client_to_us(go, lesson, config, message, version="1.2", suite=suite,
+                                      group=group, keylog=theirs_keys)
+    assert report.error is None, (report.error, theirs.output[-2000:])
+    assert (theirs.protocol, theirs.suite) == ("TLSv1.2", suite.name)
+    assert report.group == NamedGroup(group).name
+    assert theirs.echo == message and report.echoed == len(message)
+    assert_same_key_lines(report.connection.keylog, theirs_keys, "1.2")
 
 
 @pytest.mark.parametrize("client_auth", [False, True], ids=["no-client-cert", "client-cert"])

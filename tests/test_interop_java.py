@@ -3,7 +3,8 @@ session, is an SSLServerSocket echo server or an SSLSocket client on 127.0.0.1.
 
 TLS 1.2: every suite of the table (Java has them all: ECDHE-RSA/ECDSA AES-GCM, ChaCha20, DHE-RSA,
 RSA key exchange, AES128-SHA), EMS on and once off (``-Djdk.tls.useExtendedMasterSecret=false``),
-client authentication. TLS 1.3: every suite, every group (``-Djdk.tls.namedGroups``), a
+client authentication; ECDHE on secp521r1 and x448, DHE on ffdhe3072/ffdhe4096 negotiated by
+supported_groups (RFC 7919). TLS 1.3: every suite, every group (``-Djdk.tls.namedGroups``), a
 HelloRetryRequest, client authentication. JSSE writes no key log and has no exporter API, so
 what is compared is what Java reports: the protocol and suite of its session, the peer and local
 certificate subjects, and the data, which must come back byte for byte in both directions.
@@ -22,7 +23,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
 
 from peers import PROCESS_TIMEOUT, OurServer, _Collector, _kill, lesson  # noqa: F401
-from tlslesson import net, suites
+from tlslesson import groups, net, suites
 from tlslesson.connection import ClientConfig, ServerConfig
 from tlslesson.constants import AlertDescription, NamedGroup
 from tlslesson.errors import AlertError
@@ -37,7 +38,25 @@ PASSWORD = b"lesson"                                    # TlsEcho.PASSWORD
 # a short-lived JVM: the C1 compiler alone and the serial collector start fastest
 JVM_FLAGS = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto"]
 JAVA_GROUP = {NamedGroup.x25519: "x25519", NamedGroup.secp256r1: "secp256r1",
-              NamedGroup.ffdhe2048: "ffdhe2048"}
+              NamedGroup.ffdhe2048: "ffdhe2048",
+              NamedGroup.secp384r1: "secp384r1", NamedGroup.secp521r1: "secp521r1",
+              NamedGroup.x448: "x448", NamedGroup.ffdhe3072: "ffdhe3072",
+              NamedGroup.ffdhe4096: "ffdhe4096"}
+# TLS 1.2 ECDHE with curves we do not offer by default (RFC 8422 §5.1.1 has x448 too); P-384 is
+# P-521's code path and in the OpenSSL, GnuTLS and NSS modules: one JVM less per direction
+TLS12_NEW_CURVES = [NamedGroup.secp521r1, NamedGroup.x448]
+ECDHE_SUITE, DHE_SUITE = "ECDHE-RSA-AES128-GCM-SHA256", "DHE-RSA-AES128-GCM-SHA256"
+
+
+def accepting(group) -> tuple[int, ...]:
+    """Our default groups, and the one given if it is not among them (we do not accept it else)."""
+    return groups.DEFAULT if group in groups.DEFAULT else (*groups.DEFAULT, group)
+
+
+def ske_p_bits(connection) -> int:
+    """The size of the DH prime p in the TLS 1.2 ServerKeyExchange of a connection's log."""
+    ske = next(s.message for s in connection.log if s.name == "ServerKeyExchange")
+    return int.from_bytes(ske.dh_p, "big").bit_length()
 JAVA_PROTOCOL = {"1.2": "TLSv1.2", "1.3": "TLSv1.3"}
 SERVER_SUBJECT = "CN=localhost,O=tlslesson (lesson only)"          # RFC 2253, as Java prints it
 CLIENT_SUBJECT = "CN=lesson client,O=tlslesson (lesson only)"
@@ -273,6 +292,31 @@ def test_our_client_to_java_server_tls13_groups(java, lesson, group):
     assert result.data == message and theirs.echoed == len(message)
 
 
+@pytest.mark.parametrize("group", TLS12_NEW_CURVES, ids=lambda g: NamedGroup(g).name)
+def test_our_client_to_java_server_tls12_ecdhe_groups(java, lesson, group):
+    message, suite = _message(), suites.get(ECDHE_SUITE)
+    config = _our_client(lesson, version="1.2", suite=suite, groups=accepting(group))
+    theirs, result = run_java_server(
+        java, lambda port: net.connect("127.0.0.1", port, config, send=message, timeout=10),
+        version="1.2", suite=suite, group=group)
+    assert theirs.returncode == 0, theirs.output[-2000:]
+    assert (theirs.protocol, theirs.suite) == ("TLSv1.2", suite.name)
+    assert result.connection.values["group"] == NamedGroup(group).name
+    assert result.data == message and theirs.echoed == len(message)
+
+
+def test_our_client_to_java_server_tls12_dhe_takes_ffdhe3072(java, lesson):
+    """RFC 7919 §4: we list ffdhe3072 only, JSSE's server picks it for its TLS 1.2 DHE."""
+    message, suite = _message(), suites.get(DHE_SUITE)
+    config = _our_client(lesson, version="1.2", suite=suite, groups=(NamedGroup.ffdhe3072,))
+    theirs, result = run_java_server(
+        java, lambda port: net.connect("127.0.0.1", port, config, send=message, timeout=10),
+        version="1.2", suite=suite)
+    assert theirs.returncode == 0, theirs.output[-2000:]
+    assert ske_p_bits(result.connection) == 3072
+    assert result.data == message and theirs.echoed == len(message)
+
+
 def test_our_client_to_java_server_hello_retry_request(java, lesson):
     """Java takes only secp256r1; our client's one key share is x25519: a HelloRetryRequest."""
     message = _message()
@@ -347,12 +391,36 @@ def _closing_alerts(report) -> list:
 @pytest.mark.parametrize("group", list(JAVA_GROUP), ids=lambda g: NamedGroup(g).name)
 def test_java_client_to_our_server_tls13_groups(java, lesson, group):
     message = _message()
-    theirs, report = _java_client_to_us(java, _our_server(lesson), message, version="1.3",
-                                        group=group)
+    theirs, report = _java_client_to_us(java, _our_server(lesson, groups=accepting(group)),
+                                        message, version="1.3", group=group)
     assert report.error is None, (report.error, theirs.output[-2000:])
     assert theirs.protocol == "TLSv1.3" and theirs.suite == report.suite.name
     assert report.group == NamedGroup(group).name
     assert "hello_retry_request_group" not in report.connection.values
+    assert theirs.echo == message and report.echoed == len(message)
+
+
+@pytest.mark.parametrize("group", TLS12_NEW_CURVES, ids=lambda g: NamedGroup(g).name)
+def test_java_client_to_our_server_tls12_ecdhe_groups(java, lesson, group):
+    message, suite = _message(), suites.get(ECDHE_SUITE)
+    config = _our_server(lesson, version="1.2", suite=suite, groups=accepting(group))
+    theirs, report = _java_client_to_us(java, config, message, version="1.2", suite=suite,
+                                        group=group)
+    assert report.error is None, (report.error, theirs.output[-2000:])
+    assert (theirs.protocol, theirs.suite) == ("TLSv1.2", suite.name)
+    assert report.group == NamedGroup(group).name
+    assert theirs.echo == message and report.echoed == len(message)
+
+
+def test_java_client_to_our_server_tls12_dhe_negotiates_ffdhe4096(java, lesson):
+    """RFC 7919 §4: JSSE lists ffdhe4096 only; our server takes it over ffdhe2048."""
+    message, suite = _message(), suites.get(DHE_SUITE)
+    config = _our_server(lesson, version="1.2", suite=suite,
+                         groups=(NamedGroup.ffdhe2048, NamedGroup.ffdhe4096))
+    theirs, report = _java_client_to_us(java, config, message, version="1.2", suite=suite,
+                                        group=NamedGroup.ffdhe4096)
+    assert report.error is None, (report.error, theirs.output[-2000:])
+    assert ske_p_bits(report.connection) == 4096
     assert theirs.echo == message and report.echoed == len(message)
 
 

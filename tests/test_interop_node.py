@@ -73,13 +73,22 @@ VERSION = {"1.2": "TLSv1.2", "1.3": "TLSv1.3"}
 NODE_GROUP = {NamedGroup.x25519: "X25519", NamedGroup.secp256r1: "P-256",
               NamedGroup.ffdhe2048: "ffdhe2048", NamedGroup.X25519MLKEM768: "X25519MLKEM768",
               NamedGroup.SecP256r1MLKEM768: "SecP256r1MLKEM768",
-              NamedGroup.MLKEM768: "MLKEM768"}
+              NamedGroup.MLKEM768: "MLKEM768",
+              NamedGroup.secp384r1: "P-384", NamedGroup.secp521r1: "P-521",
+              NamedGroup.x448: "X448", NamedGroup.ffdhe3072: "ffdhe3072",
+              NamedGroup.ffdhe4096: "ffdhe4096"}
 TLS13_GROUPS = list(NODE_GROUP)
-TLS12_GROUPS = [NamedGroup.x25519, NamedGroup.secp256r1]    # ECDHE; 1.2 DHE is the suite's
+TLS12_GROUPS = [NamedGroup.x25519, NamedGroup.secp256r1,     # ECDHE; 1.2 DHE is the suite's
+                NamedGroup.secp384r1, NamedGroup.secp521r1, NamedGroup.x448]
 # what Node's client-side getEphemeralKeyInfo() says for each group
 NODE_EPHEMERAL = {NamedGroup.x25519: {"type": "ECDH", "name": "X25519", "size": 253},
                   NamedGroup.secp256r1: {"type": "ECDH", "name": "prime256v1", "size": 256},
                   NamedGroup.ffdhe2048: {"type": "DH", "size": 2048},
+                  NamedGroup.secp384r1: {"type": "ECDH", "name": "secp384r1", "size": 384},
+                  NamedGroup.secp521r1: {"type": "ECDH", "name": "secp521r1", "size": 521},
+                  NamedGroup.x448: {"type": "ECDH", "name": "X448", "size": 448},
+                  NamedGroup.ffdhe3072: {"type": "DH", "size": 3072},
+                  NamedGroup.ffdhe4096: {"type": "DH", "size": 4096},
                   **{g: {"type": "TLSGroup", "name": NamedGroup(g).name}
                      for g in (NamedGroup.X25519MLKEM768, NamedGroup.SecP256r1MLKEM768,
                                NamedGroup.MLKEM768)}}

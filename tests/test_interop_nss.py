@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.serialization import NoEncryption, pkcs12
 
 from peers import (PROCESS_TIMEOUT, OurServer, _Collector, _kill, free_port, keylog_of,
                    lesson)  # noqa: F401  (lesson: a fixture)
-from tlslesson import net, tls12, tls13
+from tlslesson import groups, net, suites, tls12, tls13
 from tlslesson.connection import ClientConfig, ServerConfig
 from tlslesson.constants import DOWNGRADE_TLS12, AlertDescription, NamedGroup
 from tlslesson.errors import AlertError
@@ -57,10 +57,22 @@ LABEL = "EXPORTER-tlslesson-interop"     # RFC 5705 §4: exporter labels begin w
 EXPORT_LENGTH = 32
 EXPORT_ARG = f"{LABEL}:{EXPORT_LENGTH}"
 
+# NSS 3.87 has no x448
 NSS_GROUP = {NamedGroup.x25519: "x25519", NamedGroup.secp256r1: "P256",
-             NamedGroup.ffdhe2048: "FF2048"}
+             NamedGroup.ffdhe2048: "FF2048",
+             NamedGroup.secp384r1: "P384", NamedGroup.secp521r1: "P521",
+             NamedGroup.ffdhe3072: "FF3072", NamedGroup.ffdhe4096: "FF4096"}
 GROUPS = list(NSS_GROUP)
-GROUP_BITS = {NamedGroup.x25519: 255, NamedGroup.secp256r1: 256, NamedGroup.ffdhe2048: 2048}
+GROUP_BITS = {NamedGroup.x25519: 255, NamedGroup.secp256r1: 256, NamedGroup.ffdhe2048: 2048,
+              NamedGroup.secp384r1: 384, NamedGroup.secp521r1: 521,
+              NamedGroup.ffdhe3072: 3072, NamedGroup.ffdhe4096: 4096}
+# TLS 1.2 ECDHE with the curves we do not offer by default
+TLS12_NEW_CURVES = [NamedGroup.secp384r1, NamedGroup.secp521r1]
+
+
+def accepting(group) -> tuple[int, ...]:
+    """Our default groups, and the one given if it is not among them (we do not accept it else)."""
+    return groups.DEFAULT if group in groups.DEFAULT else (*groups.DEFAULT, group)
 
 
 def suite_id(suite) -> str:
@@ -376,6 +388,18 @@ def test_our_client_to_selfserv_tls13_groups(lesson, nss, group):
     assert "hello_retry_request_group" not in result.connection.values
 
 
+@pytest.mark.parametrize("group", TLS12_NEW_CURVES, ids=lambda g: NamedGroup(g).name)
+def test_our_client_to_selfserv_tls12_ecdhe_groups(lesson, nss, group):
+    suite = suites.get("ECDHE-RSA-AES128-GCM-SHA256")
+    with selfserv_for(nss, suite, "-V", "tls1.2:tls1.2", "-c", nss_cipher_arg(suite),
+                      "-I", NSS_GROUP[group]) as server:
+        result, output = _connect_to_selfserv(
+            lesson, server, client_config(lesson, [suite], ("1.2",), groups=accepting(group)))
+    info = check_selfserv(result, output, suite, client_auth=False)
+    assert info.kx_bits == GROUP_BITS[group]
+    assert result.connection.values["group"] == NamedGroup(group).name
+
+
 @pytest.mark.parametrize("client_auth", CLIENT_AUTH)
 def test_our_client_to_selfserv_hello_retry_request(lesson, nss, client_auth):
     """selfserv takes only P-256; our client's key share is x25519: one HelloRetryRequest."""
@@ -490,12 +514,24 @@ def test_tstclnt_to_our_server_tls13(lesson, nss, suite, client_auth):
 
 @pytest.mark.parametrize("group", GROUPS, ids=lambda g: NamedGroup(g).name)
 def test_tstclnt_to_our_server_tls13_groups(lesson, nss, group):
-    res, report, message = _run_tstclnt_to_us(lesson, nss, server_config(lesson),
+    res, report, message = _run_tstclnt_to_us(lesson, nss,
+                                              server_config(lesson, groups=accepting(group)),
                                               "-V", "tls1.3:tls1.3", "-I", NSS_GROUP[group])
     info = check_tstclnt(res, report, message, report.suite, client_auth=False)
     assert info.kx_bits == GROUP_BITS[group]
     assert report.group == NamedGroup(group).name
     assert "hello_retry_request_group" not in report.connection.values
+
+
+@pytest.mark.parametrize("group", TLS12_NEW_CURVES, ids=lambda g: NamedGroup(g).name)
+def test_tstclnt_to_our_server_tls12_ecdhe_groups(lesson, nss, group):
+    suite = suites.get("ECDHE-RSA-AES128-GCM-SHA256")
+    config = server_config(lesson, [suite], ("1.2",), groups=accepting(group))
+    res, report, message = _run_tstclnt_to_us(lesson, nss, config, "-V", "tls1.2:tls1.2",
+                                              "-c", nss_cipher_arg(suite), "-I", NSS_GROUP[group])
+    info = check_tstclnt(res, report, message, suite, client_auth=False)
+    assert info.kx_bits == GROUP_BITS[group]
+    assert report.group == NamedGroup(group).name
 
 
 @pytest.mark.parametrize("client_auth", CLIENT_AUTH)

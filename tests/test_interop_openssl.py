@@ -15,7 +15,7 @@ import pytest
 
 from peers import (OpenSSLServer, OurServer, assert_same_keys, keylog_of, lesson,  # noqa: F401
                    needs_openssl, read_keylog, s_client, status_page_cipher)
-from tlslesson import net
+from tlslesson import groups as kx_groups, net, suites
 from tlslesson.connection import ClientConfig, ServerConfig
 from tlslesson.constants import DOWNGRADE_TLS12, AlertDescription, NamedGroup
 from tlslesson.errors import AlertError
@@ -25,8 +25,14 @@ pytestmark = [pytest.mark.interop, needs_openssl]
 
 GET = b"GET / HTTP/1.0\r\n\r\n"
 OPENSSL_GROUP = {NamedGroup.x25519: "X25519", NamedGroup.secp256r1: "P-256",
-                 NamedGroup.ffdhe2048: "ffdhe2048"}
+                 NamedGroup.ffdhe2048: "ffdhe2048",
+                 NamedGroup.secp384r1: "P-384", NamedGroup.secp521r1: "P-521",
+                 NamedGroup.x448: "X448", NamedGroup.ffdhe3072: "ffdhe3072",
+                 NamedGroup.ffdhe4096: "ffdhe4096"}
 GROUPS = list(OPENSSL_GROUP)
+# TLS 1.2 ECDHE with the curves we do not offer by default (RFC 8422 §5.1.1 has x448 too)
+TLS12_NEW_CURVES = [NamedGroup.secp384r1, NamedGroup.secp521r1, NamedGroup.x448]
+ECDHE_SUITE = "ECDHE-RSA-AES128-GCM-SHA256"
 
 
 def suite_id(suite) -> str:
@@ -116,6 +122,21 @@ def test_our_client_to_s_server_tls13_groups(lesson, tmp_path, group):
     assert_same_keys(read_keylog(ours), read_keylog(theirs), "1.3")
 
 
+@pytest.mark.parametrize("group", TLS12_NEW_CURVES, ids=lambda g: NamedGroup(g).name)
+def test_our_client_to_s_server_tls12_ecdhe_groups(lesson, tmp_path, group):
+    theirs, ours = tmp_path / "s_server.keys", tmp_path / "ours.keys"
+    with OpenSSLServer(lesson, "-tls1_2", "-cipher", ECDHE_SUITE, "-groups", OPENSSL_GROUP[group],
+                       keylog=theirs) as server:
+        result = net.connect("127.0.0.1", server.port,
+                             client_config(lesson, [suites.get(ECDHE_SUITE)], ("1.2",),
+                                           groups=(group,)),
+                             send=GET, timeout=5, keylog=ours)
+        server.wait()
+    assert result.connection.values["group"] == NamedGroup(group).name
+    assert status_page_cipher(result.data.decode()) == ECDHE_SUITE
+    assert_same_keys(read_keylog(ours), read_keylog(theirs), "1.2")
+
+
 @pytest.mark.parametrize("client_auth", [False, True], ids=["no-client-cert", "client-cert"])
 def test_our_client_to_s_server_hello_retry_request(lesson, tmp_path, client_auth):
     """s_server takes only P-256; our client guessed x25519: one HelloRetryRequest round."""
@@ -189,13 +210,41 @@ def test_s_client_to_our_server_tls13(lesson, tmp_path, suite, client_auth):
 
 @pytest.mark.parametrize("group", GROUPS, ids=lambda g: NamedGroup(g).name)
 def test_s_client_to_our_server_tls13_groups(lesson, tmp_path, group):
-    res, report, theirs = _run_s_client_to_us(lesson, tmp_path, server_config(lesson),
+    # the groups we do not accept by default are accepted once the server is configured with them
+    accept = kx_groups.DEFAULT if group in kx_groups.DEFAULT else (*kx_groups.DEFAULT, group)
+    res, report, theirs = _run_s_client_to_us(lesson, tmp_path,
+                                              server_config(lesson, groups=accept),
                                               "-tls1_3", "-groups", OPENSSL_GROUP[group])
     assert report.error is None, report.error
     assert res.echoed, res.output[-2000:]
     assert report.group == NamedGroup(group).name
     assert "hello_retry_request_group" not in report.connection.values
     assert_same_keys(keylog_of(report.connection.keylog), read_keylog(theirs), "1.3")
+
+
+@pytest.mark.parametrize("group", TLS12_NEW_CURVES, ids=lambda g: NamedGroup(g).name)
+def test_s_client_to_our_server_tls12_ecdhe_groups(lesson, tmp_path, group):
+    config = server_config(lesson, [suites.get(ECDHE_SUITE)], ("1.2",), groups=(group,))
+    res, report, theirs = _run_s_client_to_us(lesson, tmp_path, config, "-tls1_2", "-cipher",
+                                              ECDHE_SUITE, "-groups", OPENSSL_GROUP[group])
+    assert report.error is None, report.error
+    assert res.echoed, res.output[-2000:]
+    assert report.group == NamedGroup(group).name
+    assert_same_keys(keylog_of(report.connection.keylog), read_keylog(theirs), "1.2")
+
+
+def test_s_client_to_our_server_tls12_dhe_negotiates_ffdhe3072(lesson, tmp_path):
+    """RFC 7919 §4 in TLS 1.2: s_client lists ffdhe3072 only; our server takes it over ffdhe2048.
+    (OpenSSL 3.0 lists ffdhe groups only when it may do TLS 1.3: so no -tls1_2 on its side.)"""
+    suite = "DHE-RSA-AES128-GCM-SHA256"
+    config = server_config(lesson, [suites.get(suite)], ("1.2",),
+                           groups=(NamedGroup.ffdhe2048, NamedGroup.ffdhe3072))
+    res, report, theirs = _run_s_client_to_us(lesson, tmp_path, config, "-cipher", suite,
+                                              "-groups", "ffdhe3072")
+    assert report.error is None, report.error
+    assert res.echoed, res.output[-2000:]
+    assert re.search(r"Server Temp Key: DH, 3072 bits", res.output), res.output[-2000:]
+    assert_same_keys(keylog_of(report.connection.keylog), read_keylog(theirs), "1.2")
 
 
 @pytest.mark.parametrize("client_auth", [False, True], ids=["no-client-cert", "client-cert"])

@@ -8,7 +8,7 @@ from our logged secret. It reports the version, suite and group it negotiated, w
 extended master secret was used, and the certificates it received.
 
 Every suite of our table (tlslite-ng has them all), the TLS 1.3 groups x25519, secp256r1,
-ffdhe2048 and, when the optional ``kyber-py`` is installed, the hybrids X25519MLKEM768 and
+secp384r1, secp521r1, x448, ffdhe2048/3072/4096 (the curves in TLS 1.2 ECDHE too) and, when the optional ``kyber-py`` is installed, the hybrids X25519MLKEM768 and
 SecP256r1MLKEM768 (tlslite-ng 0.8 has no pure MLKEM768); a HelloRetryRequest, client
 authentication and EMS off each way.
 
@@ -27,7 +27,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from peers import OurServer, keylog_of, lesson, listen_in_background  # noqa: F401
-from tlslesson import net, suites, tls12, tls13
+from tlslesson import groups as kx_groups, net, suites, tls12, tls13
 from tlslesson.connection import ClientConfig, ServerConfig
 from tlslesson.constants import DOWNGRADE_TLS12, AlertDescription, NamedGroup
 from tlslesson.errors import AlertError
@@ -61,7 +61,13 @@ SUITE = {
 assert set(SUITE) == {s.openssl_name for s in suites.SUITES}   # a new suite needs a line here
 
 GROUP = {NamedGroup.x25519: "x25519", NamedGroup.secp256r1: "secp256r1",
-         NamedGroup.ffdhe2048: "ffdhe2048"}
+         NamedGroup.ffdhe2048: "ffdhe2048",
+         NamedGroup.secp384r1: "secp384r1", NamedGroup.secp521r1: "secp521r1",
+         NamedGroup.x448: "x448", NamedGroup.ffdhe3072: "ffdhe3072",
+         NamedGroup.ffdhe4096: "ffdhe4096"}
+# TLS 1.2 ECDHE: every curve (RFC 8422 §5.1.1 has x448 too)
+TLS12_CURVES = [NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1,
+                NamedGroup.secp521r1, NamedGroup.x448]
 HYBRIDS = {NamedGroup.X25519MLKEM768: "x25519mlkem768",
            NamedGroup.SecP256r1MLKEM768: "secp256r1mlkem768"}
 needs_mlkem = pytest.mark.skipif(not ML_KEM_AVAILABLE,
@@ -75,6 +81,11 @@ CLIENT_SUBJECT = "CN=lesson client"
 
 def suite_id(suite) -> str:
     return suite.openssl_name
+
+
+def accepting(group) -> tuple[int, ...]:
+    """Our default groups, and the one given if it is not among them (we do not accept it else)."""
+    return kx_groups.DEFAULT if group in kx_groups.DEFAULT else (*kx_groups.DEFAULT, group)
 
 
 def settings(version: str | None, suite=None, *, groups=None,
@@ -356,12 +367,12 @@ def test_our_client_to_tlslite_server_tls13_groups(lesson, creds, group):
     assert theirs.group == group
 
 
-@pytest.mark.parametrize("group", [NamedGroup.x25519, NamedGroup.secp256r1],
-                         ids=lambda g: NamedGroup(g).name)
+@pytest.mark.parametrize("group", TLS12_CURVES, ids=lambda g: NamedGroup(g).name)
 def test_our_client_to_tlslite_server_tls12_ecdhe_groups(lesson, creds, group):
     suite = suites.get("ECDHE-RSA-AES128-GCM-SHA256")
     result, theirs = _our_client_to_tlslite(lesson, creds, settings("1.2", suite, groups=(group,)),
-                                            client_config(lesson, [suite], ("1.2",)))
+                                            client_config(lesson, [suite], ("1.2",),
+                                                          groups=accepting(group)))
     assert result.connection.values["group"] == NamedGroup(group).name
 
 
@@ -447,11 +458,12 @@ def test_tlslite_client_to_our_server_tls13_groups(lesson, creds, group):
     assert "hello_retry_request_group" not in report.connection.values
 
 
-@pytest.mark.parametrize("group", [NamedGroup.x25519, NamedGroup.secp256r1],
-                         ids=lambda g: NamedGroup(g).name)
+@pytest.mark.parametrize("group", TLS12_CURVES, ids=lambda g: NamedGroup(g).name)
 def test_tlslite_client_to_our_server_tls12_ecdhe_groups(lesson, creds, group):
     suite = suites.get("ECDHE-RSA-AES128-GCM-SHA256")
-    theirs, report = _tlslite_to_us(lesson, creds, server_config(lesson, [suite], ("1.2",)),
+    theirs, report = _tlslite_to_us(lesson, creds,
+                                    server_config(lesson, [suite], ("1.2",),
+                                                  groups=accepting(group)),
                                     settings("1.2", suite, groups=(group,)))
     assert report.group == NamedGroup(group).name == NamedGroup(theirs.group).name
 

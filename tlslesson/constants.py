@@ -95,6 +95,7 @@ class NamedGroup(IntEnum):  # RFC 8422 §5.1.1, RFC 7919, RFC 8446 §4.2.7
     x448 = 0x001E
     ffdhe2048 = 0x0100
     ffdhe3072 = 0x0101
+    ffdhe4096 = 0x0102
     MLKEM768 = 0x0201               # draft-ietf-tls-mlkem
     SecP256r1MLKEM768 = 0x11EB      # draft-ietf-tls-ecdhe-mlkem
     X25519MLKEM768 = 0x11EC

@@ -23,8 +23,9 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import ClassVar
 
-from cryptography.hazmat.primitives.asymmetric import ec, mlkem, x25519
+from cryptography.hazmat.primitives.asymmetric import ec, mlkem, x448, x25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.utils import CryptographyDeprecationWarning
 
@@ -54,17 +55,20 @@ class X25519Group:
     kind: str = "ECDHE"
     client_share_size: int = 32
     server_share_size: int = 32
+    private_key: ClassVar[type] = x25519.X25519PrivateKey
+    public_key: ClassVar[type] = x25519.X25519PublicKey
 
     def client_share(self, rng):
-        # The private key is 32 bytes from the rng (a lesson rng makes it reproducible).
-        private = x25519.X25519PrivateKey.from_private_bytes(rng.bytes(32))
+        # The private key is random bytes from the rng (a lesson rng makes it reproducible).
+        private = self.private_key.from_private_bytes(rng.bytes(self.client_share_size))
         return private, private.public_key().public_bytes_raw()
 
     def client_finish(self, private, peer_share: bytes) -> bytes:
-        if len(peer_share) != 32:
-            raise _bad_share(f"x25519 share of {len(peer_share)} bytes, not 32")
+        if len(peer_share) != self.client_share_size:
+            raise _bad_share(f"{self.name} share of {len(peer_share)} bytes, "
+                             f"not {self.client_share_size}")
         try:
-            return private.exchange(x25519.X25519PublicKey.from_public_bytes(peer_share))
+            return private.exchange(self.public_key.from_public_bytes(peer_share))
         except ValueError as exc:        # e.g. an all-zero shared secret (RFC 8446 §7.4.2)
             raise _bad_share(str(exc)) from None
 
@@ -74,6 +78,18 @@ class X25519Group:
 
     def private_bytes(self, private) -> bytes:
         return private.private_bytes_raw()
+
+
+@dataclass(frozen=True)
+class X448Group(X25519Group):
+    """RFC 7748 §5 / RFC 8446 §4.2.8.2: the same shape with 56-byte keys and secret (RFC 8422
+    §5.1.1 allows it in TLS 1.2 ECDHE too)."""
+    name: str = "x448"
+    code: int = NamedGroup.x448
+    client_share_size: int = 56
+    server_share_size: int = 56
+    private_key: ClassVar[type] = x448.X448PrivateKey
+    public_key: ClassVar[type] = x448.X448PublicKey
 
 
 @dataclass(frozen=True)
@@ -270,23 +286,62 @@ FFDHE2048_P = int(
     "9e02fce1cdf7e2ecc03404cd28342f619172fe9ce98583ff8e4f1232eef28183c3fe3b1b4c6fad733bb5fcbc"
     "2ec22005c58ef1837d1683b2c6f34a26c1b2effa886b423861285c97ffffffffffffffff", 16)
 
+# RFC 7919 Appendix A.2: ffdhe3072, p = 2^3072 - 2^3008 + {[2^2942 * e] + 2625351} * 2^64 - 1.
+FFDHE3072_P = int(
+    "ffffffffffffffffadf85458a2bb4a9aafdc5620273d3cf1d8b9c583ce2d3695a9e13641146433fbcc939dce24"
+    "9b3ef97d2fe363630c75d8f681b202aec4617ad3df1ed5d5fd65612433f51f5f066ed0856365553ded1af3b557"
+    "135e7f57c935984f0c70e0e68b77e2a689daf3efe8721df158a136ade73530acca4f483a797abc0ab182b324fb"
+    "61d108a94bb2c8e3fbb96adab760d7f4681d4f42a3de394df4ae56ede76372bb190b07a7c8ee0a6d709e02fce1"
+    "cdf7e2ecc03404cd28342f619172fe9ce98583ff8e4f1232eef28183c3fe3b1b4c6fad733bb5fcbc2ec22005c5"
+    "8ef1837d1683b2c6f34a26c1b2effa886b4238611fcfdcde355b3b6519035bbc34f4def99c023861b46fc9d6e6"
+    "c9077ad91d2691f7f7ee598cb0fac186d91caefe130985139270b4130c93bc437944f4fd4452e2d74dd364f2e2"
+    "1e71f54bff5cae82ab9c9df69ee86d2bc522363a0dabc521979b0deada1dbf9a42d5c4484e0abcd06bfa53ddef"
+    "3c1b20ee3fd59d7c25e41d2b66c62e37ffffffffffffffff", 16)
+# RFC 7919 Appendix A.3: ffdhe4096, p = 2^4096 - 2^4032 + {[2^3966 * e] + 5736041} * 2^64 - 1.
+FFDHE4096_P = int(
+    "ffffffffffffffffadf85458a2bb4a9aafdc5620273d3cf1d8b9c583ce2d3695a9e13641146433fbcc939dce24"
+    "9b3ef97d2fe363630c75d8f681b202aec4617ad3df1ed5d5fd65612433f51f5f066ed0856365553ded1af3b557"
+    "135e7f57c935984f0c70e0e68b77e2a689daf3efe8721df158a136ade73530acca4f483a797abc0ab182b324fb"
+    "61d108a94bb2c8e3fbb96adab760d7f4681d4f42a3de394df4ae56ede76372bb190b07a7c8ee0a6d709e02fce1"
+    "cdf7e2ecc03404cd28342f619172fe9ce98583ff8e4f1232eef28183c3fe3b1b4c6fad733bb5fcbc2ec22005c5"
+    "8ef1837d1683b2c6f34a26c1b2effa886b4238611fcfdcde355b3b6519035bbc34f4def99c023861b46fc9d6e6"
+    "c9077ad91d2691f7f7ee598cb0fac186d91caefe130985139270b4130c93bc437944f4fd4452e2d74dd364f2e2"
+    "1e71f54bff5cae82ab9c9df69ee86d2bc522363a0dabc521979b0deada1dbf9a42d5c4484e0abcd06bfa53ddef"
+    "3c1b20ee3fd59d7c25e41d2b669e1ef16e6f52c3164df4fb7930e9e4e58857b6ac7d5f42d69f6d187763cf1d55"
+    "03400487f55ba57e31cc7a7135c886efb4318aed6a1e012d9e6832a907600a918130c46dc778f971ad00380929"
+    "99a333cb8b7a1a1db93d7140003c2a4ecea9f98d0acc0a8291cdcec97dcf8ec9b55a7f88a46b4db5a851f44182"
+    "e1c68a007e5e655f6affffffffffffffff", 16)
+
+# The orders n of the base points (SEC 2 v2 §2.4.2, §2.5.2, §2.6.2; FIPS 186-5 / SP 800-186 §3.2).
 P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551
+P384_ORDER = int("ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77a"
+                 "ecec196accc52973", 16)
+P521_ORDER = int("1fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f9"
+                 "66b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409", 16)
 
 X25519 = X25519Group()
 SECP256R1 = NISTCurveGroup("secp256r1", NamedGroup.secp256r1, ec.SECP256R1, P256_ORDER)
+SECP384R1 = NISTCurveGroup("secp384r1", NamedGroup.secp384r1, ec.SECP384R1, P384_ORDER)
+SECP521R1 = NISTCurveGroup("secp521r1", NamedGroup.secp521r1, ec.SECP521R1, P521_ORDER)
+X448 = X448Group()
 FFDHE2048 = FiniteFieldGroup("ffdhe2048", NamedGroup.ffdhe2048, FFDHE2048_P, 2)
+FFDHE3072 = FiniteFieldGroup("ffdhe3072", NamedGroup.ffdhe3072, FFDHE3072_P, 2)
+FFDHE4096 = FiniteFieldGroup("ffdhe4096", NamedGroup.ffdhe4096, FFDHE4096_P, 2)
 MLKEM768 = MLKEMGroup()
 X25519MLKEM768 = HybridGroup("X25519MLKEM768", NamedGroup.X25519MLKEM768, MLKEM768, X25519)
 SECP256R1MLKEM768 = HybridGroup("SecP256r1MLKEM768", NamedGroup.SecP256r1MLKEM768,
                                 SECP256R1, MLKEM768)
 
 GROUPS = {g.code: g for g in (X25519, SECP256R1, FFDHE2048, MLKEM768, X25519MLKEM768,
-                              SECP256R1MLKEM768)}
+                              SECP256R1MLKEM768, SECP384R1, SECP521R1, X448, FFDHE3072,
+                              FFDHE4096)}
 # What a client offers and a server accepts unless configured otherwise.
 DEFAULT = (NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.ffdhe2048)
 # Other spellings the command line accepts (OpenSSL's and the RFCs').
 ALIASES = {"p-256": NamedGroup.secp256r1, "p256": NamedGroup.secp256r1,
-           "prime256v1": NamedGroup.secp256r1}
+           "prime256v1": NamedGroup.secp256r1,
+           "p-384": NamedGroup.secp384r1, "p384": NamedGroup.secp384r1,
+           "p-521": NamedGroup.secp521r1, "p521": NamedGroup.secp521r1}
 _BY_NAME = {**{g.name.lower(): code for code, g in GROUPS.items()}, **ALIASES}
 
 

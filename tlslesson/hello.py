@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from . import extensions as ext
 from . import groups, signatures
-from .constants import (AlertDescription, ExtensionType as ET, NamedGroup, ProtocolVersion,
+from .constants import (AlertDescription, ExtensionType as ET, ProtocolVersion,
                         TLS_EMPTY_RENEGOTIATION_INFO_SCSV, TLS_FALLBACK_SCSV)
 from .errors import AlertError
 from .messages import ClientHello
@@ -140,8 +140,8 @@ def choose_suite(hello: ClientHello, version: str, server_suites, server_groups,
             continue
         if suite.kx == "ECDHE" and shared_ec is None:
             continue                      # ECDHE needs a curve both sides support (RFC 8422)
-        if suite.kx == "DHE" and NamedGroup.ffdhe2048 not in server_groups:
-            continue
+        if suite.kx == "DHE" and choose_dhe_group(client_groups(hello), server_groups) is None:
+            continue                      # no ffdhe group of ours the client can take (RFC 7919 §4)
         identity = choose_identity(suite, identities, schemes, preference)
         if identity is not None:
             return suite, identity
@@ -163,3 +163,14 @@ def choose_group(client_offer, server_groups) -> int | None:
         if group in client_offer:
             return group
     return None
+
+
+def choose_dhe_group(client_offer, server_groups) -> int | None:
+    """TLS 1.2 DHE (RFC 7919 §4): the first of the server's ffdhe groups the client lists; if the
+    client lists no ffdhe group at all (a client from before RFC 7919), the server's first one
+    (ffdhe2048 by default); None, and no DHE suite, if it lists some but none of ours."""
+    ours = [g for g in server_groups if g in groups.GROUPS and groups.GROUPS[g].kind == "DHE"]
+    chosen = choose_group(client_offer, ours)
+    if chosen is None and ours and not any(0x0100 <= g <= 0x01FF for g in client_offer):
+        return ours[0]
+    return chosen

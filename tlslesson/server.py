@@ -75,7 +75,8 @@ class ServerConnection(Connection):
                 hs.kx_group = groups.get(hello.choose_group(
                     hello.client_groups(ch), [g for g in cfg.groups if groups.usable_in_tls12(g)]))
             else:
-                hs.kx_group = groups.FFDHE2048
+                hs.kx_group = groups.get(hello.choose_dhe_group(hello.client_groups(ch),
+                                                                cfg.groups))
             # The server speaks first in TLS 1.2 (EC)DHE: it makes the first share.
             hs.kx_private, public = hs.kx_group.client_share(self.rng)
             scheme = signatures.choose(hs.identity.key, hs.peer_schemes, cfg.signature_preference)
