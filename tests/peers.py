@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from tlslesson import keylog, net, pki
+from tlslesson import groups, keylog, net, pki
+from tlslesson.constants import NamedGroup as NG
 
 ROOT = Path(__file__).resolve().parent.parent
 OPENSSL = shutil.which("openssl")
@@ -67,6 +68,23 @@ def extra_identities(lesson) -> dict:
     pki.write_identities(lesson.dir, lesson.issuer)
     return {t: load_identity(lesson[f"server-{t}.crt"], lesson[f"server-{t}.key"])
             for t in pki.EXTRA_KEY_TYPES}
+
+
+CERT_CURVE = {"ecdsa-p384": NG.secp384r1, "ecdsa-p521": NG.secp521r1}
+
+
+def groups_for_certificate(key_type, version):
+    """A TLS 1.2 server (OpenSSL, GnuTLS) signs with an ECDSA certificate only if the client's
+    supported_groups lists its curve (RFC 8422 §5.1, RFC 4492 §5.1): offer it, if we have it."""
+    curve = CERT_CURVE.get(key_type)
+    if curve is None or version == "1.3":
+        return groups.DEFAULT
+    try:
+        groups.get(curve)
+    except KeyError:
+        pytest.skip(f"no {curve.name} group in this engine: OpenSSL wants the certificate's "
+                    "curve in a TLS 1.2 client's supported_groups (RFC 8422 §5.1)")
+    return (NG.x25519, curve)
 
 
 def load_identity(cert_file, key_file):

@@ -296,27 +296,12 @@ def test_s_client_with_untrusted_certificate_is_refused(lesson, tmp_path):
 # ------------------------------------------------------------------------------------------------
 # 6. server keys beyond RSA and P-256: P-384, P-521, Ed25519, Ed448, RSA-PSS (id-RSASSA-PSS)
 # ------------------------------------------------------------------------------------------------
-from peers import extra_identities  # noqa: E402,F401
-from tlslesson import groups, pki, signatures, suites  # noqa: E402
+from peers import extra_identities, groups_for_certificate as _groups_for  # noqa: E402,F401
+from tlslesson import pki, signatures, suites  # noqa: E402
 
 KEY_SUITE_12 = {"rsa-pss": "ECDHE-RSA-AES128-GCM-SHA256"}   # the others ECDHE-ECDSA (RFC 8422)
 OPENSSL_SIGNATURE_TYPE = {"ecdsa-p384": "ECDSA", "ecdsa-p521": "ECDSA", "ed25519": "ed25519",
                           "ed448": "ed448", "rsa-pss": "RSA-PSS"}
-CERT_CURVE = {"ecdsa-p384": NamedGroup.secp384r1, "ecdsa-p521": NamedGroup.secp521r1}
-
-
-def _groups_for(key_type, version):
-    """A TLS 1.2 OpenSSL server signs with an ECDSA certificate only if the client's
-    supported_groups lists its curve (RFC 8422 §5.1, RFC 4492 §5.1): offer it, if we have it."""
-    curve = CERT_CURVE.get(key_type)
-    if curve is None or version == "1.3":
-        return groups.DEFAULT
-    try:
-        groups.get(curve)
-    except KeyError:
-        pytest.skip(f"no {curve.name} group in this engine: OpenSSL wants the certificate's "
-                    "curve in a TLS 1.2 client's supported_groups (RFC 8422 §5.1)")
-    return (NamedGroup.x25519, curve)
 
 
 def _suite_for(key_type, version):

@@ -120,12 +120,18 @@ def choose(key, offered, preference=SUPPORTED, tls13: bool = False) -> int:
     """The first scheme of our ``preference`` that the peer offered and our key can make.
     The default prefers RSA-PSS, like OpenSSL; a lesson that wants reproducible bytes puts
     PKCS#1 v1.5 first (PSS signatures are salted at random) — a preference, not a mode."""
-    usable = schemes_for(key, tls13)
     # A preference orders, it does not forbid (the offers do that): schemes it does not name
     # (say, ed25519 for the default SUPPORTED) come after, in MODERN's order.
-    for scheme in dict.fromkeys((*preference, *MODERN)):
-        if scheme in offered and scheme in usable:
-            return scheme
+    order = dict.fromkeys((*preference, *MODERN))
+    # TLS 1.2 lets an ECDSA key sign with any hash: its curve's own (TLS 1.3's pairing) first,
+    # not SHA-256 for a P-384 key (GnuTLS warns "hash size ... less than the expected").
+    tries = [schemes_for(key, tls13)]
+    if isinstance(key, ec.EllipticCurvePrivateKey) and not tls13:
+        tries.insert(0, schemes_for(key, True))
+    for usable in tries:
+        for scheme in order:
+            if scheme in offered and scheme in usable:
+                return scheme
     raise AlertError(AlertDescription.handshake_failure,
                      "no signature scheme in common with the peer's signature_algorithms",
                      check="signature_scheme")
