@@ -57,7 +57,7 @@ def test_pyproject_metadata(pyproject):
     assert project["name"] == "tlslesson"
     assert project["version"] == "0.1.0"
     assert project["requires-python"] == ">=3.10"
-    assert "cryptography>=44" in project["dependencies"]  # deterministic ECDSA (RFC 6979)
+    assert "cryptography>=47" in project["dependencies"]  # deterministic ECDSA (44), ML-KEM-768 (47)
     assert "scripts" not in project, "no console script: the CLI is `python -m tlslesson`"
 
 
