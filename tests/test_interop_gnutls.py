@@ -157,7 +157,8 @@ class GnutlsServer:
         cert = cert or ("server-ecdsa" if ecdsa else "server")   # "server-ed25519": own chain
         auth = (["--require-client-cert", "--verify-client-cert", "--x509cafile", lesson["ca.crt"]]
                 if client_auth else ["--disable-client-cert"])
-        self.base = [GNUTLS_SERV, "--echo", "--x509certfile", chains.get(cert, lesson[f"{cert}.crt"]),
+        chain = chains.get(cert) or lesson[f"{cert}.crt"]     # the new ones: leaf + intermediate
+        self.base = [GNUTLS_SERV, "--echo", "--x509certfile", chain,
                      "--x509keyfile", lesson[f"{cert}.key"], "--priority", prio, *auth]
         self.keylog = keylog
         self.proc: subprocess.Popen | None = None
@@ -549,7 +550,8 @@ def test_gnutls_cli_to_our_server_new_key_types(lesson, extra_identities, tmp_pa
         reports = server.wait_for_reports(1)
     assert res.echoed, res.session.text[-3000:]
     assert len(reports) == 1 and reports[0].error is None, reports[0].error
-    assert f"({_gnutls_signature(key_type, version)})" in res.session.description, res.session.description
+    description = res.session.description
+    assert f"({_gnutls_signature(key_type, version)})" in description, description
     assert _scheme_seen(reports[0].connection, version) in signatures.schemes_for(
         extra_identities[key_type].key, version == "1.3")
     assert_same_keys(keylog_of(reports[0].connection.keylog), read_keylog(theirs), version)

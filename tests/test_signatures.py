@@ -110,7 +110,8 @@ def test_rsa_pss_certificate_and_key_files():
     written = base64.b64decode(b"".join(ident.key_pem.splitlines()[1:-1]))
     assert bytes.fromhex("06092a864886f70d01010a") in written[:32]  # id-RSASSA-PSS
     assert bytes.fromhex("06092a864886f70d010101") in der[:32]     # cryptography: rsaEncryption
-    again = pki.Identity(pki.load_pem_chain(ident.chain_pem)[0], pki.load_private_key(ident.key_pem))
+    again = pki.Identity(pki.load_pem_chain(ident.chain_pem)[0],
+                         pki.load_private_key(ident.key_pem))
     assert isinstance(again.key, signatures.RSAPSSPrivateKey)
     assert "key_encipherment" not in pki.describe(ident.certificate)["key_usage"]
 
@@ -192,3 +193,17 @@ def test_certificate_verify_with_each_new_client_key(key_type, version):
                         ServerConfig(client_ca=P.trusted,
                                      signature_schemes=(SS.rsa_pss_rsae_sha256,)))
     assert not refused.ok
+
+
+def test_write_pki_extra_identities(tmp_path):
+    """``python -m tlslesson pki DIR --extra``: the lesson set plus server-<type>.crt/.key."""
+    made = pki.make_pki()
+    written = pki.write_pki(tmp_path, made, extra_key_types=pki.EXTRA_KEY_TYPES)
+    assert set(written) == set(pki.PKI_FILES) | {f"server-{t}.{e}" for t in NEW
+                                                 for e in ("crt", "key")}
+    for key_type in NEW:
+        leaf, *chain = pki.load_pem_chain((tmp_path / f"server-{key_type}.crt").read_bytes())
+        key = pki.load_private_key((tmp_path / f"server-{key_type}.key").read_bytes())
+        assert pki.validate_chain([leaf, *chain], made.trusted, hostname="localhost").ok
+        ident = pki.Identity(leaf, key, tuple(chain))
+        assert signatures.schemes_for(ident.key, True)[0] == SCHEME_13[key_type]

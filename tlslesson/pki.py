@@ -381,8 +381,8 @@ def _pem(ident: Identity, what: str) -> bytes:
     return ident.chain_pem if what == "chain" else ident.key_pem
 
 
-def write_pki(directory, pki: LessonPKI | None = None, *,
-              include_ca_keys: bool = False) -> dict[str, Path]:
+def write_pki(directory, pki: LessonPKI | None = None, *, include_ca_keys: bool = False,
+              extra_key_types=()) -> dict[str, Path]:
     """Write ``pki`` (default: a fresh ``make_pki()``) as PEM files OpenSSL reads directly.
 
     ``server.crt`` holds the leaf then the intermediate (what nginx, Apache and
@@ -390,6 +390,8 @@ def write_pki(directory, pki: LessonPKI | None = None, *,
     certificate of a file, so give it the intermediate again: ``openssl s_server -cert
     server.crt -cert_chain intermediate.crt -key server.key``. The CA keys are written only with
     ``include_ca_keys=True`` (the shipped lesson PKI does, so notebooks can issue certificates).
+    ``extra_key_types`` (say ``EXTRA_KEY_TYPES``) adds a server identity of each, issued by the
+    intermediate: ``server-<type>.crt`` / ``.key`` (``write_identities``).
     """
     pki = pki or make_pki()
     directory = Path(directory)
@@ -403,6 +405,11 @@ def write_pki(directory, pki: LessonPKI | None = None, *,
         path = directory / filename
         path.write_bytes(data)
         written[filename] = path
+    if extra_key_types:
+        ca = pki.intermediate.certificate
+        written.update(write_identities(directory, pki.intermediate, extra_key_types,
+                                        not_before=ca.not_valid_before_utc,
+                                        not_after=ca.not_valid_after_utc))
     return written
 
 

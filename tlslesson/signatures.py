@@ -26,8 +26,8 @@ SUPPORTED = RSA_SCHEMES_12 + ECDSA_SCHEMES
 ECDSA_P521 = (SS.ecdsa_secp521r1_sha512,)
 EDDSA_SCHEMES = (SS.ed25519, SS.ed448)
 RSA_PSS_PSS_SCHEMES = (SS.rsa_pss_pss_sha256, SS.rsa_pss_pss_sha384, SS.rsa_pss_pss_sha512)
-# Every scheme this module implements, as a current client offers them (OpenSSL 3, Go, NSS all
-# list these): offer it with ClientConfig(signature_schemes=MODERN); a server accepts from it.
+# Every scheme this module implements, as current clients offer them (OpenSSL 3 lists all of
+# these): offer it with ClientConfig(signature_schemes=MODERN); a server accepts from it.
 MODERN = SUPPORTED + ECDSA_P521 + EDDSA_SCHEMES + RSA_PSS_PSS_SCHEMES
 SCHEMES_13 = (RSA_SCHEMES_13 + ECDSA_SCHEMES + ECDSA_P521 + EDDSA_SCHEMES
               + RSA_PSS_PSS_SCHEMES)                 # what TLS 1.3 handshakes may use
@@ -154,6 +154,8 @@ def verify(public_key, scheme: int, data: bytes, signature: bytes, what: str,
         raise AlertError(AlertDescription.illegal_parameter,
                          f"{what}: unsupported signature scheme 0x{scheme:04x}",
                          check=f"{check}_scheme") from None
+    # (rsa_pss_pss_* vs rsa_pss_rsae_* would also need the certificate's key OID, which a
+    # public key object does not carry: both verify as PSS with any RSA key here.)
     if not isinstance(public_key, _PUBLIC_TYPE[kind]):
         raise AlertError(AlertDescription.illegal_parameter,
                          f"{what}: scheme {SS(scheme).name} does not match the certificate key",
