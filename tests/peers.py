@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from tlslesson import keylog, net, pki
+from tlslesson import groups, keylog, net, pki
+from tlslesson.constants import NamedGroup as NG
 
 ROOT = Path(__file__).resolve().parent.parent
 OPENSSL = shutil.which("openssl")
@@ -39,6 +40,7 @@ PROCESS_TIMEOUT = 15.0        # no subprocess of these tests may live longer tha
 class LessonFiles:
     dir: Path
     pki: pki.LessonPKI
+    issuer: pki.Identity | None = None      # the intermediate with its key (extra_identities)
 
     def __getitem__(self, name: str) -> str:
         """``files["ca.crt"]`` -> the path as a string (for command lines)."""
@@ -54,8 +56,41 @@ class LessonFiles:
 @pytest.fixture(scope="session")
 def lesson(tmp_path_factory) -> LessonFiles:
     directory = tmp_path_factory.mktemp("lesson-pki")
-    pki.write_pki(directory)
-    return LessonFiles(directory, pki.load_pki(directory))
+    made = pki.make_pki()
+    pki.write_pki(directory, made)
+    return LessonFiles(directory, pki.load_pki(directory), made.intermediate)
+
+
+@pytest.fixture(scope="session")
+def extra_identities(lesson) -> dict:
+    """{key type: Identity} for pki.EXTRA_KEY_TYPES (P-384, P-521, Ed25519, Ed448, RSA-PSS),
+    issued by ``lesson``'s intermediate; written beside it as server-<type>.crt / .key."""
+    pki.write_identities(lesson.dir, lesson.issuer)
+    return {t: load_identity(lesson[f"server-{t}.crt"], lesson[f"server-{t}.key"])
+            for t in pki.EXTRA_KEY_TYPES}
+
+
+CERT_CURVE = {"ecdsa-p384": NG.secp384r1, "ecdsa-p521": NG.secp521r1}
+
+
+def groups_for_certificate(key_type, version):
+    """A TLS 1.2 server (OpenSSL, GnuTLS) signs with an ECDSA certificate only if the client's
+    supported_groups lists its curve (RFC 8422 §5.1, RFC 4492 §5.1): offer it, if we have it."""
+    curve = CERT_CURVE.get(key_type)
+    if curve is None or version == "1.3":
+        return groups.DEFAULT
+    try:
+        groups.get(curve)
+    except KeyError:
+        pytest.skip(f"no {curve.name} group in this engine, and a TLS 1.2 client must list "
+                    "the certificate's curve in supported_groups (RFC 8422 §5.1; OpenSSL "
+                    "enforces it)")
+    return (NG.x25519, curve)
+
+
+def load_identity(cert_file, key_file):
+    leaf, *chain = pki.load_pem_chain(Path(cert_file).read_bytes())
+    return pki.Identity(leaf, pki.load_private_key(Path(key_file).read_bytes()), tuple(chain))
 
 
 def free_port() -> int:
@@ -155,8 +190,8 @@ class OpenSSLServer:
     """``openssl s_server -www -naccept 1`` on 127.0.0.1:0; ``.port`` once it prints ACCEPT."""
 
     def __init__(self, files: LessonFiles, *args: str, ecdsa: bool = False, keylog=None,
-                 www: bool = True):
-        cert = "server-ecdsa" if ecdsa else "server"
+                 www: bool = True, cert: str | None = None):
+        cert = cert or ("server-ecdsa" if ecdsa else "server")   # cert: e.g. "server-ed25519"
         self.keylog = keylog
         self.args = [OPENSSL, "s_server", "-accept", "127.0.0.1:0", "-naccept", "1",
                      "-cert", files[f"{cert}.crt"], "-cert_chain", files["intermediate.crt"],

@@ -165,11 +165,12 @@ class GnutlsServer:
     """``gnutls-serv --echo`` on a port the OS gave 127.0.0.1; ``.session()`` for the connection."""
 
     def __init__(self, lesson, chains, prio: str, *, ecdsa=False, client_auth=False,
-                 keylog=None):
-        cert = "server-ecdsa" if ecdsa else "server"
+                 keylog=None, cert: str | None = None):
+        cert = cert or ("server-ecdsa" if ecdsa else "server")   # "server-ed25519": own chain
         auth = (["--require-client-cert", "--verify-client-cert", "--x509cafile", lesson["ca.crt"]]
                 if client_auth else ["--disable-client-cert"])
-        self.base = [GNUTLS_SERV, "--echo", "--x509certfile", chains[cert],
+        chain = chains.get(cert) or lesson[f"{cert}.crt"]     # the new ones: leaf + intermediate
+        self.base = [GNUTLS_SERV, "--echo", "--x509certfile", chain,
                      "--x509keyfile", lesson[f"{cert}.key"], "--priority", prio, *auth]
         self.keylog = keylog
         self.proc: subprocess.Popen | None = None
@@ -497,3 +498,73 @@ def test_gnutls_cli_without_certificate_is_refused(lesson, tmp_path, version, al
     assert isinstance(reports[0].error, AlertError) and not reports[0].error.received
     assert reports[0].error.alert == alert
     assert re.search(r"alert|Error", res.session.text), res.session.text[-2000:]
+
+
+# ------------------------------------------------------------------------------------------------
+# server keys beyond RSA and P-256: P-384, P-521, Ed25519, RSA-PSS (id-RSASSA-PSS), both ways
+# ------------------------------------------------------------------------------------------------
+from peers import extra_identities, groups_for_certificate  # noqa: E402,F401
+from tlslesson import pki, signatures  # noqa: E402
+
+# GnuTLS 3.7 has no Ed448 in TLS. What it prints as the signature part of its Description:
+GNUTLS_SIGNATURE = {"ecdsa-p384": "ECDSA-SECP384R1-SHA384", "ecdsa-p521": "ECDSA-SECP521R1-SHA512",
+                    "ed25519": "EdDSA-Ed25519", "rsa-pss": "RSA-PSS-SHA256"}
+NEW_CASES = [(k, v) for k in GNUTLS_SIGNATURE for v in ("1.2", "1.3")]
+
+
+def _gnutls_signature(key_type, version):
+    """TLS 1.2's ECDSA schemes name only the hash: "ECDSA-SHA384"."""
+    name = GNUTLS_SIGNATURE[key_type]
+    return re.sub(r"-SECP\d+R1", "", name) if version == "1.2" else name
+
+
+def _new_suite(key_type, version):
+    if version == "1.3":
+        return suites.get("TLS_AES_128_GCM_SHA256")
+    return suites.get("ECDHE-RSA-AES128-GCM-SHA256" if key_type == "rsa-pss"
+                      else "ECDHE-ECDSA-AES128-GCM-SHA256")
+
+
+def _scheme_seen(connection, version) -> int:
+    name = "ServerKeyExchange" if version == "1.2" else "CertificateVerify"
+    return next(s.message.scheme for s in connection.log if s.name == name and s.sender == "server")
+
+
+@pytest.mark.parametrize("key_type,version", NEW_CASES, ids=[f"{k}-{v}" for k, v in NEW_CASES])
+def test_our_client_to_gnutls_serv_new_key_types(lesson, chains, extra_identities, tmp_path,
+                                                 key_type, version):
+    suite = _new_suite(key_type, version)
+    theirs, ours = tmp_path / "gnutls-serv.keys", tmp_path / "ours.keys"
+    data = message("tlslesson")
+    config = client_config(lesson, [suite], (version,), signature_schemes=signatures.MODERN,
+                           groups=groups_for_certificate(key_type, version))
+    with GnutlsServer(lesson, chains, priority(version, suite), cert=f"server-{key_type}",
+                      keylog=theirs) as server:
+        result = net.connect("127.0.0.1", server.port, config, send=data, timeout=5, keylog=ours)
+        session = server.session()
+    assert result.data == data, session.text[-3000:]
+    assert (result.version, result.suite) == (version, suite)
+    assert f"({_gnutls_signature(key_type, version)})" in session.description, session.description
+    assert _scheme_seen(result.connection, version) in signatures.schemes_for(
+        extra_identities[key_type].key, version == "1.3")
+    assert_same_keys(read_keylog(ours), read_keylog(theirs), version)
+
+
+@pytest.mark.parametrize("key_type,version", NEW_CASES, ids=[f"{k}-{v}" for k, v in NEW_CASES])
+def test_gnutls_cli_to_our_server_new_key_types(lesson, extra_identities, tmp_path, key_type,
+                                                version):
+    """The new identity first: gnutls-cli offers its scheme, so our server chooses it."""
+    suite = _new_suite(key_type, version)
+    config = server_config(lesson, [suite], (version,))
+    config.identities = (extra_identities[key_type], *config.identities)
+    theirs, data = tmp_path / "gnutls-cli.keys", message("gnutls-cli")
+    with OurServer(config) as server:
+        res = gnutls_cli(server.port, lesson, priority(version, suite), send=data, keylog=theirs)
+        reports = server.wait_for_reports(1)
+    assert res.echoed, res.session.text[-3000:]
+    assert len(reports) == 1 and reports[0].error is None, reports[0].error
+    description = res.session.description
+    assert f"({_gnutls_signature(key_type, version)})" in description, description
+    assert _scheme_seen(reports[0].connection, version) in signatures.schemes_for(
+        extra_identities[key_type].key, version == "1.3")
+    assert_same_keys(keylog_of(reports[0].connection.keylog), read_keylog(theirs), version)

@@ -116,11 +116,12 @@ def _options(version=None, suite=None, group=None, curves=None, keylog=None) -> 
     return args
 
 
-def run_go_server(go: GoPeer, lesson, client, *, client_auth=False, **options):
+def run_go_server(go: GoPeer, lesson, client, *, client_auth=False,
+                  certs=("server", "server-ecdsa"), **options):
     """Start tlsecho as a server (both lesson server certificates: Go picks the one the
     ClientHello supports), run ``client(port)`` against it, wait for it: (its report, result)."""
-    args = ["-cert", f"{lesson['server.crt']},{lesson['server-ecdsa.crt']}",
-            "-key", f"{lesson['server.key']},{lesson['server-ecdsa.key']}", *_options(**options)]
+    args = ["-cert", ",".join(lesson[f"{c}.crt"] for c in certs),
+            "-key", ",".join(lesson[f"{c}.key"] for c in certs), *_options(**options)]
     if client_auth:
         args += ["-ca", lesson["ca.crt"], "-client-auth"]
     proc = subprocess.Popen(go.command("server", *args), stdin=subprocess.DEVNULL,
@@ -416,3 +417,61 @@ def test_go_client_without_certificate_is_refused(go, lesson, version):
     # crypto/tls names the alert it received: "remote error: tls: handshake failure"
     assert "remote error: tls: " + OUR_REFUSAL[version].name.replace("_", " ") in theirs.output, \
         theirs.output[-2000:]
+
+
+# ------------------------------------------------------------------------------------------------
+# server keys beyond RSA and P-256: P-384, P-521, Ed25519 (Go 1.19 has no Ed448, and its x509
+# does not load id-RSASSA-PSS public keys)
+# ------------------------------------------------------------------------------------------------
+from peers import extra_identities, groups_for_certificate  # noqa: E402,F401
+from tlslesson import pki, signatures  # noqa: E402
+
+NEW_CASES = [(k, v) for k in ("ecdsa-p384", "ecdsa-p521", "ed25519") for v in ("1.2", "1.3")]
+
+
+def _new_suite(version):
+    return suites.get("ECDHE-ECDSA-AES128-GCM-SHA256" if version == "1.2"
+                      else "TLS_AES_128_GCM_SHA256")
+
+
+def _scheme_seen(connection, version) -> int:
+    name = "ServerKeyExchange" if version == "1.2" else "CertificateVerify"
+    return next(s.message.scheme for s in connection.log if s.name == name and s.sender == "server")
+
+
+@pytest.mark.parametrize("key_type,version", NEW_CASES, ids=[f"{k}-{v}" for k, v in NEW_CASES])
+def test_our_client_to_go_server_new_key_types(go, lesson, extra_identities, tmp_path, key_type,
+                                               version):
+    suite = _new_suite(version)
+    theirs_keys, ours_keys = tmp_path / "go.keys", tmp_path / "ours.keys"
+    message = _message()
+    config = _our_client(lesson, version=version, suite=suite,
+                         signature_schemes=signatures.MODERN,
+                         groups=groups_for_certificate(key_type, version))
+    theirs, result = run_go_server(
+        go, lesson, lambda port: net.connect("127.0.0.1", port, config, send=message, timeout=5,
+                                             keylog=ours_keys),
+        version=version, suite=suite, certs=(f"server-{key_type}",), keylog=theirs_keys)
+    assert theirs.returncode == 0, theirs.output[-2000:]
+    assert (theirs.protocol, theirs.suite) == (GO_PROTOCOL[version], suite.name)
+    assert result.data == message and theirs.echoed == len(message)
+    assert _scheme_seen(result.connection, version) in signatures.schemes_for(
+        extra_identities[key_type].key, version == "1.3")
+    assert_same_key_lines(ours_keys.read_text().splitlines(), theirs_keys, version)
+
+
+@pytest.mark.parametrize("key_type,version", NEW_CASES, ids=[f"{k}-{v}" for k, v in NEW_CASES])
+def test_go_client_to_our_server_new_key_types(go, lesson, extra_identities, tmp_path, key_type,
+                                               version):
+    """The new identity first: Go offers its scheme, so our server chooses it."""
+    suite, theirs_keys, message = _new_suite(version), tmp_path / "go.keys", _message()
+    ident = extra_identities[key_type]
+    config = _our_server(lesson, version=version, suite=suite)
+    config.identities = (ident, *config.identities)
+    theirs, report = _go_client_to_us(go, lesson, config, message, version=version, suite=suite,
+                                      keylog=theirs_keys)
+    assert report.error is None, (report.error, theirs.output[-2000:])
+    assert theirs.returncode == 0 and theirs.echo == message, theirs.output[-2000:]
+    assert _scheme_seen(report.connection, version) in signatures.schemes_for(
+        ident.key, version == "1.3")
+    assert_same_key_lines(report.connection.keylog, theirs_keys, version)

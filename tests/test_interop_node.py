@@ -481,3 +481,52 @@ def _offered_shares(report) -> list[int]:
     ext = hello.extension(ExtensionType.key_share)
     assert ext is not None, "no key_share in the ClientHello"
     return [entry.group for entry in extensions.value(ext, "client_hello")]
+
+
+# ------------------------------------------------------------------------------------------------
+# 3. server keys beyond RSA and P-256: P-384, P-521, Ed25519, Ed448, RSA-PSS (OpenSSL 3.5: all)
+# ------------------------------------------------------------------------------------------------
+from peers import extra_identities, groups_for_certificate  # noqa: E402,F401
+from tlslesson import pki, signatures  # noqa: E402
+
+NEW_CASES = [(k, v) for k in pki.EXTRA_KEY_TYPES for v in ("1.2", "1.3")]
+
+
+def _new_suite(key_type, version):
+    if version == "1.3":
+        return suites.get("TLS_AES_128_GCM_SHA256")
+    return suites.get("ECDHE-RSA-AES128-GCM-SHA256" if key_type == "rsa-pss"
+                      else "ECDHE-ECDSA-AES128-GCM-SHA256")
+
+
+def _scheme_seen(connection, version) -> int:
+    name = "ServerKeyExchange" if version == "1.2" else "CertificateVerify"
+    return next(s.message.scheme for s in connection.log if s.name == name and s.sender == "server")
+
+
+@pytest.mark.parametrize("key_type,version", NEW_CASES, ids=[f"{k}-{v}" for k, v in NEW_CASES])
+def test_our_client_to_node_new_key_types(lesson, extra_identities, key_type, version):
+    suite = _new_suite(key_type, version)
+    config = client_config(lesson, suite=suite, version=version,
+                           signature_schemes=signatures.MODERN,
+                           groups=groups_for_certificate(key_type, version))
+    result, _ = _our_client_to_node(
+        lesson, config, cert=lesson[f"server-{key_type}.crt"], key=lesson[f"server-{key_type}.key"],
+        ciphers=suite.openssl_name, **node_versions(version))
+    assert result.suite == suite
+    assert _scheme_seen(result.connection, version) in signatures.schemes_for(
+        extra_identities[key_type].key, version == "1.3")
+
+
+@pytest.mark.parametrize("key_type,version", NEW_CASES, ids=[f"{k}-{v}" for k, v in NEW_CASES])
+def test_node_to_our_server_new_key_types(lesson, extra_identities, key_type, version):
+    """The new identity first: Node offers every scheme, so our server chooses it."""
+    suite = _new_suite(key_type, version)
+    config = server_config(lesson, suite=suite, version=version)
+    config.identities = (extra_identities[key_type], *config.identities)
+    report, _ = _node_to_our_server(lesson, config,
+                                    **node_client_options(lesson, suite=suite, version=version))
+    assert _scheme_seen(report.connection, version) in signatures.schemes_for(
+        extra_identities[key_type].key, version == "1.3")
+    leaf = next(s.message for s in report.connection.log if s.name == "Certificate")
+    assert leaf.certificate_list[0] == extra_identities[key_type].chain_der()[0]

@@ -584,3 +584,82 @@ def test_tstclnt_to_our_server_tls12_no_ems(lesson, nss):
                                               "-c", nss_cipher_arg(suite))
     info = check_tstclnt(res, report, message, suite, client_auth=False)
     assert not info.ems and report.connection.values["extended_master_secret"] is False
+
+
+# ------------------------------------------------------------------------------------------------
+# server keys beyond RSA and P-256: P-384, P-521, RSA-PSS (NSS 3.87 has no EdDSA in TLS: its
+# tstclnt -J list has no ed25519/ed448); rsa_pss_pss_* are not in its default list: -J adds them
+# ------------------------------------------------------------------------------------------------
+from peers import extra_identities, groups_for_certificate  # noqa: E402,F401
+from tlslesson import pki, signatures, suites as suite_table  # noqa: E402
+
+NSS_KEY_TYPES = ("ecdsa-p384", "ecdsa-p521", "rsa-pss")
+NEW_CASES = [(k, v) for k in NSS_KEY_TYPES for v in ("1.2", "1.3")]
+WITH_PSS = ("-J", "ecdsa_secp256r1_sha256,ecdsa_secp384r1_sha384,ecdsa_secp521r1_sha512,"
+            "rsa_pss_rsae_sha256,rsa_pss_pss_sha256,rsa_pss_pss_sha384,rsa_pss_pss_sha512")
+
+
+def _new_suite(key_type, version):
+    if version == "1.3":
+        return suite_table.get("TLS_AES_128_GCM_SHA256")
+    return suite_table.get("ECDHE-RSA-AES128-GCM-SHA256" if key_type == "rsa-pss"
+                      else "ECDHE-ECDSA-AES128-GCM-SHA256")
+
+
+def _scheme_seen(connection, version) -> int:
+    name = "ServerKeyExchange" if version == "1.2" else "CertificateVerify"
+    return next(s.message.scheme for s in connection.log if s.name == name and s.sender == "server")
+
+
+@pytest.fixture(scope="session")
+def extra_dbs(lesson, extra_identities, tmp_path_factory) -> dict:
+    """One database per new server identity (NSS names certificates by subject)."""
+    base, dbs = tmp_path_factory.mktemp("nss-extra"), {}
+    for key_type in NSS_KEY_TYPES:
+        ident = extra_identities[key_type]
+        directory = base / key_type
+        directory.mkdir()
+        dbs[key_type] = f"sql:{directory}"
+        _run(CERTUTIL, "-N", "-d", dbs[key_type], "--empty-password")
+        _run(CERTUTIL, "-A", "-d", dbs[key_type], "-n", "lesson-root", "-t", "CT,C,C",
+             "-i", lesson["ca.crt"])
+        p12 = base / f"{key_type}.p12"
+        p12.write_bytes(pkcs12.serialize_key_and_certificates(
+            key_type.encode(), getattr(ident.key, "key", ident.key), ident.certificate,
+            list(ident.chain), NoEncryption()))
+        _run(PK12UTIL, "-d", dbs[key_type], "-i", str(p12), "-W", "")
+    return dbs
+
+
+@pytest.mark.parametrize("key_type,version", NEW_CASES, ids=[f"{k}-{v}" for k, v in NEW_CASES])
+def test_our_client_to_selfserv_new_key_types(lesson, extra_identities, extra_dbs, key_type,
+                                              version):
+    suite = _new_suite(key_type, version)
+    config = client_config(lesson, [suite], (version,), signature_schemes=signatures.MODERN,
+                           groups=groups_for_certificate(key_type, version))
+    with SelfServ(extra_dbs[key_type], key_type, "-V", nss_version_arg(version),
+                  "-c", nss_cipher_arg(suite), *WITH_PSS) as server:
+        result, output = _connect_to_selfserv(lesson, server, config)
+    assert (result.version, result.suite) == (version, suite)
+    assert nss_info(output).version == version
+    assert _scheme_seen(result.connection, version) in signatures.schemes_for(
+        extra_identities[key_type].key, version == "1.3")
+    check_exported(output, result.connection)
+
+
+@pytest.mark.parametrize("key_type,version", NEW_CASES, ids=[f"{k}-{v}" for k, v in NEW_CASES])
+def test_tstclnt_to_our_server_new_key_types(lesson, nss, extra_identities, key_type, version):
+    """The new identity first: tstclnt offers its scheme, so our server chooses it."""
+    suite = _new_suite(key_type, version)
+    ident = extra_identities[key_type]
+    config = server_config(lesson, [suite], (version,))
+    config.identities = (ident, *config.identities)
+    res, report, message = _run_tstclnt_to_us(
+        lesson, nss, config, "-V", nss_version_arg(version), "-c", nss_cipher_arg(suite),
+        *WITH_PSS)
+    assert report.error is None, (report.error, res.output[-3000:])
+    assert res.echoed, res.output[-3000:]
+    assert nss_info(res.output).version == version
+    assert _scheme_seen(report.connection, version) in signatures.schemes_for(
+        ident.key, version == "1.3")
+    check_exported(res.output, report.connection)

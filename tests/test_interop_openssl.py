@@ -340,3 +340,66 @@ def test_s_client_with_untrusted_certificate_is_refused(lesson, tmp_path):
     assert not res.echoed
     assert report.error is not None and report.error.alert == AlertDescription.unknown_ca
     assert "unknown ca" in res.output
+
+
+# ------------------------------------------------------------------------------------------------
+# 6. server keys beyond RSA and P-256: P-384, P-521, Ed25519, Ed448, RSA-PSS (id-RSASSA-PSS)
+# ------------------------------------------------------------------------------------------------
+from peers import extra_identities, groups_for_certificate as _groups_for  # noqa: E402,F401
+from tlslesson import pki, signatures, suites  # noqa: E402
+
+KEY_SUITE_12 = {"rsa-pss": "ECDHE-RSA-AES128-GCM-SHA256"}   # the others ECDHE-ECDSA (RFC 8422)
+OPENSSL_SIGNATURE_TYPE = {"ecdsa-p384": "ECDSA", "ecdsa-p521": "ECDSA", "ed25519": "ed25519",
+                          "ed448": "ed448", "rsa-pss": "RSA-PSS"}
+
+
+def _suite_for(key_type, version):
+    return suites.get(KEY_SUITE_12.get(key_type, "ECDHE-ECDSA-AES128-GCM-SHA256")
+                      if version == "1.2" else "TLS_AES_128_GCM_SHA256")
+
+
+def _server_signature(connection, version) -> int:
+    name = "ServerKeyExchange" if version == "1.2" else "CertificateVerify"
+    return next(s.message.scheme for s in connection.log
+                if s.name == name and s.sender == "server")
+
+
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+@pytest.mark.parametrize("key_type", pki.EXTRA_KEY_TYPES)
+def test_our_client_to_s_server_new_key_types(lesson, extra_identities, tmp_path, key_type,
+                                              version):
+    suite = _suite_for(key_type, version)
+    theirs, ours = tmp_path / "s_server.keys", tmp_path / "ours.keys"
+    flags = ["-tls1_2", "-cipher", suite.openssl_name] if version == "1.2" else ["-tls1_3"]
+    with OpenSSLServer(lesson, *flags, cert=f"server-{key_type}", keylog=theirs) as server:
+        result = net.connect("127.0.0.1", server.port,
+                             client_config(lesson, [suite], (version,),
+                                           groups=_groups_for(key_type, version),
+                                           signature_schemes=signatures.MODERN),
+                             send=GET, timeout=5, keylog=ours)
+        server.wait()
+    assert (result.version, result.suite) == (version, suite)
+    check_page(result.data.decode(), suite, client_auth=False)
+    key = extra_identities[key_type].key
+    assert _server_signature(result.connection, version) in signatures.schemes_for(
+        key, version == "1.3")
+    assert_same_keys(read_keylog(ours), read_keylog(theirs), version)
+
+
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+@pytest.mark.parametrize("key_type", pki.EXTRA_KEY_TYPES)
+def test_s_client_to_our_server_new_key_types(lesson, extra_identities, tmp_path, key_type,
+                                              version):
+    """The new identity first: s_client offers every scheme, so our server chooses it."""
+    suite = _suite_for(key_type, version)
+    config = server_config(lesson, [suite], (version,))
+    config.identities = (extra_identities[key_type], *config.identities)
+    flags = ["-tls1_2", "-cipher", suite.openssl_name] if version == "1.2" else ["-tls1_3"]
+    res, report, theirs = _run_s_client_to_us(lesson, tmp_path, config, *flags)
+    assert report.error is None, report.error
+    assert res.echoed, res.output[-2000:]
+    assert report.suite == suite
+    assert f"Peer signature type: {OPENSSL_SIGNATURE_TYPE[key_type]}" in res.output
+    assert _server_signature(report.connection, version) in signatures.schemes_for(
+        extra_identities[key_type].key, version == "1.3")
+    assert_same_keys(keylog_of(report.connection.keylog), read_keylog(theirs), version)

@@ -226,9 +226,9 @@ class TlsliteServer:
     """A tlslite-ng echo server for one connection on 127.0.0.1:0, in a thread."""
 
     def __init__(self, creds: Credentials, hs: HandshakeSettings, *, ecdsa=False,
-                 client_auth=False, timeout: float = TIMEOUT):
-        self.chain, self.key = ((creds.ecdsa_chain, creds.ecdsa_key) if ecdsa
-                                else (creds.rsa_chain, creds.rsa_key))
+                 client_auth=False, timeout: float = TIMEOUT, identity=None):
+        self.chain, self.key = identity or ((creds.ecdsa_chain, creds.ecdsa_key) if ecdsa
+                                            else (creds.rsa_chain, creds.rsa_key))
         self.hs, self.client_auth, self.timeout = hs, client_auth, timeout
         self.negotiated: Negotiated | None = None
         self.received = b""
@@ -266,9 +266,9 @@ class TlsliteServer:
 
 
 def tlslite_client(port: int, creds: Credentials, hs: HandshakeSettings, data: bytes, *,
-                   client_auth=False, ecdsa=False) -> tuple[Negotiated, bytes]:
+                   client_auth=False, ecdsa=False, leaf=None) -> tuple[Negotiated, bytes]:
     """Handshake, send ``data``, read its echo, close_notify. (what it negotiated, the echo)"""
-    leaf = creds.ecdsa_chain if ecdsa else creds.rsa_chain
+    leaf = leaf or (creds.ecdsa_chain if ecdsa else creds.rsa_chain)
     with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw:
         conn = TLSConnection(raw)
         conn.handshakeClientCert(
@@ -525,3 +525,66 @@ def test_tlslite_client_checks_downgrade_sentinel_absent(lesson, creds):
                                     settings(None))
     assert report.version == "1.2" and theirs.version == (3, 3)
     assert report.connection.values["server_random"][-8:] != DOWNGRADE_TLS12
+
+
+# ------------------------------------------------------------------------------------------------
+# server keys beyond RSA and P-256: P-384, P-521, Ed25519, Ed448, RSA-PSS, both ways
+# ------------------------------------------------------------------------------------------------
+from peers import extra_identities, groups_for_certificate  # noqa: E402,F401
+from tlslesson import pki, signatures  # noqa: E402
+
+NEW_CASES = [(k, v) for k in pki.EXTRA_KEY_TYPES for v in ("1.2", "1.3")]
+
+
+def _new_suite(key_type, version):
+    if version == "1.3":
+        return suites.get("TLS_AES_128_GCM_SHA256")
+    return suites.get("ECDHE-RSA-AES128-GCM-SHA256" if key_type == "rsa-pss"
+                      else "ECDHE-ECDSA-AES128-GCM-SHA256")
+
+
+def _scheme_seen(connection, version) -> int:
+    name = "ServerKeyExchange" if version == "1.2" else "CertificateVerify"
+    return next(s.message.scheme for s in connection.log if s.name == name and s.sender == "server")
+
+
+@pytest.mark.parametrize("key_type,version", NEW_CASES, ids=[f"{k}-{v}" for k, v in NEW_CASES])
+def test_our_client_to_tlslite_server_new_key_types(lesson, creds, extra_identities, key_type,
+                                                    version):
+    suite = _new_suite(key_type, version)
+    identity = (_chain(lesson, f"server-{key_type}.crt"), _key(lesson, f"server-{key_type}.key"))
+    config = client_config(lesson, [suite], (version,), signature_schemes=signatures.MODERN,
+                           groups=groups_for_certificate(key_type, version))
+    data = message("tlslesson")
+    with TlsliteServer(creds, settings(version, suite), identity=identity) as server:
+        result = net.connect("127.0.0.1", server.port, config, send=data, timeout=5)
+        server.join()
+    assert server.error is None, repr(server.error)
+    assert result.data == data == server.received
+    assert (result.version, result.suite.code) == (version, server.negotiated.suite)
+    assert _scheme_seen(result.connection, version) in signatures.schemes_for(
+        extra_identities[key_type].key, version == "1.3")
+    check_keys(result.connection.keylog, server.negotiated, result.connection, version,
+               client_auth=False)
+
+
+@pytest.mark.parametrize("key_type,version", NEW_CASES, ids=[f"{k}-{v}" for k, v in NEW_CASES])
+def test_tlslite_client_to_our_server_new_key_types(lesson, creds, extra_identities, key_type,
+                                                    version):
+    """The new identity first: tlslite-ng offers its scheme, so our server chooses it."""
+    suite = _new_suite(key_type, version)
+    ident = extra_identities[key_type]
+    config = server_config(lesson, [suite], (version,))
+    config.identities = (ident, *config.identities)
+    data = message("tlslite-ng")
+    with OurServer(config) as server:
+        theirs, echo = tlslite_client(server.port, creds, settings(version, suite), data,
+                                      leaf=_chain(lesson, f"server-{key_type}.crt"))
+        reports = server.wait_for_reports(1)
+    assert len(reports) == 1 and reports[0].error is None, reports[0].error
+    assert echo == data and theirs.suite == suite.code
+    assert theirs.server_chain == ident.chain_der()
+    assert _scheme_seen(reports[0].connection, version) in signatures.schemes_for(
+        ident.key, version == "1.3")
+    check_keys(reports[0].connection.keylog, theirs, reports[0].connection, version,
+               client_auth=False)

@@ -252,13 +252,16 @@ def _common_tls_arguments(p: argparse.ArgumentParser) -> None:
 
 def _pki_arguments(p):
     p.add_argument("dir", metavar="DIR", help="directory to write the PEM files into")
+    p.add_argument("--extra", action="store_true",
+                   help="also server-<type>.crt/.key for " + ", ".join(pki.EXTRA_KEY_TYPES))
 
 
 @command("pki", "write a fresh lesson PKI (CA, intermediate, server and client certificates)",
          _pki_arguments)
 def run_pki(args) -> int:
     try:
-        written = pki.write_pki(args.dir)
+        extra = pki.EXTRA_KEY_TYPES if args.extra else ()
+        written = pki.write_pki(args.dir, extra_key_types=extra)
     except OSError as exc:
         raise UsageError(f"cannot write to {args.dir}: {exc.strerror or exc}") from None
     for filename, path in written.items():

@@ -115,6 +115,8 @@ def choose_identity(suite: CipherSuite, identities, client_schemes, preference):
         if suite.version == "1.2" and is_rsa != (suite.auth == "RSA"):
             continue
         if suite.version == "1.2" and suite.kx == "RSA":
+            if isinstance(identity.key, signatures.RSAPSSPrivateKey):
+                continue                     # an id-RSASSA-PSS key cannot decrypt (RFC 4055)
             return identity                  # RSA key transport: the key decrypts, never signs
         try:
             signatures.choose(identity.key, client_schemes, preference, suite.version == "1.3")

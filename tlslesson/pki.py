@@ -22,6 +22,7 @@ Every error on bad input is a ``tlslesson.errors`` exception with a one-line mes
 """
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as _dt
 import functools
@@ -38,13 +39,15 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, PublicKeyAlgorithmOID
 
 from .constants import AlertDescription
+from .signatures import RSAPSSPrivateKey
 from .errors import CertificateError, DecodeError, TLSError
 
-PrivateKey = Union[rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey]
+PrivateKey = Union[rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey,
+                   ed448.Ed448PrivateKey]
 
 ONE_DAY = _dt.timedelta(days=1)
 DEFAULT_LIFETIME = _dt.timedelta(days=3650)
@@ -72,6 +75,13 @@ class Identity:
     key: PrivateKey | None
     chain: tuple[x509.Certificate, ...] = ()
 
+    def __post_init__(self):
+        # cryptography loads an id-RSASSA-PSS key as a plain RSA key: the certificate says
+        # what it may do (RFC 4055 §1.2), so the key is marked here, wherever it was loaded.
+        if (is_rsa_pss(self.certificate) and isinstance(self.key, rsa.RSAPrivateKey)
+                and not isinstance(self.key, RSAPSSPrivateKey)):
+            object.__setattr__(self, "key", RSAPSSPrivateKey(self.key))
+
     @property
     def cert_pem(self) -> bytes:
         """The certificate alone, PEM."""
@@ -88,6 +98,13 @@ class Identity:
         """The private key as unencrypted PKCS#8 PEM (lesson keys only!)."""
         if self.key is None:
             raise TLSError(f"{_name(self.certificate)}: no private key loaded")
+        if isinstance(self.key, RSAPSSPrivateKey):   # OpenSSL wants an RSA-PSS key for this cert
+            der = _relabel_pss(self.key.private_bytes(serialization.Encoding.DER,
+                                                      serialization.PrivateFormat.PKCS8,
+                                                      serialization.NoEncryption()))
+            lines = base64.encodebytes(der).replace(b"\n", b"")
+            body = b"".join(lines[i:i + 64] + b"\n" for i in range(0, len(lines), 64))
+            return b"-----BEGIN PRIVATE KEY-----\n" + body + b"-----END PRIVATE KEY-----\n"
         return self.key.private_bytes(serialization.Encoding.PEM,
                                       serialization.PrivateFormat.PKCS8,
                                       serialization.NoEncryption())
@@ -124,13 +141,77 @@ class LessonPKI:
 # ---------------------------------------------------------------------------------------------
 
 
+_CURVES = {"ecdsa": ec.SECP256R1, "ecdsa-p384": ec.SECP384R1, "ecdsa-p521": ec.SECP521R1}
+# RSA 2048 and ECDSA P-256 are what TLS servers commonly use; the others are what TLS 1.3 names
+# too (RFC 8446 §4.2.3). "rsa-pss": an RSA key in an id-RSASSA-PSS certificate (RFC 4055).
+KEY_TYPES = ("rsa", "ecdsa", "ecdsa-p384", "ecdsa-p521", "ed25519", "ed448", "rsa-pss")
+EXTRA_KEY_TYPES = KEY_TYPES[2:]                 # not in the shipped lesson PKI
+
+
 def new_key(key_type: str = "rsa") -> PrivateKey:
-    """RSA 2048 or ECDSA P-256: the two key types TLS 1.2 and 1.3 servers commonly use."""
-    if key_type == "rsa":
+    """A new private key of one of ``KEY_TYPES``."""
+    if key_type in ("rsa", "rsa-pss"):
         return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    if key_type == "ecdsa":
-        return ec.generate_private_key(ec.SECP256R1())
-    raise TLSError(f"unknown key_type {key_type!r}: use 'rsa' or 'ecdsa'")
+    if key_type in _CURVES:
+        return ec.generate_private_key(_CURVES[key_type]())
+    if key_type == "ed25519":
+        return ed25519.Ed25519PrivateKey.generate()
+    if key_type == "ed448":
+        return ed448.Ed448PrivateKey.generate()
+    raise TLSError(f"unknown key_type {key_type!r}: use one of {', '.join(KEY_TYPES)}")
+
+
+def is_rsa_pss(cert: x509.Certificate) -> bool:
+    """The certificate's key is id-RSASSA-PSS: PSS signatures only (RFC 4055 §1.2)."""
+    return cert.public_key_algorithm_oid == PublicKeyAlgorithmOID.RSASSA_PSS
+
+
+# DER pieces for relabelling an RSA key as id-RSASSA-PSS: cryptography's builders always write
+# rsaEncryption. Parameters absent: no restriction on the PSS hash (RFC 4055 §3.1).
+_RSA_ENCRYPTION = bytes.fromhex("300d06092a864886f70d0101010500")
+_RSASSA_PSS = bytes.fromhex("300b06092a864886f70d01010a")
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    """One DER TLV (X.690 §8.1: short or long definite length)."""
+    n = len(content)
+    if n < 0x80:
+        return bytes([tag, n]) + content
+    size = (n.bit_length() + 7) // 8
+    return bytes([tag, 0x80 | size]) + n.to_bytes(size, "big") + content
+
+
+def _der_split(der: bytes) -> tuple[bytes, bytes]:
+    """(the first TLV's content, what follows it)."""
+    first = der[1]
+    start = 2 if first < 0x80 else 2 + (first & 0x7F)
+    n = first if first < 0x80 else int.from_bytes(der[2:start], "big")
+    return der[start:start + n], der[start + n:]
+
+
+def _relabel_pss(der: bytes) -> bytes:
+    """A SubjectPublicKeyInfo or PrivateKeyInfo with rsaEncryption made id-RSASSA-PSS."""
+    content, _ = _der_split(der)
+    return _der(0x30, content.replace(_RSA_ENCRYPTION, _RSASSA_PSS, 1))
+
+
+def _as_rsa_pss(cert: x509.Certificate, issuer_key) -> x509.Certificate:
+    """``cert`` with its subject key relabelled id-RSASSA-PSS, signed again by ``issuer_key``
+    (the TBSCertificate changed, so its signature must be made anew; RFC 5280 §4.1)."""
+    spki = cert.public_key().public_bytes(serialization.Encoding.DER,
+                                          serialization.PublicFormat.SubjectPublicKeyInfo)
+    tbs_content, _ = _der_split(cert.tbs_certificate_bytes)
+    tbs = _der(0x30, tbs_content.replace(spki, _relabel_pss(spki), 1))
+    _, after_tbs = _der_split(_der_split(cert.public_bytes(serialization.Encoding.DER))[0])
+    algorithm_id = after_tbs[:len(after_tbs) - len(_der_split(after_tbs)[1])]
+    if isinstance(issuer_key, rsa.RSAPrivateKey):
+        signature = issuer_key.sign(tbs, padding.PKCS1v15(), hashes.SHA256())
+    elif isinstance(issuer_key, ec.EllipticCurvePrivateKey):
+        signature = issuer_key.sign(tbs, ec.ECDSA(hashes.SHA256()))
+    else:
+        signature = issuer_key.sign(tbs)
+    return x509.load_der_x509_certificate(
+        _der(0x30, tbs + algorithm_id + _der(0x03, b"\x00" + signature)))
 
 
 def _subject(common_name: str) -> x509.Name:
@@ -206,7 +287,8 @@ def _build(subject: x509.Name, public_key, issuer_name: x509.Name, issuer_public
         builder = builder.add_extension(x509.ExtendedKeyUsage([eku]), critical=False)
     if san is not None:
         builder = builder.add_extension(san, critical=False)
-    return builder.sign(signing_key, hashes.SHA256())
+    eddsa = isinstance(signing_key, (ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey))
+    return builder.sign(signing_key, None if eddsa else hashes.SHA256())   # EdDSA: no hash
 
 
 def make_ca(common_name: str, key_type: str = "rsa", not_before: _dt.datetime | None = None,
@@ -237,6 +319,8 @@ def issue(issuer: Identity, common_name: str, *, key_type: str = "rsa",
     if purpose not in (None, "server", "client"):
         raise TLSError(f"unknown purpose {purpose!r}: use 'server', 'client' or None")
     key = new_key(key_type)
+    if key_type == "rsa-pss":
+        rsa_key_encipherment = False              # it cannot decrypt (RFC 4055 §1.2)
     if purpose == "server" and not dns_names and not ip_addresses:
         dns_names, ip_addresses = ("localhost",), ("127.0.0.1",)
     if key_usage is None:
@@ -253,6 +337,8 @@ def issue(issuer: Identity, common_name: str, *, key_type: str = "rsa",
                   path_length=path_length if is_ca else None,
                   key_usage=_key_usage(key_usage) if key_usage else None,
                   eku=EKU_FOR_PURPOSE.get(purpose), san=san, not_before=start, not_after=end)
+    if key_type == "rsa-pss":
+        cert = _as_rsa_pss(cert, issuer.key)
     # The new cert's chain: its issuer, then the issuer's own intermediates; never a root.
     above = () if _self_issued(issuer_cert) else (issuer_cert, *issuer.chain)
     return Identity(cert, key, above)
@@ -295,8 +381,8 @@ def _pem(ident: Identity, what: str) -> bytes:
     return ident.chain_pem if what == "chain" else ident.key_pem
 
 
-def write_pki(directory, pki: LessonPKI | None = None, *,
-              include_ca_keys: bool = False) -> dict[str, Path]:
+def write_pki(directory, pki: LessonPKI | None = None, *, include_ca_keys: bool = False,
+              extra_key_types=()) -> dict[str, Path]:
     """Write ``pki`` (default: a fresh ``make_pki()``) as PEM files OpenSSL reads directly.
 
     ``server.crt`` holds the leaf then the intermediate (what nginx, Apache and
@@ -304,6 +390,8 @@ def write_pki(directory, pki: LessonPKI | None = None, *,
     certificate of a file, so give it the intermediate again: ``openssl s_server -cert
     server.crt -cert_chain intermediate.crt -key server.key``. The CA keys are written only with
     ``include_ca_keys=True`` (the shipped lesson PKI does, so notebooks can issue certificates).
+    ``extra_key_types`` (say ``EXTRA_KEY_TYPES``) adds a server identity of each, issued by the
+    intermediate: ``server-<type>.crt`` / ``.key`` (``write_identities``).
     """
     pki = pki or make_pki()
     directory = Path(directory)
@@ -317,6 +405,11 @@ def write_pki(directory, pki: LessonPKI | None = None, *,
         path = directory / filename
         path.write_bytes(data)
         written[filename] = path
+    if extra_key_types:
+        ca = pki.intermediate.certificate
+        written.update(write_identities(directory, pki.intermediate, extra_key_types,
+                                        not_before=ca.not_valid_before_utc,
+                                        not_after=ca.not_valid_after_utc))
     return written
 
 
@@ -343,6 +436,34 @@ def load_pki(directory) -> LessonPKI:
         ecdsa_server=identity("server-ecdsa.crt", "server-ecdsa.key"),
         client=identity("client.crt", "client.key"),
     )
+
+
+def write_identities(directory, issuer: Identity, key_types=EXTRA_KEY_TYPES,
+                     **options) -> dict[str, Path]:
+    """Issue a localhost server identity per key type from ``issuer`` and write
+    ``server-<type>.crt`` (leaf then intermediates) and ``server-<type>.key``."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for key_type in key_types:
+        ident = issue(issuer, "localhost", key_type=key_type, purpose="server", **options)
+        for suffix, data in (("crt", ident.chain_pem), ("key", ident.key_pem)):
+            path = directory / f"server-{key_type}.{suffix}"
+            path.write_bytes(data)
+            written[path.name] = path
+    return written
+
+
+@functools.lru_cache(maxsize=None)
+def lesson_identity(key_type: str) -> Identity:
+    """A lesson server identity of any of ``KEY_TYPES``: the shipped ones for "rsa" and
+    "ecdsa"; the others issued by the lesson intermediate at first use (then cached), so the
+    shipped files (and every notebook output) stay as they are."""
+    lesson = lesson_pki()
+    if key_type in ("rsa", "ecdsa"):
+        return lesson.rsa_server if key_type == "rsa" else lesson.ecdsa_server
+    return issue(lesson.intermediate, "localhost", key_type=key_type, purpose="server",
+                 not_before=LESSON_NOT_BEFORE, not_after=LESSON_NOT_AFTER)
 
 
 @functools.lru_cache(maxsize=None)
@@ -814,7 +935,7 @@ _KU_NAMES = ("digital_signature", "content_commitment", "key_encipherment", "dat
 
 def _key_description(key) -> tuple[str, int]:
     if isinstance(key, rsa.RSAPublicKey):
-        return "RSA", key.key_size
+        return "RSA", key.key_size   # (RSA-PSS: see is_rsa_pss)
     if isinstance(key, ec.EllipticCurvePublicKey):
         return f"ECDSA {key.curve.name}", key.curve.key_size
     if isinstance(key, ed25519.Ed25519PublicKey):

@@ -28,7 +28,7 @@ class ServerConnection(Connection):
         """CertificateRequest's signature_algorithms: what we accept for the client's
         CertificateVerify and — with no signature_algorithms_cert — for its certificate chain's
         signatures too (RFC 8446 §4.2.3), so PKCS#1 v1.5 stays in the 1.3 list."""
-        return [s for s in self.config.signature_schemes if s in signatures.SUPPORTED]
+        return [s for s in self.config.signature_schemes if s in signatures.MODERN]
 
     # -- ClientHello: version, suite, certificate (both tables) ----------------------------------
     def on_client_hello(self, ch: ClientHello, raw: bytes) -> None:
