@@ -258,3 +258,39 @@ def test_unoffered_extension_in_encrypted_extensions_is_refused():
     finally:
         tls13.encrypted_extensions = original
     assert isinstance(run.error, AlertError) and run.error.alert == AD.unsupported_extension
+
+
+# The suites in the table beyond the default offer: each negotiated on both sides, keys agreed,
+# data both ways (records of every cipher, HMAC and key length), with and without a client
+# certificate. The default ServerConfig does not accept them: it is given the one suite.
+MORE = [(s, auth) for s in suites.MORE_SUITES for auth in (False, True)]
+
+
+@pytest.mark.parametrize("suite,auth", MORE, ids=[f"{s.openssl_name}-{'auth' if a else 'anon'}"
+                                                  for s, a in MORE])
+def test_more_suites_handshake_and_data(suite, auth):
+    run = handshake(ClientConfig(versions=(suite.version,), suites=(suite,),
+                                 identity=P.client if auth else None),
+                    ServerConfig(suites=(suite,), client_ca=P.trusted if auth else None))
+    assert run.ok, run.error
+    c, s = run.client, run.server
+    assert c.suite == s.suite == suite and c.version == suite.version
+    assert c.keylog == s.keylog and c.keylog
+    if suite.version == "1.2":
+        kb = c.values["key_block"]
+        assert kb == s.values["key_block"]
+        assert len(kb.client_write_key) == suite.key_length
+        assert len(kb.client_write_mac_key) == suite.mac_length
+    c.send(b"ping" * 5000)
+    got = b"".join(e.data for e in s.receive(c.data_to_send()) if isinstance(e, ApplicationData))
+    assert got == b"ping" * 5000
+    s.send(b"pong")
+    assert c.receive(s.data_to_send()) == [ApplicationData(b"pong")]
+
+
+def test_default_offer_is_unchanged_by_the_larger_table():
+    # The lessons print the default ClientHello byte for byte; the extra suites are opt-in.
+    assert ClientConfig().suites == ServerConfig().suites == suites.SUITES
+    assert not set(suites.MORE_SUITES) & set(suites.SUITES)
+    assert len({s.code for s in suites.ALL_SUITES}) == len(suites.ALL_SUITES)
+    assert suites.get("ECDHE-ECDSA-AES256-SHA384") is suites.BY_CODE[0xC024]

@@ -66,6 +66,10 @@ VERSION = {"1.2": "TLS 1.2", "1.3": "TLS 1.3"}
 # Chromium's TLS 1.2 suites are ours without DHE (it offers none)
 TLS12 = [s for s in suites.TLS12_SUITES if s.kx != "DHE"]
 TLS13 = list(suites.TLS13_SUITES)
+# suites.MORE_SUITES: the AEAD ones Chromium offers (it offers no _SHA256/_SHA384 CBC suite, no DHE
+# and no AES-CCM; its SHA-1 CBC fallbacks are covered by the other peers)
+TLS12 += [suites.get(name) for name in ("ECDHE-ECDSA-AES256-GCM-SHA384",
+                                         "ECDHE-ECDSA-CHACHA20-POLY1305", "AES256-GCM-SHA384")]
 
 
 def suite_id(suite) -> str:

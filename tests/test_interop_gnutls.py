@@ -52,6 +52,27 @@ SUITE = {
     "TLS_AES_128_GCM_SHA256": (None, "AES-128-GCM", "AEAD"),
     "TLS_AES_256_GCM_SHA384": (None, "AES-256-GCM", "AEAD"),
     "TLS_CHACHA20_POLY1305_SHA256": (None, "CHACHA20-POLY1305", "AEAD"),
+    # suites.MORE_SUITES: GnuTLS 3.7 has every one (gnutls-cli -l)
+    "ECDHE-ECDSA-AES256-GCM-SHA384": ("ECDHE-ECDSA", "AES-256-GCM", "AEAD"),
+    "ECDHE-ECDSA-CHACHA20-POLY1305": ("ECDHE-ECDSA", "CHACHA20-POLY1305", "AEAD"),
+    "ECDHE-RSA-AES128-SHA": ("ECDHE-RSA", "AES-128-CBC", "SHA1"),
+    "ECDHE-RSA-AES256-SHA": ("ECDHE-RSA", "AES-256-CBC", "SHA1"),
+    "ECDHE-ECDSA-AES128-SHA": ("ECDHE-ECDSA", "AES-128-CBC", "SHA1"),
+    "ECDHE-ECDSA-AES256-SHA": ("ECDHE-ECDSA", "AES-256-CBC", "SHA1"),
+    "ECDHE-RSA-AES128-SHA256": ("ECDHE-RSA", "AES-128-CBC", "SHA256"),
+    "ECDHE-RSA-AES256-SHA384": ("ECDHE-RSA", "AES-256-CBC", "SHA384"),
+    "ECDHE-ECDSA-AES128-SHA256": ("ECDHE-ECDSA", "AES-128-CBC", "SHA256"),
+    "ECDHE-ECDSA-AES256-SHA384": ("ECDHE-ECDSA", "AES-256-CBC", "SHA384"),
+    "AES128-SHA256": ("RSA", "AES-128-CBC", "SHA256"),
+    "AES256-SHA256": ("RSA", "AES-256-CBC", "SHA256"),
+    "AES256-SHA": ("RSA", "AES-256-CBC", "SHA1"),
+    "DHE-RSA-AES256-GCM-SHA384": ("DHE-RSA", "AES-256-GCM", "AEAD"),
+    "DHE-RSA-AES128-SHA": ("DHE-RSA", "AES-128-CBC", "SHA1"),
+    "DHE-RSA-AES256-SHA": ("DHE-RSA", "AES-256-CBC", "SHA1"),
+    "DHE-RSA-AES128-SHA256": ("DHE-RSA", "AES-128-CBC", "SHA256"),
+    "DHE-RSA-AES256-SHA256": ("DHE-RSA", "AES-256-CBC", "SHA256"),
+    "AES256-GCM-SHA384": ("RSA", "AES-256-GCM", "AEAD"),
+    "TLS_AES_128_CCM_SHA256": (None, "AES-128-CCM", "AEAD"),
 }
 GROUP = {NamedGroup.x25519: "X25519", NamedGroup.secp256r1: "SECP256R1",
          NamedGroup.ffdhe2048: "FFDHE2048",
@@ -67,7 +88,9 @@ def accepting(group) -> tuple[int, ...]:
     """Our default groups, and the one given if it is not among them (we do not accept it else)."""
     return groups.DEFAULT if group in groups.DEFAULT else (*groups.DEFAULT, group)
 TLS12, TLS13 = suites.TLS12_SUITES, suites.TLS13_SUITES
-assert set(SUITE) == {s.openssl_name for s in suites.SUITES}   # a new suite needs a line here
+MORE12 = tuple(s for s in suites.MORE_SUITES if s.version == "1.2")     # once each, EMS, no cert
+TLS13 += tuple(s for s in suites.MORE_SUITES if s.version == "1.3")     # CCM: the full 1.3 matrix
+assert set(SUITE) == {s.openssl_name for s in suites.ALL_SUITES}   # a new suite needs a line here
 
 
 def suite_id(suite) -> str:
@@ -284,7 +307,8 @@ def _our_client_to_gnutls(lesson, chains, tmp_path, prio, config, *, ecdsa=False
 
 TLS12_CASES = ([(s, True, False) for s in TLS12] + [(s, True, True) for s in TLS12]
                + [(suites.get("ECDHE-RSA-AES128-GCM-SHA256"), False, False),
-                  (suites.get("AES128-SHA"), False, True)])
+                  (suites.get("AES128-SHA"), False, True)]
+               + [(s, True, False) for s in MORE12])
 
 
 def case_id(case) -> str:

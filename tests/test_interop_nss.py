@@ -17,8 +17,9 @@ the runs without client authentication use a database holding only the root.
 picked for 127.0.0.1 a moment before); the tests dial only 127.0.0.1.
 
 Left out, the peer's limitations: NSS 3.87 exports nothing from a TLS 1.2 connection with a SHA-384
-PRF (ECDHE-RSA-AES256-GCM-SHA384: keys checked by the handshake only); tstclnt cannot stop
-offering EMS (EMS off that way: our server declines it).
+PRF (ECDHE-RSA-AES256-GCM-SHA384 and the other SHA-384 suites: keys checked by the handshake
+only); tstclnt cannot stop offering EMS (EMS off that way: our server declines it); NSS has no
+AES-CCM (TLS_AES_128_CCM_SHA256: selfserv says SSL_ERROR_UNKNOWN_CIPHER_SUITE).
 """
 from __future__ import annotations
 
@@ -39,7 +40,11 @@ from tlslesson import groups, net, suites, tls12, tls13
 from tlslesson.connection import ClientConfig, ServerConfig
 from tlslesson.constants import DOWNGRADE_TLS12, AlertDescription, NamedGroup
 from tlslesson.errors import AlertError
-from tlslesson.suites import TLS12_SUITES, TLS13_SUITES
+from tlslesson.suites import MORE_SUITES, TLS12_SUITES, TLS13_SUITES
+
+# suites.MORE_SUITES: the TLS 1.2 ones once each way (EMS, no client certificate); NSS has every
+# one of them. It has no AES-CCM at all (TLS_AES_128_CCM_SHA256 left out).
+MORE12 = tuple(s for s in MORE_SUITES if s.version == "1.2")
 
 SELFSERV, TSTCLNT = shutil.which("selfserv"), shutil.which("tstclnt")
 CERTUTIL, PK12UTIL = shutil.which("certutil"), shutil.which("pk12util")
@@ -159,13 +164,15 @@ def nss_info(output: str) -> NSSInfo:
 
 
 _NSS_CIPHER = {"AES_128_GCM": "128-bit AES-GCM", "AES_256_GCM": "256-bit AES-GCM",
-               "CHACHA20_POLY1305": "256-bit CHACHA20POLY1305", "AES_128_CBC": "128-bit AES"}
+               "CHACHA20_POLY1305": "256-bit CHACHA20POLY1305", "AES_128_CBC": "128-bit AES",
+               "AES_256_CBC": "256-bit AES"}
 
 
 def expected_info(suite) -> tuple:
     """(version, cipher, mac, auth, kx) NSS must print for ``suite``: together they name each
     suite of the table (TLS 1.3: the AEAD names it, its hash follows)."""
-    mac = "128-bit AEAD" if suite.aead else {"SHA1": "160-bit SHA1"}[suite.mac]
+    mac = "128-bit AEAD" if suite.aead else {"SHA1": "160-bit SHA1", "SHA256": "256-bit SHA256",
+                                             "SHA384": "384-bit SHA384"}[suite.mac]
     return (suite.version, _NSS_CIPHER[suite.cipher], mac, suite.auth or "TLS 1.3",
             suite.kx or "TLS 1.3")
 
@@ -186,7 +193,7 @@ def nss_exported(output: str) -> bytes:
 # (selfserv and tstclnt both print "couldn't export keying material: security library failure",
 # against OpenSSL as well): the peer's limitation. For that suite the keys are checked only by
 # the handshake's Finished messages and the data going through.
-NSS_CANNOT_EXPORT = frozenset(s for s in TLS12_SUITES if s.hash == "SHA384")
+NSS_CANNOT_EXPORT = frozenset(s for s in TLS12_SUITES + MORE12 if s.hash == "SHA384")
 
 
 def check_exported(output: str, connection) -> None:
@@ -663,3 +670,16 @@ def test_tstclnt_to_our_server_new_key_types(lesson, nss, extra_identities, key_
     assert _scheme_seen(report.connection, version) in signatures.schemes_for(
         ident.key, version == "1.3")
     check_exported(res.output, report.connection)
+
+
+# ------------------------------------------------------------------------------------------------
+# 3. the suites beyond the default offer, each way once (see MORE12)
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("suite", MORE12, ids=suite_id)
+def test_more_suites_our_client_to_selfserv_tls12(lesson, nss, suite):
+    test_our_client_to_selfserv_tls12(lesson, nss, suite, client_auth=False)
+
+
+@pytest.mark.parametrize("suite", MORE12, ids=suite_id)
+def test_more_suites_tstclnt_to_our_server_tls12(lesson, nss, suite):
+    test_tstclnt_to_our_server_tls12(lesson, nss, suite, client_auth=False)

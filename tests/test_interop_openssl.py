@@ -19,7 +19,7 @@ from tlslesson import groups as kx_groups, net, suites
 from tlslesson.connection import ClientConfig, ServerConfig
 from tlslesson.constants import DOWNGRADE_TLS12, AlertDescription, NamedGroup
 from tlslesson.errors import AlertError
-from tlslesson.suites import TLS12_SUITES, TLS13_SUITES
+from tlslesson.suites import MORE_SUITES, TLS12_SUITES, TLS13_SUITES
 
 pytestmark = [pytest.mark.interop, needs_openssl]
 
@@ -403,3 +403,29 @@ def test_s_client_to_our_server_new_key_types(lesson, extra_identities, tmp_path
     assert _server_signature(report.connection, version) in signatures.schemes_for(
         extra_identities[key_type].key, version == "1.3")
     assert_same_keys(keylog_of(report.connection.keylog), read_keylog(theirs), version)
+
+
+# ------------------------------------------------------------------------------------------------
+# 7. the suites beyond the default offer (suites.MORE_SUITES): each once, both directions, with EMS
+#    and no client certificate (the matrices above vary those); OpenSSL 3.0 has every one of them.
+#    TLS_AES_128_CCM_SHA256 is not in OpenSSL's default -ciphersuites: the tests name it.
+# ------------------------------------------------------------------------------------------------
+MORE12 = [s for s in MORE_SUITES if s.version == "1.2"]
+MORE13 = [s for s in MORE_SUITES if s.version == "1.3"]
+
+
+@pytest.mark.parametrize("suite", MORE12, ids=suite_id)
+def test_more_suites_our_client_to_s_server_tls12(lesson, tmp_path, suite):
+    test_our_client_to_s_server_tls12(lesson, tmp_path, suite, ems=True, client_auth=False)
+
+
+@pytest.mark.parametrize("suite", MORE12, ids=suite_id)
+def test_more_suites_s_client_to_our_server_tls12(lesson, tmp_path, suite):
+    test_s_client_to_our_server_tls12(lesson, tmp_path, suite, ems=True, client_auth=False)
+
+
+@pytest.mark.parametrize("client_auth", [False, True], ids=["no-client-cert", "client-cert"])
+@pytest.mark.parametrize("suite", MORE13, ids=suite_id)
+def test_more_suites_tls13_both_ways(lesson, tmp_path, suite, client_auth):
+    test_our_client_to_s_server_tls13(lesson, tmp_path, suite, client_auth)
+    test_s_client_to_our_server_tls13(lesson, tmp_path, suite, client_auth)

@@ -57,8 +57,29 @@ SUITE = {
     "TLS_AES_128_GCM_SHA256": ("aes128gcm", None, "aead"),
     "TLS_AES_256_GCM_SHA384": ("aes256gcm", None, "aead"),
     "TLS_CHACHA20_POLY1305_SHA256": ("chacha20-poly1305", None, "aead"),
+    # suites.MORE_SUITES: tlslite-ng 0.8 has every one (tlslite.constants.CipherSuite)
+    "ECDHE-ECDSA-AES256-GCM-SHA384": ("aes256gcm", "ecdhe_ecdsa", "aead"),
+    "ECDHE-ECDSA-CHACHA20-POLY1305": ("chacha20-poly1305", "ecdhe_ecdsa", "aead"),
+    "ECDHE-RSA-AES128-SHA": ("aes128", "ecdhe_rsa", "sha"),
+    "ECDHE-RSA-AES256-SHA": ("aes256", "ecdhe_rsa", "sha"),
+    "ECDHE-ECDSA-AES128-SHA": ("aes128", "ecdhe_ecdsa", "sha"),
+    "ECDHE-ECDSA-AES256-SHA": ("aes256", "ecdhe_ecdsa", "sha"),
+    "ECDHE-RSA-AES128-SHA256": ("aes128", "ecdhe_rsa", "sha256"),
+    "ECDHE-RSA-AES256-SHA384": ("aes256", "ecdhe_rsa", "sha384"),
+    "ECDHE-ECDSA-AES128-SHA256": ("aes128", "ecdhe_ecdsa", "sha256"),
+    "ECDHE-ECDSA-AES256-SHA384": ("aes256", "ecdhe_ecdsa", "sha384"),
+    "AES128-SHA256": ("aes128", "rsa", "sha256"),
+    "AES256-SHA256": ("aes256", "rsa", "sha256"),
+    "AES256-SHA": ("aes256", "rsa", "sha"),
+    "DHE-RSA-AES256-GCM-SHA384": ("aes256gcm", "dhe_rsa", "aead"),
+    "DHE-RSA-AES128-SHA": ("aes128", "dhe_rsa", "sha"),
+    "DHE-RSA-AES256-SHA": ("aes256", "dhe_rsa", "sha"),
+    "DHE-RSA-AES128-SHA256": ("aes128", "dhe_rsa", "sha256"),
+    "DHE-RSA-AES256-SHA256": ("aes256", "dhe_rsa", "sha256"),
+    "AES256-GCM-SHA384": ("aes256gcm", "rsa", "aead"),
+    "TLS_AES_128_CCM_SHA256": ("aes128ccm", None, "aead"),
 }
-assert set(SUITE) == {s.openssl_name for s in suites.SUITES}   # a new suite needs a line here
+assert set(SUITE) == {s.openssl_name for s in suites.ALL_SUITES}   # a new suite needs a line here
 
 GROUP = {NamedGroup.x25519: "x25519", NamedGroup.secp256r1: "secp256r1",
          NamedGroup.ffdhe2048: "ffdhe2048",
@@ -76,6 +97,8 @@ needs_mlkem = pytest.mark.skipif(not ML_KEM_AVAILABLE,
 GROUP_CASES = ([pytest.param(g, id=NamedGroup(g).name) for g in GROUP]
                + [pytest.param(g, id=NamedGroup(g).name, marks=needs_mlkem) for g in HYBRIDS])
 TLS12, TLS13 = suites.TLS12_SUITES, suites.TLS13_SUITES
+MORE12 = tuple(s for s in suites.MORE_SUITES if s.version == "1.2")     # once each, EMS, no cert
+TLS13 += tuple(s for s in suites.MORE_SUITES if s.version == "1.3")     # CCM: the full 1.3 matrix
 CLIENT_SUBJECT = "CN=lesson client"
 
 
@@ -307,7 +330,8 @@ def server_config(lesson, suites_=None, versions=("1.3", "1.2"), *, client_auth=
 
 TLS12_CASES = ([(s, True, False) for s in TLS12] + [(s, True, True) for s in TLS12]
                + [(suites.get("ECDHE-RSA-AES128-GCM-SHA256"), False, False),
-                  (suites.get("AES128-SHA"), False, True)])
+                  (suites.get("AES128-SHA"), False, True)]
+               + [(s, True, False) for s in MORE12])
 
 
 def case_id(case) -> str:

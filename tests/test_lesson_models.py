@@ -24,7 +24,7 @@ from tlslesson.lesson.models import (
     measure_suites,
     message_fields,
 )
-from tlslesson.suites import SUITES
+from tlslesson.suites import ALL_SUITES, SUITES
 from tlslesson.suites import get as get_suite
 
 ECDHE = "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
@@ -95,7 +95,7 @@ def test_choosing_another_suite_changes_the_messages_and_the_bytes():
 
 
 def test_every_suite_gives_a_complete_handshake():
-    for suite in SUITES:
+    for suite in ALL_SUITES:            # the suites beyond the default offer too
         m = ExplorerModel(version=suite.version, suite=suite.name)
         assert m.handshake.ok
         assert m.handshake.client.suite == suite
@@ -383,8 +383,14 @@ def test_suite_model_explains_every_part():
     assert "key_share" in tls13_parts["key exchange"].sentence
     assert [t for t, _ in sm.tokens(ECDHE)] == ["TLS", "ECDHE", "RSA", "WITH", "AES_128_GCM",
                                                "SHA256"]
-    for suite in SUITES:
+    for suite in ALL_SUITES:
         assert all(p.sentence for p in sm.explain(suite.name))
+    sha384 = {p.part: p for p in sm.explain("ECDHE-RSA-AES256-SHA384")}   # RFC 5289 §3.2
+    assert (sha384["MAC"].token, sha384["PRF hash"].token) == ("SHA384", "SHA384")
+    assert "HMAC-SHA384" in sha384["MAC"].sentence and "256-bit" in sha384["cipher"].sentence
+    assert sha384["PRF hash"].value == "SHA384"
+    assert sm.tokens("TLS_AES_128_CCM_SHA256")[1] == ("AES_128_CCM", "cipher")
+    assert "CBC-MAC" in sm.explain("TLS_AES_128_CCM_SHA256")[2].sentence
     assert "NOT forward secret" in sm.summary(CBC)
 
 

@@ -6,7 +6,10 @@
 * TLS 1.2 ``nonce_12_gcm``, ``additional_data_12`` and (ChaCha20-Poly1305) ``nonce_xor``: records
   that OpenSSL itself sealed (Python's ssl over MemoryBIO, no network), opened with
   cryptography's AEADs from the key block derived out of OpenSSL's key log.
-* TLS 1.2 CBC ``mac_input_12``: against the 13-byte header built by hand and the hmac module.
+* TLS 1.2 CBC ``mac_input_12``: against the 13-byte header built by hand and the hmac module,
+  for HMAC-SHA1, -SHA256 and -SHA384 with AES-128 and AES-256 keys; the key block of a SHA-384
+  suite against P_SHA384 written out with the hmac module.
+* TLS 1.3 AES-CCM: records sealed by ``AEAD13`` against cryptography's AESCCM alone.
 * ``protected_layout``: the parts of every protected record of every suite's lesson handshake,
   and the labels the hex view gives them.
 """
@@ -20,9 +23,10 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
 
 from tlslesson import keylog, suites, tls12
+from tlslesson.errors import AlertError
 from tlslesson.pki import lesson_pki
 from tlslesson.record import (AEAD12, AEAD13, CBC12, RecordBuffer, additional_data_12,
                               additional_data_13, mac_input_12, nonce_12_gcm, nonce_xor,
@@ -237,6 +241,76 @@ def test_cbc_draws_every_iv_from_the_rng_it_is_given_and_defaults_to_the_system(
     assert system.seal(23, 0x0303, b"x").fragment[:16] != system.seal(23, 0x0303, b"x").fragment[:16]
 
 
+@pytest.mark.parametrize("name, digest", [("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", hashlib.sha256),
+                                          ("TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384", hashlib.sha384),
+                                          ("TLS_RSA_WITH_AES_256_CBC_SHA", hashlib.sha1)])
+def test_cbc_records_with_each_hmac_and_key_length(name, digest):
+    """RFC 5246 §6.2.3.2 / RFC 5289 §3.2, built by hand: AES (128 or 256) over plaintext +
+    HMAC(mac_key, seq + header + plaintext) + padding, the HMAC from the hmac module."""
+    suite = suites.get(name)
+    key, mac_key = b"K" * suite.key_length, b"M" * suite.mac_length
+    seq, plaintext = 3, b"twenty-one bytes here"
+    sealer = CBC12(suite, key, mac_key, _Recording())
+    sealer.seq = seq
+    record = sealer.seal(23, 0x0303, plaintext)
+    dec = Cipher(algorithms.AES(key), modes.CBC(record.fragment[:16])).decryptor()
+    data = dec.update(record.fragment[16:]) + dec.finalize()
+    header = seq.to_bytes(8, "big") + b"\x17\x03\x03" + len(plaintext).to_bytes(2, "big")
+    tag = hmac.new(mac_key, header + plaintext, digest).digest()
+    assert len(tag) == suite.mac_length == digest().digest_size
+    pad = 15 - (len(plaintext) + len(tag)) % 16
+    assert data == plaintext + tag + bytes([pad]) * (pad + 1)
+    opener = CBC12(suite, key, mac_key)
+    opener.seq = seq
+    assert opener.open(record) == (23, plaintext)
+    flipped = record._replace(fragment=record.fragment[:-17] + bytes([record.fragment[-17] ^ 1])
+                              + record.fragment[-16:])
+    opener.seq = seq
+    with pytest.raises(AlertError, match="CBC padding or HMAC"):
+        opener.open(flipped)
+
+
+def _p_hash(digest, secret: bytes, seed: bytes, n: int) -> bytes:
+    """RFC 5246 §5 P_hash, written out with the hmac module."""
+    out, a = b"", seed
+    while len(out) < n:
+        a = hmac.new(secret, a, digest).digest()
+        out += hmac.new(secret, a + seed, digest).digest()
+    return out[:n]
+
+
+def test_key_block_of_a_sha384_cbc_suite():
+    """RFC 5289 §3.2: the PRF of ..._CBC_SHA384 is P_SHA384; the block holds 2 x 48-byte MAC keys
+    and 2 x 32-byte AES-256 keys, and no IVs (RFC 5246 §6.3: CBC IVs travel in each record)."""
+    suite = suites.get("ECDHE-RSA-AES256-SHA384")
+    master, cr, sr = b"m" * 48, b"c" * 32, b"s" * 32
+    block = _p_hash(hashlib.sha384, master, b"key expansion" + sr + cr, 2 * (48 + 32))
+    kb = tls12.key_block(master, cr, sr, suite)
+    assert (kb.client_write_mac_key, kb.server_write_mac_key) == (block[:48], block[48:96])
+    assert (kb.client_write_key, kb.server_write_key) == (block[96:128], block[128:160])
+    assert kb.client_write_iv == kb.server_write_iv == b""
+
+
+def test_tls13_ccm_record_against_aesccm():
+    """TLS_AES_128_CCM_SHA256 (RFC 8446 §5.2, §B.4): AEAD_AES_128_CCM with a 16-byte tag over the
+    TLSInnerPlaintext, nonce = iv XOR seq, additional data = the record header."""
+    suite = suites.get("TLS_AES_128_CCM_SHA256")
+    key, iv, seq = bytes(range(16)), bytes(range(100, 112)), 5
+    sealer = AEAD13(suite, key, iv)
+    sealer.seq = seq
+    record = sealer.seal(23, 0x0303, b"hello", padding=2)
+    inner = b"hello" + b"\x17" + b"\x00\x00"
+    nonce = iv[:-1] + bytes([iv[-1] ^ seq])
+    header = bytes.fromhex("170303") + (len(inner) + 16).to_bytes(2, "big")
+    assert record.encode() == header + AESCCM(key, tag_length=16).encrypt(nonce, inner, header)
+    assert record.fragment != AESGCM(key).encrypt(nonce, inner, header)      # not GCM by mistake
+    assert protected_layout(suite, len(record.fragment))[-1] == ("AEAD tag", len(inner), 16)
+    opener = AEAD13(suite, key, iv)
+    assert opener.open(record, seq) == (23, b"hello")
+    with pytest.raises(AlertError, match="AEAD tag"):
+        opener.open(record._replace(fragment=record.fragment[:-1] + bytes([record.fragment[-1] ^ 1])), seq)
+
+
 # =================================================================================================
 # protected_layout
 # =================================================================================================
@@ -258,7 +332,7 @@ def test_protected_layout_of_each_kind():
                                          ("ciphertext", 8, 0), ("AEAD tag", 8, 4)]
 
 
-@pytest.mark.parametrize("suite", suites.SUITES, ids=lambda s: s.name)
+@pytest.mark.parametrize("suite", suites.ALL_SUITES, ids=lambda s: s.name)
 def test_protected_layout_labels_what_the_hex_view_labels(suite):
     """Every protected record of the lesson handshake: the same parts as ``record_fields``."""
     from tlslesson.lesson.models import ExplorerModel

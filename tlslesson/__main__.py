@@ -51,7 +51,7 @@ def parse_suites(names, version: str | None):
             suite = suites.get(name)
         except KeyError:
             raise UsageError(f"unknown cipher suite {name!r}; known: "
-                             + ", ".join(s.openssl_name for s in suites.SUITES)) from None
+                             + ", ".join(s.openssl_name for s in suites.ALL_SUITES)) from None
         if version is not None and suite.version != version:
             raise UsageError(f"{suite.name} is a TLS {suite.version} suite, but --version is "
                              f"{version}")

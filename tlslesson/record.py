@@ -14,7 +14,7 @@ from typing import NamedTuple
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import constant_time
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
 
 from .constants import AlertDescription, ContentType
 from .errors import AlertError, DecodeError
@@ -26,7 +26,7 @@ MAX_PLAINTEXT = 2 ** 14                # RFC 8446 §5.1
 MAX_CIPHERTEXT_12 = 2 ** 14 + 2048     # RFC 5246 §6.2.3
 MAX_CIPHERTEXT_13 = 2 ** 14 + 256      # RFC 8446 §5.2
 HEADER = 5
-TAG = 16                               # AES-GCM and Poly1305 tags alike
+TAG = 16                               # AES-GCM, Poly1305 and TLS 1.3's AES-CCM tags alike
 APPLICATION_DATA = int(ContentType.application_data)   # 23: the outer type of every 1.3 record
 
 # ContentType type; ProtocolVersion version; uint16 length — the record header (RFC 5246 §6.2.1),
@@ -98,8 +98,10 @@ def protected_layout(suite: CipherSuite | None, fragment_length: int, version: s
 
     * TLS 1.2 AES-GCM (RFC 5288 §3): explicit nonce 8 | ciphertext | tag 16
     * TLS 1.2 ChaCha20-Poly1305 (RFC 7905 §2): ciphertext | tag 16
-    * TLS 1.2 CBC (RFC 5246 §6.2.3.2): IV 16 | ciphertext (message + HMAC + padding)
+    * TLS 1.2 CBC (RFC 5246 §6.2.3.2): IV 16 | ciphertext (message + HMAC + padding); the HMAC
+      (20, 32 or 48 bytes: SHA-1, SHA-256, SHA-384) and padding are only found by decrypting
     * TLS 1.3 (RFC 8446 §5.2): encrypted_record (message + content type + zero padding) | tag 16
+      (AES-GCM, ChaCha20-Poly1305 and AES-CCM alike)
     """
     n = fragment_length
     if version == "1.3" or suite is not None and suite.version == "1.3":
@@ -291,6 +293,16 @@ class CBC12:
         return record.content_type, plaintext
 
 
+def _aead_13(cipher: str, key: bytes):
+    """The AEAD of a TLS 1.3 suite. TLS_AES_128_CCM_SHA256 is AEAD_AES_128_CCM (RFC 8446 §B.4,
+    RFC 5116 §5.3): a 16-byte tag, a 12-byte nonce, like the others."""
+    if cipher == "CHACHA20_POLY1305":
+        return ChaCha20Poly1305(key)
+    if cipher == "AES_128_CCM":
+        return AESCCM(key, tag_length=TAG)
+    return AESGCM(key)
+
+
 class AEAD13:
     """TLS 1.3 (RFC 8446 §5.2): every protected record says application_data (0x17) outside; the
     real type is the last non-zero byte of the decrypted TLSInnerPlaintext, after optional zero
@@ -299,7 +311,7 @@ class AEAD13:
     __slots__ = ("aead", "iv", "seq", "name")
 
     def __init__(self, suite: CipherSuite, key: bytes, iv: bytes):
-        self.aead = ChaCha20Poly1305(key) if suite.cipher == "CHACHA20_POLY1305" else AESGCM(key)
+        self.aead = _aead_13(suite.cipher, key)
         self.iv = iv
         self.seq = 0
         self.name = suite.cipher

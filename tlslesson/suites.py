@@ -20,10 +20,11 @@ class CipherSuite:
     version: str         # "1.2" or "1.3"
     kx: str | None       # key exchange: "RSA", "ECDHE", "DHE" (None in 1.3: always (EC)DHE)
     auth: str | None     # whose signature proves the server: "RSA", "ECDSA" (None in 1.3)
-    cipher: str          # bulk encryption: "AES_128_GCM", "AES_256_GCM", "CHACHA20_POLY1305", "AES_128_CBC"
+    cipher: str          # bulk encryption: "AES_128_GCM", "AES_256_GCM", "CHACHA20_POLY1305", "AES_128_CBC",
+                         # "AES_256_CBC", "AES_128_CCM"
     key_length: int      # bytes of cipher key
     iv_length: int       # bytes of IV taken from the key block (1.2) / traffic secret (1.3)
-    mac: str | None      # HMAC hash for CBC suites (MAC-then-encrypt); None for AEAD
+    mac: str | None      # HMAC hash for CBC suites (MAC-then-encrypt): "SHA1", "SHA256", "SHA384"; None: AEAD
     mac_length: int      # bytes of MAC key and tag (0 for AEAD)
     hash: str            # PRF hash (1.2) / HKDF hash (1.3): "SHA256" or "SHA384"
 
@@ -53,6 +54,7 @@ def _s(code, name, openssl_name, kx, auth, cipher, key, iv, mac, mac_len, hash_)
                        kx, auth, cipher, key, iv, mac, mac_len, hash_)
 
 
+# The default offer (ClientConfig/ServerConfig.suites), in preference order.
 # RFC 5288 (GCM: 4-byte implicit IV), RFC 7905 (ChaCha20: 12-byte IV), RFC 5246 (CBC: IV per record)
 SUITES: tuple[CipherSuite, ...] = (
     _s(0xC02F, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
@@ -77,9 +79,58 @@ SUITES: tuple[CipherSuite, ...] = (
        None, None, "CHACHA20_POLY1305", 32, 12, None, 0, "SHA256"),
 )
 
-BY_CODE = {s.code: s for s in SUITES}
-_BY_NAME = {n.upper(): s for s in SUITES for n in (s.name, s.openssl_name)}
-TLS12_SUITES = tuple(s for s in SUITES if s.version == "1.2")
+# More of what real clients offer, known by name and code but not in the default offer above (the
+# lessons print that offer's ClientHello byte for byte): pass them in ClientConfig/ServerConfig
+# ``suites``. CBC with HMAC-SHA1 keeps TLS 1.2's SHA-256 PRF (RFC 5246 §5); RFC 5289 §3.2 and
+# RFC 5246 App. A.5's _SHA256/_SHA384 CBC suites use that hash for both the HMAC and the PRF;
+# AES-256-GCM suites use SHA-384 (RFC 5288 §3, RFC 5289 §3.2). AES-CCM: RFC 8446 §B.4, 16-byte tag.
+MORE_SUITES: tuple[CipherSuite, ...] = (
+    _s(0xC02C, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA-AES256-GCM-SHA384",
+       "ECDHE", "ECDSA", "AES_256_GCM", 32, 4, None, 0, "SHA384"),
+    _s(0xCCA9, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305",
+       "ECDHE", "ECDSA", "CHACHA20_POLY1305", 32, 12, None, 0, "SHA256"),
+    _s(0xC013, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "ECDHE-RSA-AES128-SHA",
+       "ECDHE", "RSA", "AES_128_CBC", 16, 16, "SHA1", 20, "SHA256"),
+    _s(0xC014, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "ECDHE-RSA-AES256-SHA",
+       "ECDHE", "RSA", "AES_256_CBC", 32, 16, "SHA1", 20, "SHA256"),
+    _s(0xC009, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "ECDHE-ECDSA-AES128-SHA",
+       "ECDHE", "ECDSA", "AES_128_CBC", 16, 16, "SHA1", 20, "SHA256"),
+    _s(0xC00A, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "ECDHE-ECDSA-AES256-SHA",
+       "ECDHE", "ECDSA", "AES_256_CBC", 32, 16, "SHA1", 20, "SHA256"),
+    _s(0xC027, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", "ECDHE-RSA-AES128-SHA256",
+       "ECDHE", "RSA", "AES_128_CBC", 16, 16, "SHA256", 32, "SHA256"),
+    _s(0xC028, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384", "ECDHE-RSA-AES256-SHA384",
+       "ECDHE", "RSA", "AES_256_CBC", 32, 16, "SHA384", 48, "SHA384"),
+    _s(0xC023, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", "ECDHE-ECDSA-AES128-SHA256",
+       "ECDHE", "ECDSA", "AES_128_CBC", 16, 16, "SHA256", 32, "SHA256"),
+    _s(0xC024, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384", "ECDHE-ECDSA-AES256-SHA384",
+       "ECDHE", "ECDSA", "AES_256_CBC", 32, 16, "SHA384", 48, "SHA384"),
+    _s(0x003C, "TLS_RSA_WITH_AES_128_CBC_SHA256", "AES128-SHA256",
+       "RSA", "RSA", "AES_128_CBC", 16, 16, "SHA256", 32, "SHA256"),
+    _s(0x003D, "TLS_RSA_WITH_AES_256_CBC_SHA256", "AES256-SHA256",
+       "RSA", "RSA", "AES_256_CBC", 32, 16, "SHA256", 32, "SHA256"),
+    _s(0x0035, "TLS_RSA_WITH_AES_256_CBC_SHA", "AES256-SHA",
+       "RSA", "RSA", "AES_256_CBC", 32, 16, "SHA1", 20, "SHA256"),
+    _s(0x009F, "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", "DHE-RSA-AES256-GCM-SHA384",
+       "DHE", "RSA", "AES_256_GCM", 32, 4, None, 0, "SHA384"),
+    _s(0x0033, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA", "DHE-RSA-AES128-SHA",
+       "DHE", "RSA", "AES_128_CBC", 16, 16, "SHA1", 20, "SHA256"),
+    _s(0x0039, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA", "DHE-RSA-AES256-SHA",
+       "DHE", "RSA", "AES_256_CBC", 32, 16, "SHA1", 20, "SHA256"),
+    _s(0x0067, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256", "DHE-RSA-AES128-SHA256",
+       "DHE", "RSA", "AES_128_CBC", 16, 16, "SHA256", 32, "SHA256"),
+    _s(0x006B, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256", "DHE-RSA-AES256-SHA256",
+       "DHE", "RSA", "AES_256_CBC", 32, 16, "SHA256", 32, "SHA256"),
+    _s(0x009D, "TLS_RSA_WITH_AES_256_GCM_SHA384", "AES256-GCM-SHA384",
+       "RSA", "RSA", "AES_256_GCM", 32, 4, None, 0, "SHA384"),
+    _s(0x1304, "TLS_AES_128_CCM_SHA256", "TLS_AES_128_CCM_SHA256",
+       None, None, "AES_128_CCM", 16, 12, None, 0, "SHA256"),
+)
+ALL_SUITES = SUITES + MORE_SUITES     # every suite the engine implements
+
+BY_CODE = {s.code: s for s in ALL_SUITES}
+_BY_NAME = {n.upper(): s for s in ALL_SUITES for n in (s.name, s.openssl_name)}
+TLS12_SUITES = tuple(s for s in SUITES if s.version == "1.2")    # the default offer, by version
 TLS13_SUITES = tuple(s for s in SUITES if s.version == "1.3")
 
 
@@ -94,5 +145,5 @@ def get(name_or_code: str | int | CipherSuite) -> CipherSuite:
     if suite is None:
         # Asking for a suite we don't have is a mistake in the call, not a protocol event.
         raise KeyError(f"unknown cipher suite {name_or_code!r}; known: "
-                       + ", ".join(s.openssl_name for s in SUITES))
+                       + ", ".join(s.openssl_name for s in ALL_SUITES))
     return suite

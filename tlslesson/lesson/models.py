@@ -696,8 +696,17 @@ GLOSSARY = {
                          "fast in software, without AES hardware.",
     "AES_128_CBC": "AES-128 in CBC mode, not an AEAD: each record gets an HMAC then is encrypted "
                    "(MAC-then-encrypt), the construction behind padding-oracle attacks.",
+    "AES_256_CBC": "AES-256 in CBC mode: like AES_128_CBC (HMAC, then encrypt; a fresh IV per "
+                   "record) with a 256-bit key.",
+    "AES_128_CCM": "AES with a 128-bit key in Counter with CBC-MAC mode (AEAD, 16-byte tag, "
+                   "RFC 8446 §B.4); rare in browsers, common in small devices.",
     "SHA": "HMAC-SHA1 authenticates each record (CBC suites). The handshake PRF is still "
            "TLS 1.2's SHA-256.",
+    "HMAC-SHA256": "HMAC-SHA256 authenticates each record (CBC suites, RFC 5246 App. A.5, "
+                   "RFC 5289 §3.2), and SHA-256 also runs the PRF: the one hash in the name "
+                   "does both jobs.",
+    "HMAC-SHA384": "HMAC-SHA384 authenticates each record (CBC suites, RFC 5289 §3.2), and "
+                   "SHA-384 also runs the PRF: the one hash in the name does both jobs.",
     "SHA256": "SHA-256 is the hash of the PRF (TLS 1.2) or HKDF (TLS 1.3) that derives every key, "
               "and of the transcript hash.",
     "SHA384": "SHA-384 is the hash of the PRF (TLS 1.2) or HKDF (TLS 1.3) that derives every key, "
@@ -743,7 +752,9 @@ class SuiteModel:
         else:
             right = rest
         cipher, _, tail = right.rpartition("_")
-        out += [(cipher, "cipher"), (tail, "mac" if tail == "SHA" else "hash")]
+        # "_SHA" names the HMAC only; a CBC suite's "_SHA256"/"_SHA384" names HMAC and PRF hash.
+        role = "mac" if tail == "SHA" else "mac+hash" if suite.mac else "hash"
+        out += [(cipher, "cipher"), (tail, role)]
         return out
 
     def explain(self, name: str) -> list[SuitePart]:
@@ -773,12 +784,12 @@ class SuiteModel:
             elif part == "MAC":
                 if suite.mac:
                     token = by_role.get("mac", "")
-                    sentence = GLOSSARY["SHA"] if suite.mac == "SHA1" else f"HMAC-{suite.mac}."
+                    sentence = GLOSSARY["SHA" if suite.mac == "SHA1" else f"HMAC-{suite.mac}"]
                 else:
                     sentence = ("none separately: the AEAD cipher authenticates each record "
                                 "itself.")
             elif part in ("PRF hash", "hash"):
-                if suite.mac:                        # "_SHA" names the MAC; PRF not in the name
+                if suite.mac == "SHA1":              # "_SHA" names the MAC; PRF not in the name
                     token = ""
                     sentence = ("not in the name: TLS 1.2's PRF uses SHA-256 unless a suite "
                                 "says otherwise.")
