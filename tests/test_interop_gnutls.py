@@ -188,13 +188,13 @@ class GnutlsServer:
     """``gnutls-serv --echo`` on a port the OS gave 127.0.0.1; ``.session()`` for the connection."""
 
     def __init__(self, lesson, chains, prio: str, *, ecdsa=False, client_auth=False,
-                 keylog=None, cert: str | None = None):
+                 keylog=None, cert: str | None = None, extra=()):
         cert = cert or ("server-ecdsa" if ecdsa else "server")   # "server-ed25519": own chain
         auth = (["--require-client-cert", "--verify-client-cert", "--x509cafile", lesson["ca.crt"]]
                 if client_auth else ["--disable-client-cert"])
         chain = chains.get(cert) or lesson[f"{cert}.crt"]     # the new ones: leaf + intermediate
         self.base = [GNUTLS_SERV, "--echo", "--x509certfile", chain,
-                     "--x509keyfile", lesson[f"{cert}.key"], "--priority", prio, *auth]
+                     "--x509keyfile", lesson[f"{cert}.key"], "--priority", prio, *auth, *extra]
         self.keylog = keylog
         self.proc: subprocess.Popen | None = None
 
@@ -234,13 +234,13 @@ class CliResult:
 
 
 def gnutls_cli(port: int, lesson, prio: str, *, send: bytes, client_auth=False, keylog=None,
-               timeout: float = 10.0) -> CliResult:
+               timeout: float = 10.0, extra=()) -> CliResult:
     """``gnutls-cli`` against 127.0.0.1:port: send a line, wait for its echo, then close stdin
     (gnutls-cli then sends close_notify and exits)."""
     cmd = [GNUTLS_CLI, "-p", str(port), "--x509cafile", lesson["ca.crt"],
            "--sni-hostname", "localhost", "--verify-hostname", "localhost", "--priority", prio,
            *(["--x509certfile", lesson["client.crt"], "--x509keyfile", lesson["client.key"]]
-             if client_auth else []), "127.0.0.1"]
+             if client_auth else []), *extra, "127.0.0.1"]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, env=_env(keylog))
     out = _Collector(proc.stdout)
@@ -592,3 +592,93 @@ def test_gnutls_cli_to_our_server_new_key_types(lesson, extra_identities, tmp_pa
     assert _scheme_seen(reports[0].connection, version) in signatures.schemes_for(
         extra_identities[key_type].key, version == "1.3")
     assert_same_keys(keylog_of(reports[0].connection.keylog), read_keylog(theirs), version)
+
+
+# encrypt_then_mac (RFC 7366) and record_size_limit (RFC 8449): GnuTLS 3.7 has both, on by
+# default (%NO_ETM switches EtM off; --recordsize sets the limit it announces)
+# ------------------------------------------------------------------------------------------------
+CBC = suites.get("AES128-SHA")
+
+
+def _record_lengths(raw: bytes) -> list[int]:
+    """The fragment length of each record in ``raw`` (one Step's records)."""
+    lengths = []
+    while raw:
+        lengths.append(int.from_bytes(raw[3:5], "big"))
+        raw = raw[5 + lengths[-1]:]
+    return lengths
+
+
+def _plaintext_sizes(conn, sender: str, version: str, suite) -> list[int]:
+    """The plaintext length of each application-data record ``sender`` sent (from the log)."""
+    overhead = 17 if version == "1.3" else 8 + 16     # 1.3: type + tag; 1.2 AES-GCM: nonce + tag
+    return [length - overhead for step in conn.log
+            if step.name == "ApplicationData" and step.sender == sender
+            for length in _record_lengths(step.record)]
+
+
+@pytest.mark.parametrize("ours, theirs", [(True, True), (False, True), (True, False)],
+                         ids=["etm", "we-dont", "gnutls-NO_ETM"])
+def test_our_client_to_gnutls_serv_encrypt_then_mac(lesson, chains, tmp_path, ours, theirs):
+    result, session = _our_client_to_gnutls(
+        lesson, chains, tmp_path, priority("1.2", CBC) + ("" if theirs else ":%NO_ETM"),
+        client_config(lesson, [CBC], ("1.2",), encrypt_then_mac=ours))
+    check_session(session, "1.2", CBC)
+    assert result.connection.hs.encrypt_then_mac is (ours and theirs)
+    assert ("EtM" in session.options) is (ours and theirs), session.options
+
+
+@pytest.mark.parametrize("ours, theirs", [(True, True), (False, True), (True, False)],
+                         ids=["etm", "we-dont", "gnutls-NO_ETM"])
+def test_gnutls_cli_to_our_server_encrypt_then_mac(lesson, tmp_path, ours, theirs):
+    session, report = _gnutls_cli_to_us(
+        lesson, tmp_path, server_config(lesson, [CBC], ("1.2",), encrypt_then_mac=ours),
+        priority("1.2", CBC) + ("" if theirs else ":%NO_ETM"))
+    check_session(session, "1.2", CBC)
+    assert report.connection.hs.encrypt_then_mac is (ours and theirs)
+    assert ("EtM" in session.options) is (ours and theirs), session.options
+
+
+BIG = b"r" * 3000 + b"\n"                          # one line: gnutls-serv --echo sends it back
+
+
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_gnutls_serv_record_size_limit_each_way(lesson, chains, tmp_path, version):
+    """gnutls-serv --recordsize 512 announces 512 (1.2) / 513 (1.3: the content type byte counts,
+    RFC 8449 §4): our records carry at most 512 bytes of data; we announce 512 too: GnuTLS's
+    echo comes in records that keep to it (a larger one would be record_overflow)."""
+    suite = suites.get("ECDHE-RSA-AES128-GCM-SHA256") if version == "1.2" else TLS13[0]
+    config = client_config(lesson, [suite], (version,), record_size_limit=512, log_records=True)
+    with GnutlsServer(lesson, chains, priority(version, suite),
+                      extra=["--recordsize", "512"]) as server:
+        result = net.connect("127.0.0.1", server.port, config, send=BIG, timeout=5)
+        session = server.session()
+    assert result.data == BIG, session.text[-3000:]
+    conn = result.connection
+    assert conn.hs.peer_record_size_limit == (513 if version == "1.3" else 512)
+    assert conn.hs.record_size_limit == 512
+    sent, received = (_plaintext_sizes(conn, who, version, suite) for who in ("client", "server"))
+    assert max(sent) == 512 and sum(sent) == len(BIG)
+    assert max(received) <= (511 if version == "1.3" else 512) and len(received) > 1
+
+
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_gnutls_cli_record_size_limit(lesson, tmp_path, version):
+    """gnutls-cli --recordsize 512: our server keeps every record of its flight within the
+    limit (GnuTLS refuses a larger one: "Received packet with illegal length"), the
+    Certificate split over several; we announce 512 back."""
+    suite = suites.get("ECDHE-RSA-AES128-GCM-SHA256") if version == "1.2" else TLS13[0]
+    config = server_config(lesson, [suite], (version,), record_size_limit=512, log_records=True)
+    data = message("gnutls-cli")
+    with OurServer(config) as server:
+        res = gnutls_cli(server.port, lesson, priority(version, suite), send=data,
+                         extra=["--recordsize", "512"])
+        [report] = server.wait_for_reports(1)
+    assert report.error is None, f"{report.error}\n{res.session.text[-3000:]}"
+    assert res.echoed, res.session.text[-3000:]
+    conn = report.connection
+    assert conn.hs.peer_record_size_limit == (513 if version == "1.3" else 512)
+    assert conn.hs.record_size_limit == 512
+    cert = next(s for s in conn.log if s.name == "Certificate" and s.sender == "server")
+    assert len(cert.wire) > 1000 and len(_record_lengths(cert.record)) > 2    # several records
+    assert max(_record_lengths(cert.record)) <= 512 + (17 if version == "1.3" else 0)

@@ -484,3 +484,21 @@ def test_go_client_to_our_server_new_key_types(go, lesson, extra_identities, tmp
     assert _scheme_seen(report.connection, version) in signatures.schemes_for(
         ident.key, version == "1.3")
     assert_same_key_lines(report.connection.keylog, theirs_keys, version)
+
+
+# encrypt_then_mac (RFC 7366) and record_size_limit (RFC 8449): Go 1.19's crypto/tls has neither;
+# it ignores both in our hello and answers with neither. Asserted once each way, on a CBC suite.
+def test_go_has_no_etm_and_no_record_size_limit(go, lesson, tmp_path):
+    suite = next(s for s in TLS12 if not s.aead)
+    message = _message()
+    config = _our_client(lesson, version="1.2", suite=suite)
+    theirs, result = run_go_server(
+        go, lesson, lambda port: net.connect("127.0.0.1", port, config, send=message, timeout=5),
+        version="1.2", suite=suite, keylog=tmp_path / "go-server.keys")
+    assert theirs.returncode == 0 and result.data == message, theirs.output[-2000:]
+    theirs, report = _go_client_to_us(go, lesson, _our_server(lesson, version="1.2", suite=suite),
+                                      message, version="1.2", suite=suite,
+                                      keylog=tmp_path / "go-client.keys")
+    assert report.error is None and theirs.echo == message, theirs.output[-2000:]
+    for conn in (result.connection, report.connection):
+        assert conn.hs.encrypt_then_mac is False and conn.hs.peer_record_size_limit is None

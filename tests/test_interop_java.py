@@ -558,3 +558,20 @@ def test_java_client_to_our_server_new_key_types(java, lesson, extra_identities,
     assert theirs.returncode == 0 and theirs.echo == message, theirs.output[-2000:]
     assert _scheme_seen(reports[0].connection, version) in signatures.schemes_for(
         ident.key, version == "1.3")
+
+
+# encrypt_then_mac (RFC 7366) and record_size_limit (RFC 8449): JSSE 17 has neither; it ignores
+# both in our hello and answers with neither. Asserted once each way, on the CBC suite.
+def test_java_has_no_etm_and_no_record_size_limit(java, lesson):
+    suite = next(s for s in TLS12 if not s.aead)
+    message = _message()
+    config = _our_client(lesson, version="1.2", suite=suite)
+    theirs, result = run_java_server(
+        java, lambda port: net.connect("127.0.0.1", port, config, send=message, timeout=10),
+        version="1.2", suite=suite)
+    assert theirs.returncode == 0 and result.data == message, theirs.output[-2000:]
+    theirs, report = _java_client_to_us(java, _our_server(lesson, version="1.2", suite=suite),
+                                        message, version="1.2", suite=suite)
+    assert report.error is None and theirs.echo == message, theirs.output[-2000:]
+    for conn in (result.connection, report.connection):
+        assert conn.hs.encrypt_then_mac is False and conn.hs.peer_record_size_limit is None

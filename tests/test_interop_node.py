@@ -536,3 +536,21 @@ def test_node_to_our_server_new_key_types(lesson, extra_identities, key_type, ve
         extra_identities[key_type].key, version == "1.3")
     leaf = next(s.message for s in report.connection.log if s.name == "Certificate")
     assert leaf.certificate_list[0] == extra_identities[key_type].chain_der()[0]
+
+
+# encrypt_then_mac (RFC 7366): OpenSSL 3.5 offers and accepts it for CBC suites by default.
+# record_size_limit (RFC 8449): OpenSSL 3.5 has none — it ignores ours and sends none back.
+# ------------------------------------------------------------------------------------------------
+CBC = suites.get("AES128-SHA")
+
+
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_etm_and_record_size_limit_with_node(lesson, version):
+    suite = CBC if version == "1.2" else suites.TLS13_SUITES[0]
+    result, _ = _our_client_to_node(lesson, client_config(lesson, suite=suite, version=version),
+                                    **node_server_options(lesson, suite=suite, version=version))
+    report, _ = _node_to_our_server(lesson, server_config(lesson, suite=suite, version=version),
+                                    **node_client_options(lesson, suite=suite, version=version))
+    for conn in (result.connection, report.connection):
+        assert conn.hs.encrypt_then_mac is (version == "1.2")
+        assert conn.hs.peer_record_size_limit is None

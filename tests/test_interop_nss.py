@@ -683,3 +683,22 @@ def test_more_suites_our_client_to_selfserv_tls12(lesson, nss, suite):
 @pytest.mark.parametrize("suite", MORE12, ids=suite_id)
 def test_more_suites_tstclnt_to_our_server_tls12(lesson, nss, suite):
     test_tstclnt_to_our_server_tls12(lesson, nss, suite, client_auth=False)
+
+
+# encrypt_then_mac (RFC 7366): NSS has none. record_size_limit (RFC 8449): NSS has it; tstclnt
+# sends, and selfserv echoes, the protocol's maximum (2^14 in 1.2, 2^14 + 1 in 1.3). Neither has a
+# switch to announce less, so a smaller limit is tested with GnuTLS and tlslite-ng.
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_nss_no_etm_and_record_size_limit(lesson, nss, version):
+    suite = next(s for s in TLS12_SUITES if not s.aead) if version == "1.2" else TLS13_SUITES[0]
+    v = f"tls{version}:tls{version}"
+    with selfserv_for(nss, suite, "-V", v, "-c", nss_cipher_arg(suite), "-H", "1") as server:
+        result, output = _connect_to_selfserv(lesson, server,
+                                              client_config(lesson, [suite], (version,)))
+    check_selfserv(result, output, suite, client_auth=False)
+    res, report, message = _run_tstclnt_to_us(lesson, nss, server_config(lesson, [suite], (version,)),
+                                              "-V", v, "-c", nss_cipher_arg(suite))
+    check_tstclnt(res, report, message, suite, client_auth=False)
+    for conn in (result.connection, report.connection):
+        assert conn.hs.encrypt_then_mac is False
+        assert conn.hs.peer_record_size_limit == (2 ** 14 + 1 if version == "1.3" else 2 ** 14)

@@ -429,3 +429,49 @@ def test_more_suites_s_client_to_our_server_tls12(lesson, tmp_path, suite):
 def test_more_suites_tls13_both_ways(lesson, tmp_path, suite, client_auth):
     test_our_client_to_s_server_tls13(lesson, tmp_path, suite, client_auth)
     test_s_client_to_our_server_tls13(lesson, tmp_path, suite, client_auth)
+
+
+# 4. encrypt_then_mac (RFC 7366) and record_size_limit (RFC 8449)
+# ------------------------------------------------------------------------------------------------
+# OpenSSL 3.0 offers and accepts encrypt_then_mac by default (-no_etm: neither); its -www status
+# page says nothing about it, so -trace shows the extension in each hello. It has no
+# record_size_limit (RFC 8449): it ignores ours and sends none.
+ETM_TRACE = "extension_type=encrypt_then_mac(22)"
+CBC_SUITE = next(s for s in TLS12_SUITES if not s.aead)
+AEAD_SUITE = next(s for s in TLS12_SUITES if s.aead and s.auth == "RSA")
+
+
+@pytest.mark.parametrize("suite, ours, theirs", [
+    (CBC_SUITE, True, True), (CBC_SUITE, False, True), (CBC_SUITE, True, False),
+    (AEAD_SUITE, True, True)], ids=["etm", "we-dont", "s_server-no_etm", "aead"])
+def test_our_client_to_s_server_encrypt_then_mac(lesson, tmp_path, suite, ours, theirs):
+    args = ["-tls1_2", "-cipher", suite.openssl_name, "-trace", *([] if theirs else ["-no_etm"])]
+    with OpenSSLServer(lesson, *args) as server:
+        result = net.connect("127.0.0.1", server.port,
+                             client_config(lesson, [suite, AEAD_SUITE, CBC_SUITE], ("1.2",),
+                                           encrypt_then_mac=ours),
+                             send=GET, timeout=5)
+        trace = server.wait()
+    agreed = ours and theirs and not suite.aead
+    assert result.suite == suite and result.connection.hs.encrypt_then_mac is agreed
+    check_page(result.data.decode(), suite, client_auth=False)
+    assert trace.count(ETM_TRACE) == int(ours) + int(agreed)     # ClientHello, ServerHello
+    assert result.connection.hs.peer_record_size_limit is None   # not in OpenSSL 3.0
+
+
+@pytest.mark.parametrize("suite, ours, theirs", [
+    (CBC_SUITE, True, True), (CBC_SUITE, True, False), (CBC_SUITE, False, True),
+    (AEAD_SUITE, True, True)], ids=["etm", "s_client-no_etm", "we-dont", "aead"])
+def test_s_client_to_our_server_encrypt_then_mac(lesson, tmp_path, suite, ours, theirs):
+    config = server_config(lesson, [suite], ("1.2",), encrypt_then_mac=ours)
+    res, report, _ = _run_s_client_to_us(lesson, tmp_path, config, "-tls1_2", "-cipher",
+                                         f"{suite.openssl_name}:{CBC_SUITE.openssl_name}",
+                                         "-trace", *([] if theirs else ["-no_etm"]))
+    assert report.error is None, report.error
+    assert res.echoed, res.output[-2000:]
+    agreed = ours and theirs and not suite.aead
+    assert report.suite == suite and report.connection.hs.encrypt_then_mac is agreed
+    assert res.output.count(ETM_TRACE) == int(theirs) + int(agreed)
+    assert report.connection.hs.peer_record_size_limit is None   # s_client sends none
+    sh = next(s.message for s in report.connection.log if s.name == "ServerHello")
+    assert all(e.type != 28 for e in sh.extensions)               # so we echo none

@@ -193,6 +193,8 @@ class Negotiated:
     exported: bytes = b""
     server_chain: list = field(default_factory=list)
     client_chain: list = field(default_factory=list)
+    encrypt_then_mac: bool = False                   # RFC 7366, as tlslite-ng's session says
+    send_record_limit: int = 2 ** 14                 # RFC 8449: its most data per record to us
 
     @classmethod
     def of(cls, conn: TLSConnection) -> "Negotiated":
@@ -201,7 +203,8 @@ class Negotiated:
                    bytes(conn._clientRandom), bytes(s.masterSecret), bytes(s.cl_app_secret),
                    bytes(s.sr_app_secret), bytes(s.exporterMasterSecret),
                    bytes(conn.keyingMaterialExporter(EXPORTER_LABEL, 32)),
-                   chain_der(s.serverCertChain), chain_der(s.clientCertChain))
+                   chain_der(s.serverCertChain), chain_der(s.clientCertChain),
+                   bool(s.encryptThenMAC), conn._send_record_limit)
 
 
 def our_exporter(keylog: dict, suite, version: str, client_random: bytes,
@@ -612,3 +615,48 @@ def test_tlslite_client_to_our_server_new_key_types(lesson, creds, extra_identit
         ident.key, version == "1.3")
     check_keys(reports[0].connection.keylog, theirs, reports[0].connection, version,
                client_auth=False)
+
+
+# encrypt_then_mac (RFC 7366) and record_size_limit (RFC 8449): tlslite-ng has both
+# (HandshakeSettings.useEncryptThenMAC, .record_size_limit)
+# ------------------------------------------------------------------------------------------------
+CBC = suites.get("AES128-SHA")
+
+
+@pytest.mark.parametrize("ours, theirs", [(True, True), (False, True), (True, False)],
+                         ids=["etm", "we-dont", "tlslite-no-etm"])
+def test_encrypt_then_mac_each_way(lesson, creds, ours, theirs):
+    hs = settings("1.2", CBC)
+    hs.useEncryptThenMAC = theirs
+    result, negotiated = _our_client_to_tlslite(
+        lesson, creds, hs, client_config(lesson, [CBC], ("1.2",), encrypt_then_mac=ours))
+    assert result.connection.hs.encrypt_then_mac is negotiated.encrypt_then_mac is (ours and theirs)
+    negotiated, report = _tlslite_to_us(
+        lesson, creds, server_config(lesson, [CBC], ("1.2",), encrypt_then_mac=ours), hs)
+    assert report.connection.hs.encrypt_then_mac is negotiated.encrypt_then_mac is (ours and theirs)
+
+
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_record_size_limit_each_way(lesson, creds, version):
+    """tlslite-ng announces 512: our records keep to it (in 1.3 our server's Certificate goes
+    in several records; tlslite-ng refuses a longer one); we announce 512: it sends at most 512
+    bytes of data a record (1.2), 511 + the content type (1.3)."""
+    suite = suites.get("ECDHE-RSA-AES128-GCM-SHA256") if version == "1.2" else TLS13[0]
+    hs = settings(version, suite)
+    hs.record_size_limit = 512
+    result, negotiated = _our_client_to_tlslite(
+        lesson, creds, hs, client_config(lesson, [suite], (version,), record_size_limit=512))
+    most = 511 if version == "1.3" else 512
+    assert result.connection.hs.peer_record_size_limit == 512
+    assert negotiated.send_record_limit == most
+    negotiated, report = _tlslite_to_us(
+        lesson, creds, server_config(lesson, [suite], (version,), record_size_limit=512,
+                                     log_records=True), hs)
+    conn = report.connection
+    assert conn.hs.peer_record_size_limit == 512 and negotiated.send_record_limit == most
+    cert = next(s for s in conn.log if s.name == "Certificate" and s.sender == "server")
+    lengths, raw = [], cert.record
+    while raw:
+        lengths.append(int.from_bytes(raw[3:5], "big"))
+        raw = raw[5 + lengths[-1]:]
+    assert len(lengths) > 2 and max(lengths) <= 512 + (16 if version == "1.3" else 0)

@@ -10,6 +10,8 @@
   for HMAC-SHA1, -SHA256 and -SHA384 with AES-128 and AES-256 keys; the key block of a SHA-384
   suite against P_SHA384 written out with the hmac module.
 * TLS 1.3 AES-CCM: records sealed by ``AEAD13`` against cryptography's AESCCM alone.
+* TLS 1.2 CBC encrypt-then-MAC (RFC 7366) ``mac_input_12_etm`` and ``CBC12EtM``: against a record
+  built with cryptography's HMAC and AES-CBC alone, and records OpenSSL sealed with EtM on.
 * ``protected_layout``: the parts of every protected record of every suite's lesson handshake,
   and the labels the hex view gives them.
 """
@@ -28,9 +30,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20
 from tlslesson import keylog, suites, tls12
 from tlslesson.errors import AlertError
 from tlslesson.pki import lesson_pki
-from tlslesson.record import (AEAD12, AEAD13, CBC12, RecordBuffer, additional_data_12,
-                              additional_data_13, mac_input_12, nonce_12_gcm, nonce_xor,
-                              protected_layout)
+from tlslesson.errors import AlertError
+from tlslesson.record import (AEAD12, AEAD13, CBC12, CBC12EtM, Record, RecordBuffer,
+                              additional_data_12, additional_data_13, mac_input_12,
+                              mac_input_12_etm, nonce_12_gcm, nonce_xor, protected_layout)
 
 VECTORS = Path(__file__).resolve().parent / "vectors" / "rfc8448_simple.json"
 
@@ -312,6 +315,98 @@ def test_tls13_ccm_record_against_aesccm():
 
 
 # =================================================================================================
+# TLS 1.2 CBC, encrypt-then-MAC (RFC 7366 §3)
+# =================================================================================================
+def _etm_by_hand(suite, key, mac_key, seq, content_type, plaintext, iv):
+    """RFC 7366 §3 with cryptography alone: IV + AES-CBC(plaintext + padding), then
+    HMAC(seq_num + type + version + length of (IV + ciphertext) + IV + ciphertext)."""
+    from cryptography.hazmat.primitives import hashes, hmac as chmac
+    pad = 15 - len(plaintext) % 16
+    enc = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+    body = iv + enc.update(plaintext + bytes([pad]) * (pad + 1)) + enc.finalize()
+    h = chmac.HMAC(mac_key, getattr(hashes, suite.mac)())
+    h.update(seq.to_bytes(8, "big") + bytes([content_type]) + b"\x03\x03"
+             + len(body).to_bytes(2, "big") + body)
+    return body + h.finalize()
+
+
+@pytest.mark.parametrize("name", [s.name for s in suites.TLS12_SUITES if not s.aead])
+@pytest.mark.parametrize("plaintext", [b"", b"fourteen bytes", b"sixteen bytes!!!", bytes(100)])
+def test_etm_record_matches_one_built_with_cryptography(name, plaintext):
+    suite = suites.get(name)
+    key, mac_key, seq = bytes(range(suite.key_length)), b"M" * suite.mac_length, 0x0102030405060708
+    rng = _Recording()
+    sealer = CBC12EtM(suite, key, mac_key, rng)
+    sealer.seq = seq
+    record = sealer.seal(23, 0x0303, plaintext)
+    assert record.fragment == _etm_by_hand(suite, key, mac_key, seq, 23, plaintext, b"\x01" * 16)
+    body = record.fragment[:-suite.mac_length]
+    assert mac_input_12_etm(seq, 23, 0x0303, body) == \
+        bytes.fromhex("0102030405060708" "17" "0303") + len(body).to_bytes(2, "big") + body
+    reader = CBC12EtM(suite, key, mac_key)
+    reader.seq = seq
+    assert reader.open(record) == (23, plaintext) and reader.seq == seq + 1
+
+
+def test_etm_mac_input_known_answer():
+    """A fixed vector: HMAC-SHA1 over the RFC 7366 §3 input of an all-zero IV + one block."""
+    import hashlib
+    body = bytes(32)
+    data = mac_input_12_etm(0, 23, 0x0303, body)
+    assert data.hex() == "0000000000000000" "17" "0303" "0020" + "00" * 32
+    assert hmac.new(b"k" * 20, data, hashlib.sha1).digest() == \
+        hmac.new(b"k" * 20, bytes.fromhex("00000000000000001703030020") + body, "sha1").digest()
+
+
+@pytest.mark.parametrize("where", ["IV", "ciphertext", "MAC", "header type", "seq"])
+def test_etm_tampering_is_bad_record_mac(where):
+    suite = suites.get("TLS_RSA_WITH_AES_128_CBC_SHA")
+    sealer, reader = (CBC12EtM(suite, b"K" * 16, b"M" * 20) for _ in range(2))
+    record = sealer.seal(23, 0x0303, b"transfer 100 EUR to Bob")
+    fragment, content_type = bytearray(record.fragment), 23
+    if where == "IV":
+        fragment[0] ^= 1
+    elif where == "ciphertext":
+        fragment[20] ^= 1
+    elif where == "MAC":
+        fragment[-1] ^= 1
+    elif where == "header type":
+        content_type = 22
+    else:
+        reader.seq = 1
+    with pytest.raises(AlertError) as info:
+        reader.open(Record(content_type, 0x0303, bytes(fragment)))
+    assert info.value.alert == 20 and info.value.check == "record_mac"     # bad_record_mac
+
+
+def test_etm_refuses_short_and_misaligned_fragments():
+    suite = suites.get("TLS_RSA_WITH_AES_128_CBC_SHA")
+    good = CBC12EtM(suite, b"K" * 16, b"M" * 20).seal(23, 0x0303, b"x").fragment
+    for fragment in (b"", good[:20], good[:-1], good + b"\x00"):
+        with pytest.raises(AlertError, match="length") as info:
+            CBC12EtM(suite, b"K" * 16, b"M" * 20).open(Record(23, 0x0303, fragment))
+        assert info.value.check == "record_mac"
+
+
+def test_etm_records_sealed_by_openssl(tmp_path):
+    """Two OpenSSL ends negotiate encrypt_then_mac for a CBC suite by default: our CBC12EtM opens
+    the client's Finished and application data with the key block from OpenSSL's key log, and
+    MAC-then-encrypt (CBC12) does not."""
+    suite = suites.get("TLS_RSA_WITH_AES_128_CBC_SHA")
+    data = b"GET / HTTP/1.0\r\n\r\n"
+    records, client_random, server_random, master = _openssl_tls12_records(
+        tmp_path, suite.openssl_name, data)
+    keys = tls12.key_block(master, client_random, server_random, suite)
+    finished, app = [r for r in records if r.content_type in (22, 23)][-2:]
+    reader = CBC12EtM(suite, keys.client_write_key, keys.client_write_mac_key)
+    content_type, verify = reader.open(finished)
+    assert content_type == 22 and verify[:4] == bytes.fromhex("1400000c")
+    assert reader.open(app) == (23, data)
+    with pytest.raises(AlertError):
+        CBC12(suite, keys.client_write_key, keys.client_write_mac_key).open(finished)
+
+
+# =================================================================================================
 # protected_layout
 # =================================================================================================
 def test_protected_layout_of_each_kind():
@@ -323,6 +418,10 @@ def test_protected_layout_of_each_kind():
     assert protected_layout(chacha, 40) == [("ciphertext", 0, 24), ("AEAD tag", 24, 16)]
     assert protected_layout(cbc, 48, at=5) == [("IV (explicit, per record)", 5, 16),
                                                ("ciphertext (message + HMAC + padding)", 21, 32)]
+    assert protected_layout(cbc, 68, at=5, etm=True) == [
+        ("IV (explicit, per record)", 5, 16), ("ciphertext (message + padding)", 21, 32),
+        ("HMAC-SHA1", 53, 20)]
+    assert protected_layout(gcm, 40, etm=True) == protected_layout(gcm, 40)   # AEAD: no EtM
     assert protected_layout(v13, 40, at=5) == [
         ("encrypted_record (message + content type)", 5, 24), ("AEAD tag", 29, 16)]
     assert protected_layout(None, 40, "1.3") == protected_layout(v13, 40)
@@ -343,4 +442,22 @@ def test_protected_layout_labels_what_the_hex_view_labels(suite):
         step = model.steps[i]
         shown = [(f.name, f.offset, f.length) for f in model.record_fields(i)
                  if f.depth == 1 and f.offset >= 5]
-        assert shown == protected_layout(suite, len(step.record) - 5, step.context.version, at=5)
+        assert shown == protected_layout(suite, len(step.record) - 5, step.context.version, at=5,
+                                         etm=step.context.etm)
+
+
+def test_hex_view_labels_encrypt_then_mac_records():
+    """With encrypt_then_mac negotiated, the hex view shows IV | ciphertext | HMAC (RFC 7366)."""
+    from tlslesson.connection import handshake
+    from tlslesson.lesson import lesson_configs
+    from tlslesson.lesson.models import record_fields
+    suite = suites.get("TLS_RSA_WITH_AES_128_CBC_SHA")
+    hs = handshake(*lesson_configs(versions=("1.2",), suites=(suite,), encrypt_then_mac=True))
+    assert hs.ok and hs.client.hs.encrypt_then_mac
+    protected = [step for step in hs.steps if step.protected]
+    assert protected and all(step.context.etm for step in protected)
+    for step in protected:
+        shown = [(f.name, f.offset, f.length) for f in record_fields(step, suite)
+                 if f.depth == 1 and f.offset >= 5]
+        assert shown == protected_layout(suite, len(step.record) - 5, "1.2", at=5, etm=True)
+        assert shown[-1] == ("HMAC-SHA1", len(step.record) - 20, 20)

@@ -161,6 +161,8 @@ def allowed(suite, auth: bool, step, off: int, span, wire: bytes) -> set[str]:
             return {"handshake_failure"}          # no suite in common any more
         if name == "version":             # the only entry of supported_versions
             return {"protocol_version"}
+        if name == "record_size_limit":   # RFC 8449 §4: below 64 is refused; any other
+            return {"illegal_parameter"} if flipped < 64 else b   # limit: only the transcript
         if name == "extension_type":
             # The extension turns into another one: a duplicate (decode_error; OpenSSL says
             # illegal_parameter), or an unknown one the peer ignores, so the original is missing:

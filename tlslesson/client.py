@@ -93,10 +93,25 @@ class ClientConnection(Connection):
         self._use_table("1.2")
         hs.server_random = sh.random
         hs.extended_master_secret = sh.extension(ET.extended_master_secret) is not None
+        hs.encrypt_then_mac = sh.extension(ET.encrypt_then_mac) is not None
+        if hs.encrypt_then_mac and suite.aead:      # RFC 7366 §2: the server MUST NOT
+            raise AlertError(AD.illegal_parameter, f"encrypt_then_mac with the AEAD suite "
+                             f"{suite.name}", check="encrypt_then_mac")
+        if hs.encrypt_then_mac:
+            self._show({"encrypt_then_mac": True})
+        self._peer_record_size_limit(sh.extensions)
         self._show({"server_random": sh.random,
                     "extended_master_secret": hs.extended_master_secret})
         hs.transcript.add(raw)
         self._enter("WAIT_CERT")
+
+    def _peer_record_size_limit(self, extensions) -> None:
+        """The server's record_size_limit (only ever an answer to ours): from now on our
+        protected records stay within it, and we hold the server to the one we sent."""
+        hs = self.hs
+        hs.peer_record_size_limit = hello.peer_record_size_limit(extensions, hs.version)
+        if hs.peer_record_size_limit is not None:
+            hs.record_size_limit = hello.our_record_size_limit(self.config, hs.version)
 
     def _negotiated_version(self, sh: ServerHello) -> str:
         versions = self.config.versions
@@ -240,6 +255,7 @@ class ClientConnection(Connection):
             if e.type not in offered:
                 raise AlertError(AD.unsupported_extension, f"EncryptedExtensions carries "
                                  f"{e.name}, which we did not offer", check="extension")
+        self._peer_record_size_limit(message.extensions)     # RFC 8449 §4: 1.3 sends it here
         self.hs.transcript.add(raw)
         self._enter("WAIT_CERT_CR")           # WAIT_FINISHED comes with PSK resumption
 

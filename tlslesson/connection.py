@@ -32,7 +32,7 @@ from .messages import (Alert, Certificate, CertificateRequest, ChangeCipherSpec,
                        Context, Finished, KeyUpdate, ServerKeyExchange, decode_handshake,
                        encode_handshake)
 from .prf import Transcript
-from .record import AEAD12, AEAD13, CBC12, RecordLayer, fragment
+from .record import AEAD12, AEAD13, CBC12, CBC12EtM, MAX_PLAINTEXT, RecordLayer, fragment
 from .rng import SystemRandom
 from .suites import SUITES, CipherSuite
 
@@ -53,6 +53,8 @@ class ClientConfig:
     verify: bool = True                                # False: skip certificate validation (never for real)
     identity: pki.Identity | None = None               # client certificate, if asked for one
     ems: bool = True                                   # offer extended_master_secret (RFC 7627)
+    encrypt_then_mac: bool = True                      # offer encrypt_then_mac with CBC suites (RFC 7366)
+    record_size_limit: int | None = 2 ** 14 + 1        # RFC 8449 (capped at 2^14 in 1.2); None: not sent
     signature_schemes: tuple[int, ...] = signatures.SUPPORTED   # offered in signature_algorithms
     signature_preference: tuple[int, ...] = signatures.SUPPORTED   # the order we pick ours by
     now: _dt.datetime | None = None                    # clock for certificate validity (None: now)
@@ -78,6 +80,8 @@ class ServerConfig:
     client_ca: list | None = None                      # set: ask for a client certificate from this CA
     require_client_certificate: bool = True            # False: ask, but go on without one
     ems: bool = True
+    encrypt_then_mac: bool = True                      # agree to encrypt_then_mac for CBC suites (RFC 7366)
+    record_size_limit: int | None = 2 ** 14 + 1        # echoed (capped at 2^14 in 1.2) when the client sends one
     signature_schemes: tuple[int, ...] = signatures.SUPPORTED   # accepted, asked for
     signature_preference: tuple[int, ...] = signatures.SUPPORTED   # the order we pick ours by
     now: _dt.datetime | None = None
@@ -143,6 +147,9 @@ class HandshakeData:
     hello_retry_group: int | None = None     # 1.3: the group a HelloRetryRequest asked for
     # secrets
     extended_master_secret: bool = False     # 1.2: RFC 7627 agreed by both
+    encrypt_then_mac: bool = False           # 1.2 CBC: RFC 7366 agreed by both
+    peer_record_size_limit: int | None = None    # RFC 8449: what the peer takes in a record
+    record_size_limit: int | None = None     # RFC 8449: what we announced (and enforce)
     master_secret: bytes = b""               # 1.2
     pending_keys: tuple | None = None        # 1.2: (our write, our read) protection until CCS
     schedule: tls13.KeySchedule | None = None    # 1.3
@@ -244,12 +251,13 @@ class Connection:
         return out
 
     def send(self, data: bytes) -> None:
-        """Queue application data (after the handshake), cut into records of at most 2^14 bytes."""
+        """Queue application data (after the handshake), cut into records of at most 2^14 bytes,
+        or fewer if the peer's record_size_limit says so (RFC 8449)."""
         if not self.handshake_complete or self.failed or self.close_sent:
             raise TLSError("cannot send application data: "
                            + ("the handshake is not complete" if not self.handshake_complete
                               else "the connection is closed"))
-        for piece in fragment(data):
+        for piece in fragment(data, self._max_fragment()):
             self.stats.records_sent += 1
             self.stats.bytes_sent += len(piece)
             self._send_record(CT.application_data, piece, "ApplicationData", None)
@@ -288,10 +296,24 @@ class Connection:
         return handlers.get((self.state, trigger)) or handlers[trigger]
 
     # -- sending --------------------------------------------------------------------------------
+    def _max_fragment(self) -> int:
+        """The most plaintext a protected record of ours may carry: 2^14, or the peer's
+        record_size_limit — in TLS 1.3 minus the content type byte (RFC 8449 §4)."""
+        limit = self.hs.peer_record_size_limit
+        if limit is None:
+            return MAX_PLAINTEXT
+        return limit - 1 if self.hs.version == "1.3" else limit
+
     def _send_record(self, content_type: int, payload: bytes, name: str, message,
                      context: Context | None = None, values: dict | None = None) -> None:
         protected = self.records.write_protected
-        rec = self.records.seal(content_type, payload)
+        if self.hs.peer_record_size_limit is not None:
+            # RFC 8449 §4 limits protected records only, but GnuTLS 3.7 holds a TLS 1.2 server's
+            # plaintext Certificate to it too: cut every record; a message may span several
+            rec = b"".join(self.records.seal(content_type, piece)
+                           for piece in fragment(payload, self._max_fragment()))
+        else:
+            rec = self.records.seal(content_type, payload)
         step = Step(self.role, name, message, payload, rec, context or self._context(),
                     protected, self.state)
         self._log(step, values)
@@ -325,7 +347,8 @@ class Connection:
                     pass
 
     def _context(self) -> Context:
-        return _context(self.hs.version or "1.2", self.hs.suite.kx if self.hs.suite else None)
+        return _context(self.hs.version or "1.2", self.hs.suite.kx if self.hs.suite else None,
+                        self.hs.encrypt_then_mac)
 
     # -- what the lessons see -------------------------------------------------------------------
     def _log(self, step: Step, values: dict | None = None) -> None:
@@ -353,6 +376,12 @@ class Connection:
     # -- receiving --------------------------------------------------------------------------------
     def _receive_record(self, rec) -> None:
         content_type, plaintext = self.records.open(rec)
+        limit = self.hs.record_size_limit
+        if limit is not None and self.records.read_protected and \
+                len(plaintext) + (self.hs.version == "1.3") > limit:
+            raise AlertError(AD.record_overflow, f"record of {len(plaintext)} bytes of plaintext "
+                             f"exceeds our record_size_limit of {limit}",   # RFC 8449 §4
+                             check="record_length")
         if self._handshake_buffer and content_type != CT.handshake:
             # RFC 8446 §5.1 (and RFC 5246 §6.2.1): a handshake message split over records may
             # not have records of another type in between
@@ -488,6 +517,8 @@ class Connection:
         def protection(mac_key, key, iv):
             if hs.suite.aead:
                 return AEAD12(hs.suite, key, iv)
+            if hs.encrypt_then_mac:                   # RFC 7366 §3
+                return CBC12EtM(hs.suite, key, mac_key, self.rng)
             return CBC12(hs.suite, key, mac_key, self.rng)
         client = protection(kb.client_write_mac_key, kb.client_write_key, kb.client_write_iv)
         server = protection(kb.server_write_mac_key, kb.server_write_key, kb.server_write_iv)
@@ -600,9 +631,9 @@ class Connection:
 
 
 @functools.lru_cache(maxsize=None)
-def _context(version: str, kx: str | None) -> Context:
+def _context(version: str, kx: str | None, etm: bool = False) -> Context:
     """How to decode a message of this version / key exchange (a handful of these, made once)."""
-    return Context(version, kx)
+    return Context(version, kx, etm)
 
 
 def _message_name(trigger) -> str:

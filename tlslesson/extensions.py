@@ -1,4 +1,4 @@
-"""Extension codecs (RFC 6066, 8422, 8446, 7627, 5746, 7366).
+"""Extension codecs (RFC 6066, 8422, 8446, 7627, 5746, 7366, 8449).
 
 An ``Extension`` keeps its raw bytes, so unknown extensions are kept and shown, never dropped.
 ``read_extension_body`` parses the known ones as they are read, which both validates them (a real
@@ -63,6 +63,14 @@ def signature_algorithms(schemes, cert: bool = False) -> Extension:
 
 def extended_master_secret() -> Extension:        # RFC 7627: empty
     return Extension(ET.extended_master_secret)
+
+
+def encrypt_then_mac() -> Extension:              # RFC 7366 §2: empty
+    return Extension(ET.encrypt_then_mac)
+
+
+def record_size_limit(limit: int) -> Extension:   # RFC 8449 §4: uint16 RecordSizeLimit
+    return Extension(ET.record_size_limit, u16(limit))
 
 
 def renegotiation_info(renegotiated_connection: bytes = b"") -> Extension:   # RFC 5746
@@ -167,6 +175,10 @@ def _cookie(r: Reader, where: str):
     return r.opaque(2, "cookie", 1)
 
 
+def _record_size_limit(r: Reader, where: str):
+    return r.uint16("record_size_limit")
+
+
 def _empty(r: Reader, where: str):
     return True
 
@@ -179,6 +191,7 @@ PARSERS = {
     ET.signature_algorithms_cert: _sig_algs,
     ET.extended_master_secret: _empty,
     ET.encrypt_then_mac: _empty,
+    ET.record_size_limit: _record_size_limit,
     ET.renegotiation_info: _renegotiation,
     ET.supported_versions: _versions,
     ET.key_share: _key_share,

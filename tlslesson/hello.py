@@ -19,6 +19,34 @@ from .suites import BY_CODE, CipherSuite
 
 VERSION_CODES = {"1.2": ProtocolVersion.TLS12, "1.3": ProtocolVersion.TLS13}
 VERSION_NAMES = {v: k for k, v in VERSION_CODES.items()}
+# RFC 8449 §4: the largest record_size_limit worth sending — 2^14 bytes of plaintext, and in
+# TLS 1.3 the content type byte (and any padding) counts as well
+MAX_RECORD_SIZE_LIMIT = {"1.2": 2 ** 14, "1.3": 2 ** 14 + 1}
+MIN_RECORD_SIZE_LIMIT = 64
+
+
+def our_record_size_limit(config, version: str) -> int | None:
+    """The record_size_limit we announce: the configured one, capped at the protocol's maximum
+    (RFC 8449 §4); None if the configuration sends none."""
+    limit = config.record_size_limit
+    if limit is None:
+        return None
+    if limit < MIN_RECORD_SIZE_LIMIT:
+        raise ValueError(f"record_size_limit {limit}: RFC 8449 §4 allows no less than 64")
+    return min(limit, MAX_RECORD_SIZE_LIMIT[version])
+
+
+def peer_record_size_limit(extensions, version: str) -> int | None:
+    """The peer's record_size_limit (RFC 8449 §4), capped at the protocol's maximum (a larger
+    value never lets records grow); below 64 is illegal_parameter. None if it sent none."""
+    found = ext.find(extensions, ET.record_size_limit)
+    if found is None:
+        return None
+    limit = ext.value(found, "hello")
+    if limit < MIN_RECORD_SIZE_LIMIT:
+        raise AlertError(AlertDescription.illegal_parameter, f"record_size_limit {limit} is "
+                         f"below {MIN_RECORD_SIZE_LIMIT}", check="record_size_limit")
+    return min(limit, MAX_RECORD_SIZE_LIMIT[version])
 
 
 def is_ip(name: str) -> bool:
@@ -49,6 +77,12 @@ def client_hello(config, random: bytes, session_id: bytes, key_shares=(),
     exts.append(ext.signature_algorithms(config.signature_schemes))
     if offers_12 and config.ems:
         exts.append(ext.extended_master_secret())
+    if offers_12 and config.encrypt_then_mac and any(
+            not s.aead for s in config.suites if s.version == "1.2"):
+        exts.append(ext.encrypt_then_mac())      # RFC 7366 §2: only worth it with a CBC suite
+    if config.record_size_limit is not None:     # RFC 8449 §4
+        exts.append(ext.record_size_limit(our_record_size_limit(
+            config, "1.3" if offers_13 else "1.2")))
     if offers_13:
         exts.append(ext.supported_versions_client(
             [VERSION_CODES[v] for v in ("1.3", "1.2") if v in config.versions]))

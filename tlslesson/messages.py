@@ -22,6 +22,7 @@ class Context:
     """What the decoder must know that the bytes don't say."""
     version: str = "1.2"          # "1.2" or "1.3"
     kx: str | None = None         # TLS 1.2 key exchange: "RSA", "ECDHE", "DHE"
+    etm: bool = False             # TLS 1.2 CBC records are encrypt-then-MAC (RFC 7366)
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,20 @@ def mac_input_12(seq_num: int, content_type: int, version: int, fragment: bytes)
     return additional_data_12(seq_num, content_type, version, len(fragment)) + fragment
 
 
+def mac_input_12_etm(seq_num: int, content_type: int, version: int, iv_and_ciphertext: bytes) -> bytes:
+    """TLS 1.2 CBC with encrypt_then_mac (RFC 7366 §3): the HMAC covers ``seq_num +
+    TLSCiphertext.type + TLSCiphertext.version + length + IV + ENC(content + padding +
+    padding_length)`` — the same 13-byte header, but ``length`` is that of the IV and the
+    ciphertext (the MAC not included), and what follows is what the wire carries, not the
+    plaintext.
+
+    >>> mac_input_12_etm(1, 23, 0x0303, bytes(32))[:13].hex()
+    '00000000000000011703030020'
+    """
+    return additional_data_12(seq_num, content_type, version,
+                              len(iv_and_ciphertext)) + iv_and_ciphertext
+
+
 def nonce_12_gcm(salt: bytes, explicit: bytes) -> bytes:
     """TLS 1.2 AES-GCM (RFC 5288 §3): ``GCMNonce = salt (4 bytes, the client_write_IV or
     server_write_IV from the key block) + nonce_explicit (8 bytes, sent in front of the
@@ -91,7 +105,7 @@ def additional_data_13(length: int, opaque_type: int = APPLICATION_DATA,
 
 
 def protected_layout(suite: CipherSuite | None, fragment_length: int, version: str | None = None,
-                     at: int = 0) -> list[tuple[str, int, int]]:
+                     at: int = 0, etm: bool = False) -> list[tuple[str, int, int]]:
     """The parts of a protected fragment as ``(name, start, length)``: what the hex view and the
     tamper lab label. Starts count from the fragment's first byte plus ``at`` (5 for offsets into
     the whole record). TLS 1.3 if ``version`` or the suite says so; with no suite, TLS 1.2 AES-GCM.
@@ -100,12 +114,17 @@ def protected_layout(suite: CipherSuite | None, fragment_length: int, version: s
     * TLS 1.2 ChaCha20-Poly1305 (RFC 7905 §2): ciphertext | tag 16
     * TLS 1.2 CBC (RFC 5246 §6.2.3.2): IV 16 | ciphertext (message + HMAC + padding); the HMAC
       (20, 32 or 48 bytes: SHA-1, SHA-256, SHA-384) and padding are only found by decrypting
+    * TLS 1.2 CBC, ``etm`` (RFC 7366 §3): IV 16 | ciphertext (message + padding) | HMAC
     * TLS 1.3 (RFC 8446 §5.2): encrypted_record (message + content type + zero padding) | tag 16
       (AES-GCM, ChaCha20-Poly1305 and AES-CCM alike)
     """
     n = fragment_length
     if version == "1.3" or suite is not None and suite.version == "1.3":
         parts = [("encrypted_record (message + content type)", n - TAG), ("AEAD tag", TAG)]
+    elif suite is not None and not suite.aead and etm:
+        parts = [("IV (explicit, per record)", 16),
+                 ("ciphertext (message + padding)", n - 16 - suite.mac_length),
+                 (f"HMAC-{suite.mac}", suite.mac_length)]
     elif suite is not None and not suite.aead:
         parts = [("IV (explicit, per record)", 16), ("ciphertext (message + HMAC + padding)", n - 16)]
     elif suite is not None and suite.cipher == "CHACHA20_POLY1305":
@@ -301,6 +320,50 @@ def _aead_13(cipher: str, key: bytes):
     if cipher == "AES_128_CCM":
         return AESCCM(key, tag_length=TAG)
     return AESGCM(key)
+class CBC12EtM:
+    """TLS 1.2 AES-CBC with HMAC, encrypt-then-MAC (RFC 7366), negotiated by the encrypt_then_mac
+    extension: the HMAC (``mac_input_12_etm``) covers the IV and the ciphertext and follows them,
+    so the receiver checks it before it decrypts anything — a changed record is refused before
+    padding exists, and there is no padding oracle left to ask.
+    Each record's explicit IV comes from ``rng.bytes(16)`` (default: the system's randomness)."""
+
+    def __init__(self, suite: CipherSuite, key: bytes, mac_key: bytes, rng=None):
+        self.key, self.mac_key, self.mac = key, mac_key, suite.mac
+        self.mac_length = suite.mac_length
+        self.seq = 0
+        self.rng = rng if rng is not None else SystemRandom()
+        self.name = suite.cipher
+
+    def _mac(self, seq: int, content_type: int, version: int, iv_and_ciphertext: bytes) -> bytes:
+        return hmac_digest(self.mac, self.mac_key,
+                           mac_input_12_etm(seq, content_type, version, iv_and_ciphertext))
+
+    def seal(self, content_type: int, version: int, plaintext: bytes) -> Record:
+        seq, self.seq = self.seq, self.seq + 1
+        pad = 15 - len(plaintext) % 16            # padding_length bytes, each = padding_length
+        data = plaintext + bytes([pad]) * (pad + 1)
+        iv = self.rng.bytes(16)                    # explicit per-record IV, as in RFC 5246
+        enc = Cipher(algorithms.AES(self.key), modes.CBC(iv)).encryptor()
+        body = iv + enc.update(data) + enc.finalize()
+        return Record(content_type, version, body + self._mac(seq, content_type, version, body))
+
+    def open(self, record: Record, seq: int | None = None) -> tuple[int, bytes]:
+        """Check the MAC, then decrypt; ``seq`` opens a recorded record out of order."""
+        if seq is None:
+            seq, self.seq = self.seq, self.seq + 1
+        fragment, m = record.fragment, self.mac_length
+        body, tag = fragment[:-m], fragment[-m:]
+        if len(body) < 32 or len(body) % 16:
+            raise _bad_mac("CBC record length is not IV + whole blocks + MAC")
+        if not constant_time.bytes_eq(tag, self._mac(seq, record.content_type, record.version,
+                                                      body)):
+            raise _bad_mac(f"encrypt-then-MAC HMAC check failed on record {seq}")   # RFC 7366 §3
+        dec = Cipher(algorithms.AES(self.key), modes.CBC(body[:16])).decryptor()
+        data = dec.update(body[16:]) + dec.finalize()
+        pad = data[-1]      # the MAC passed: only the sender can have made bad padding
+        if pad + 1 > len(data) or data[-pad - 1:] != bytes([pad]) * (pad + 1):
+            raise _bad_mac(f"CBC padding check failed on record {seq}")
+        return record.content_type, data[:-pad - 1]
 
 
 class AEAD13:

@@ -46,6 +46,10 @@ class ServerConnection(Connection):
         hs.suite, hs.identity = hello.choose_suite(ch, hs.version, cfg.suites, cfg.groups,
                                                    cfg.identities, cfg.signature_preference)
         hs.peer_schemes = hello.client_signature_schemes(ch)
+        if cfg.record_size_limit is not None:      # RFC 8449 §4: echoed only if the client sent one
+            hs.peer_record_size_limit = hello.peer_record_size_limit(ch.extensions, hs.version)
+            if hs.peer_record_size_limit is not None:
+                hs.record_size_limit = hello.our_record_size_limit(cfg, hs.version)
         self._show({"client_random": ch.random, "version": hs.version,
                     "cipher_suite": hs.suite.name})
         hs.transcript.add(raw)
@@ -64,11 +68,17 @@ class ServerConnection(Connection):
             random = random[:24] + DOWNGRADE_TLS12
         hs.server_random = random
         hs.extended_master_secret = cfg.ems and ch.extension(ET.extended_master_secret) is not None
+        # RFC 7366 §2: only for a CBC suite, and only if the client asked
+        hs.encrypt_then_mac = (cfg.encrypt_then_mac and not suite.aead
+                               and ch.extension(ET.encrypt_then_mac) is not None)
         self._send_stage(tls12.server_hello(
             suite, random, hs.extended_master_secret,
             secure_renegotiation=(TLS_EMPTY_RENEGOTIATION_INFO_SCSV in ch.cipher_suites
                                   or ch.extension(ET.renegotiation_info) is not None),
-            point_formats=ch.extension(ET.ec_point_formats) is not None))
+            point_formats=ch.extension(ET.ec_point_formats) is not None,
+            etm=hs.encrypt_then_mac, record_size_limit=hs.record_size_limit))
+        if hs.encrypt_then_mac:
+            self._show({"encrypt_then_mac": True})
         self._send_stage(tls12.certificate(hs.identity))
         if suite.kx in ("ECDHE", "DHE"):
             if suite.kx == "ECDHE":
@@ -193,7 +203,8 @@ class ServerConnection(Connection):
         self._start_schedule13(shared)
         self._send_compat_ccs()
         self.records.write = self._protection13("server_handshake")
-        self._send_stage(tls13.encrypted_extensions())
+        self._send_stage(tls13.encrypted_extensions(
+            () if hs.record_size_limit is None else (ext.record_size_limit(hs.record_size_limit),)))
         if cfg.client_ca:
             self._send_stage(tls13.certificate_request(self._requested_schemes()))
         self._send_stage(tls13.certificate(hs.identity))

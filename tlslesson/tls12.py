@@ -88,17 +88,23 @@ def verify_data(master: bytes, sender: str, handshake_hash: bytes, suite: Cipher
 
 
 def server_hello(suite: CipherSuite, server_random: bytes, ems: bool,
-                 secure_renegotiation: bool = True, point_formats: bool = True) -> Stage:
+                 secure_renegotiation: bool = True, point_formats: bool = True,
+                 etm: bool = False, record_size_limit: int | None = None) -> Stage:
     """The server's choice: version 1.2 (legacy_version 0x0303), one suite, its own random, and the
     extensions it agrees to — each only in answer to the client's (RFC 5246 §7.4.1.4):
     renegotiation_info if the client signalled RFC 5746 (an OpenSSL 3 client insists on it),
     extended_master_secret if both want it (RFC 7627), ec_point_formats for ECDHE if the client
-    sent its own (RFC 8422 §5.2)."""
+    sent its own (RFC 8422 §5.2), encrypt_then_mac for a CBC suite if the client offered it (RFC
+    7366 §2), our record_size_limit if the client sent its own (RFC 8449 §4)."""
     exts = [ext.renegotiation_info()] if secure_renegotiation else []
     if ems:
         exts.append(ext.extended_master_secret())
     if suite.kx == "ECDHE" and point_formats:
         exts.append(ext.ec_point_formats())
+    if etm:
+        exts.append(ext.encrypt_then_mac())
+    if record_size_limit is not None:
+        exts.append(ext.record_size_limit(record_size_limit))
     return Stage(ServerHello(server_random, suite.code, tuple(exts)),
                  {"server_random": server_random, "cipher_suite": suite.name,
                   "extended_master_secret": ems})

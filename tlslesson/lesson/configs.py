@@ -7,7 +7,10 @@ and for a live connection, and only these values differ.
   random, PKCS#1 v1.5 and ECDSA (RFC 6979) are deterministic;
 * the ECDSA certificate first, so a TLS 1.3 server (which cannot use PKCS#1 v1.5) signs with
   deterministic ECDSA;
-* application-data records kept in the log, so a lesson can show them.
+* application-data records kept in the log, so a lesson can show them;
+* no encrypt_then_mac (RFC 7366) and no record_size_limit (RFC 8449) in the hellos: the lessons
+  teach the ClientHello and CBC's MAC-then-encrypt as RFC 5246 has them, and notebook 07 turns
+  encrypt_then_mac on (``encrypt_then_mac=True``) to show the difference.
 
 A real TLS stack uses fresh randomness and prefers RSA-PSS: ``ClientConfig()`` / ``ServerConfig()``.
 
@@ -36,6 +39,8 @@ def lesson_client(**options) -> ClientConfig:
     options.setdefault("rng", lesson_rngs()[0])
     options.setdefault("signature_preference", SIGNATURE_PREFERENCE)
     options.setdefault("log_records", True)
+    options.setdefault("encrypt_then_mac", False)
+    options.setdefault("record_size_limit", None)
     return ClientConfig(**options)
 
 
@@ -45,6 +50,8 @@ def lesson_server(**options) -> ServerConfig:
     options.setdefault("signature_preference", SIGNATURE_PREFERENCE)
     options.setdefault("identities", lesson_identities())
     options.setdefault("log_records", True)
+    options.setdefault("encrypt_then_mac", False)
+    options.setdefault("record_size_limit", None)
     return ServerConfig(**options)
 
 

@@ -225,7 +225,7 @@ def record_fields(step: connection.Step, suite: CipherSuite | None,
 
     parts = [Field("fragment (encrypted)", RECORD_HEADER, body, "", 0, False)]
     for name, start, length in protected_layout(suite, body, step.context.version,
-                                                at=RECORD_HEADER):
+                                                at=RECORD_HEADER, etm=step.context.etm):
         parts.append(Field(name, start, length, rec[start:start + length].hex(), 1))
     return header + parts
 
