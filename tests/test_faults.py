@@ -928,14 +928,16 @@ def test_connections_are_bounded(lesson):
 def test_stop_ends_open_connections(lesson):
     """stop() wakes a connection that is waiting for its client (here for 30 s): its thread ends
     within stop()'s own join, and the client sees the connection end."""
-    before = set(threading.enumerate())
     ours = OurServer(server(lesson), timeout=30.0)
     idle = socket.create_connection(("127.0.0.1", ours.port), timeout=BOUND)
+    # this server's two threads, by name (a thread another test left ending must not count)
+    names = {"tlslesson-server", f"tlslesson-client-{idle.getsockname()[1]}"}
     try:
         deadline = time.monotonic() + BOUND
-        while len(set(threading.enumerate()) - before) < 2 and time.monotonic() < deadline:
+        while (len({t.name for t in threading.enumerate()} & names) < 2
+               and time.monotonic() < deadline):
             time.sleep(0.01)                                    # the accept thread + the client's
-        started = set(threading.enumerate()) - before
+        started = [t for t in threading.enumerate() if t.name in names]
         assert len(started) == 2, started
         ours.server.stop()
         assert not [t for t in started if t.is_alive()]
