@@ -320,19 +320,12 @@ def _aead_13(cipher: str, key: bytes):
     if cipher == "AES_128_CCM":
         return AESCCM(key, tag_length=TAG)
     return AESGCM(key)
-class CBC12EtM:
+class CBC12EtM(CBC12):
     """TLS 1.2 AES-CBC with HMAC, encrypt-then-MAC (RFC 7366), negotiated by the encrypt_then_mac
     extension: the HMAC (``mac_input_12_etm``) covers the IV and the ciphertext and follows them,
     so the receiver checks it before it decrypts anything — a changed record is refused before
     padding exists, and there is no padding oracle left to ask.
     Each record's explicit IV comes from ``rng.bytes(16)`` (default: the system's randomness)."""
-
-    def __init__(self, suite: CipherSuite, key: bytes, mac_key: bytes, rng=None):
-        self.key, self.mac_key, self.mac = key, mac_key, suite.mac
-        self.mac_length = suite.mac_length
-        self.seq = 0
-        self.rng = rng if rng is not None else SystemRandom()
-        self.name = suite.cipher
 
     def _mac(self, seq: int, content_type: int, version: int, iv_and_ciphertext: bytes) -> bytes:
         return hmac_digest(self.mac, self.mac_key,
