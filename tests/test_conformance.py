@@ -1,6 +1,12 @@
 """Negative tests for rules of the RFCs the engine broke (issue "Conformance"), one per rule, each
 with the exact bytes (built by the package's own encoders, then changed where the test says) and
-the alert the RFC names. The RFC section is in each test's docstring."""
+the alert the RFC names. The RFC section is in each test's docstring.
+
+Three of the defects are tested beside the state machine they were found with, in
+tests/test_states.py: the RSA pre-master's version (RFC 5246 §7.4.7.1,
+test_rsa_pre_master_version_is_the_client_hello_version), the ECDSA scheme bound to the curve
+(RFC 8446 §4.2.3, test_tls13_ecdsa_scheme_is_bound_to_the_curve) and TLS 1.2 ECDSA without a usable
+scheme refused before ServerHello (test_tls12_ecdsa_without_a_usable_scheme_is_refused_before_server_hello)."""
 from __future__ import annotations
 
 import dataclasses
