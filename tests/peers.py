@@ -73,6 +73,22 @@ def extra_identities(lesson) -> dict:
 CERT_CURVE = {"ecdsa-p384": NG.secp384r1, "ecdsa-p521": NG.secp521r1}
 
 
+def suite_for_key_type(key_type: str, version: str):
+    """The suite a server with an extra key type (``pki.EXTRA_KEY_TYPES``) is tested with: TLS 1.3
+    AES-128-GCM; in TLS 1.2 ECDHE-RSA for the RSA-PSS certificate, ECDHE-ECDSA for the others."""
+    from tlslesson import suites
+    if version == "1.3":
+        return suites.get("TLS_AES_128_GCM_SHA256")
+    return suites.get("ECDHE-RSA-AES128-GCM-SHA256" if key_type == "rsa-pss"
+                      else "ECDHE-ECDSA-AES128-GCM-SHA256")
+
+
+def server_signature_scheme(connection, version: str) -> int:
+    """The scheme the server signed with: ServerKeyExchange (1.2) or CertificateVerify (1.3)."""
+    name = "ServerKeyExchange" if version == "1.2" else "CertificateVerify"
+    return next(s.message.scheme for s in connection.log if s.name == name and s.sender == "server")
+
+
 def groups_for_certificate(key_type, version):
     """A TLS 1.2 server (OpenSSL, GnuTLS) signs with an ECDSA certificate only if the client's
     supported_groups lists its curve (RFC 8422 §5.1, RFC 4492 §5.1): offer it, if we have it."""

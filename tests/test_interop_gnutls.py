@@ -528,6 +528,7 @@ def test_gnutls_cli_without_certificate_is_refused(lesson, tmp_path, version, al
 # server keys beyond RSA and P-256: P-384, P-521, Ed25519, RSA-PSS (id-RSASSA-PSS), both ways
 # ------------------------------------------------------------------------------------------------
 from peers import extra_identities, groups_for_certificate  # noqa: E402,F401
+from peers import suite_for_key_type as _new_suite, server_signature_scheme as _scheme_seen  # noqa: E402
 from tlslesson import pki, signatures  # noqa: E402
 
 # GnuTLS 3.7 has no Ed448 in TLS. What it prints as the signature part of its Description:
@@ -540,18 +541,6 @@ def _gnutls_signature(key_type, version):
     """TLS 1.2's ECDSA schemes name only the hash: "ECDSA-SHA384"."""
     name = GNUTLS_SIGNATURE[key_type]
     return re.sub(r"-SECP\d+R1", "", name) if version == "1.2" else name
-
-
-def _new_suite(key_type, version):
-    if version == "1.3":
-        return suites.get("TLS_AES_128_GCM_SHA256")
-    return suites.get("ECDHE-RSA-AES128-GCM-SHA256" if key_type == "rsa-pss"
-                      else "ECDHE-ECDSA-AES128-GCM-SHA256")
-
-
-def _scheme_seen(connection, version) -> int:
-    name = "ServerKeyExchange" if version == "1.2" else "CertificateVerify"
-    return next(s.message.scheme for s in connection.log if s.name == name and s.sender == "server")
 
 
 @pytest.mark.parametrize("key_type,version", NEW_CASES, ids=[f"{k}-{v}" for k, v in NEW_CASES])

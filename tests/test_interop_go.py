@@ -433,6 +433,7 @@ def test_go_client_without_certificate_is_refused(go, lesson, version):
 # does not load id-RSASSA-PSS public keys)
 # ------------------------------------------------------------------------------------------------
 from peers import extra_identities, groups_for_certificate  # noqa: E402,F401
+from peers import server_signature_scheme as _scheme_seen  # noqa: E402
 from tlslesson import pki, signatures  # noqa: E402
 
 NEW_CASES = [(k, v) for k in ("ecdsa-p384", "ecdsa-p521", "ed25519") for v in ("1.2", "1.3")]
@@ -441,11 +442,6 @@ NEW_CASES = [(k, v) for k in ("ecdsa-p384", "ecdsa-p521", "ed25519") for v in ("
 def _new_suite(version):
     return suites.get("ECDHE-ECDSA-AES128-GCM-SHA256" if version == "1.2"
                       else "TLS_AES_128_GCM_SHA256")
-
-
-def _scheme_seen(connection, version) -> int:
-    name = "ServerKeyExchange" if version == "1.2" else "CertificateVerify"
-    return next(s.message.scheme for s in connection.log if s.name == name and s.sender == "server")
 
 
 @pytest.mark.parametrize("key_type,version", NEW_CASES, ids=[f"{k}-{v}" for k, v in NEW_CASES])

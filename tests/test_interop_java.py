@@ -489,6 +489,7 @@ def test_java_client_without_certificate_is_refused(java, lesson, version):
 # server keys beyond RSA and P-256: P-384, P-521, Ed25519, Ed448 (JDK 15+: EdDSA), RSA-PSS
 # ------------------------------------------------------------------------------------------------
 from peers import extra_identities, groups_for_certificate  # noqa: E402,F401
+from peers import suite_for_key_type as _new_suite, server_signature_scheme as _scheme_seen  # noqa: E402
 from tlslesson import pki, signatures  # noqa: E402
 
 NEW_CASES = [(k, v) for k in pki.EXTRA_KEY_TYPES for v in ("1.2", "1.3")]
@@ -511,18 +512,6 @@ def extra_stores(java, extra_identities, tmp_path_factory) -> dict:
             BestAvailableEncryption(PASSWORD)))
         stores[key_type] = str(path)
     return stores
-
-
-def _new_suite(key_type, version):
-    if version == "1.3":
-        return suites.get("TLS_AES_128_GCM_SHA256")
-    return suites.get("ECDHE-RSA-AES128-GCM-SHA256" if key_type == "rsa-pss"
-                      else "ECDHE-ECDSA-AES128-GCM-SHA256")
-
-
-def _scheme_seen(connection, version) -> int:
-    name = "ServerKeyExchange" if version == "1.2" else "CertificateVerify"
-    return next(s.message.scheme for s in connection.log if s.name == name and s.sender == "server")
 
 
 @pytest.mark.parametrize("key_type,version", SERVER_CASES,

@@ -493,21 +493,10 @@ def _offered_shares(report) -> list[int]:
 # 3. server keys beyond RSA and P-256: P-384, P-521, Ed25519, Ed448, RSA-PSS (OpenSSL 3.5: all)
 # ------------------------------------------------------------------------------------------------
 from peers import extra_identities, groups_for_certificate  # noqa: E402,F401
+from peers import suite_for_key_type as _new_suite, server_signature_scheme as _scheme_seen  # noqa: E402
 from tlslesson import pki, signatures  # noqa: E402
 
 NEW_CASES = [(k, v) for k in pki.EXTRA_KEY_TYPES for v in ("1.2", "1.3")]
-
-
-def _new_suite(key_type, version):
-    if version == "1.3":
-        return suites.get("TLS_AES_128_GCM_SHA256")
-    return suites.get("ECDHE-RSA-AES128-GCM-SHA256" if key_type == "rsa-pss"
-                      else "ECDHE-ECDSA-AES128-GCM-SHA256")
-
-
-def _scheme_seen(connection, version) -> int:
-    name = "ServerKeyExchange" if version == "1.2" else "CertificateVerify"
-    return next(s.message.scheme for s in connection.log if s.name == name and s.sender == "server")
 
 
 @pytest.mark.parametrize("key_type,version", NEW_CASES, ids=[f"{k}-{v}" for k, v in NEW_CASES])

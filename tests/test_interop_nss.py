@@ -598,24 +598,13 @@ def test_tstclnt_to_our_server_tls12_no_ems(lesson, nss):
 # tstclnt -J list has no ed25519/ed448); rsa_pss_pss_* are not in its default list: -J adds them
 # ------------------------------------------------------------------------------------------------
 from peers import extra_identities, groups_for_certificate  # noqa: E402,F401
+from peers import suite_for_key_type as _new_suite, server_signature_scheme as _scheme_seen  # noqa: E402
 from tlslesson import pki, signatures, suites as suite_table  # noqa: E402
 
 NSS_KEY_TYPES = ("ecdsa-p384", "ecdsa-p521", "rsa-pss")
 NEW_CASES = [(k, v) for k in NSS_KEY_TYPES for v in ("1.2", "1.3")]
 WITH_PSS = ("-J", "ecdsa_secp256r1_sha256,ecdsa_secp384r1_sha384,ecdsa_secp521r1_sha512,"
             "rsa_pss_rsae_sha256,rsa_pss_pss_sha256,rsa_pss_pss_sha384,rsa_pss_pss_sha512")
-
-
-def _new_suite(key_type, version):
-    if version == "1.3":
-        return suite_table.get("TLS_AES_128_GCM_SHA256")
-    return suite_table.get("ECDHE-RSA-AES128-GCM-SHA256" if key_type == "rsa-pss"
-                      else "ECDHE-ECDSA-AES128-GCM-SHA256")
-
-
-def _scheme_seen(connection, version) -> int:
-    name = "ServerKeyExchange" if version == "1.2" else "CertificateVerify"
-    return next(s.message.scheme for s in connection.log if s.name == name and s.sender == "server")
 
 
 @pytest.fixture(scope="session")

@@ -346,22 +346,11 @@ def test_s_client_with_untrusted_certificate_is_refused(lesson, tmp_path):
 # 6. server keys beyond RSA and P-256: P-384, P-521, Ed25519, Ed448, RSA-PSS (id-RSASSA-PSS)
 # ------------------------------------------------------------------------------------------------
 from peers import extra_identities, groups_for_certificate as _groups_for  # noqa: E402,F401
+from peers import suite_for_key_type as _suite_for, server_signature_scheme as _server_signature  # noqa: E402
 from tlslesson import pki, signatures, suites  # noqa: E402
 
-KEY_SUITE_12 = {"rsa-pss": "ECDHE-RSA-AES128-GCM-SHA256"}   # the others ECDHE-ECDSA (RFC 8422)
 OPENSSL_SIGNATURE_TYPE = {"ecdsa-p384": "ECDSA", "ecdsa-p521": "ECDSA", "ed25519": "ed25519",
                           "ed448": "ed448", "rsa-pss": "RSA-PSS"}
-
-
-def _suite_for(key_type, version):
-    return suites.get(KEY_SUITE_12.get(key_type, "ECDHE-ECDSA-AES128-GCM-SHA256")
-                      if version == "1.2" else "TLS_AES_128_GCM_SHA256")
-
-
-def _server_signature(connection, version) -> int:
-    name = "ServerKeyExchange" if version == "1.2" else "CertificateVerify"
-    return next(s.message.scheme for s in connection.log
-                if s.name == name and s.sender == "server")
 
 
 @pytest.mark.parametrize("version", ["1.2", "1.3"])
