@@ -394,9 +394,9 @@ class Server:
                     break
                 thread = threading.Thread(target=self._handle, args=(sock, addr), daemon=True,
                                           name=f"tlslesson-client-{addr[1]}")
-                with self._lock:
-                    self._threads.add(thread)
-                thread.start()
+                with self._lock:            # started under the lock: stop() never sees it
+                    self._threads.add(thread)   # unstarted (joining that is a RuntimeError)
+                    thread.start()
         finally:
             self.listener.close()
 
