@@ -15,6 +15,7 @@ Every failure is one line ``error: ...`` on stderr and a non-zero exit, never a 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import traceback
@@ -153,6 +154,10 @@ def describe_step(step, conn) -> str:
             fields += f" sni={','.join(ext.value(sni, 'client_hello'))}"
         if msg.extension(ET.extended_master_secret):
             fields += " ems"
+        if msg.extension(ET.pre_shared_key):
+            fields += " psk"
+        if msg.extension(ET.early_data):
+            fields += " early_data"
     elif name == "ServerHello" and msg.is_hello_retry_request:
         name = "HelloRetryRequest"
         ks = msg.extension(ET.key_share)
@@ -167,6 +172,8 @@ def describe_step(step, conn) -> str:
             fields = f"TLS 1.3 {suite.name if suite else hex(msg.cipher_suite)}"
             if entry is not None:
                 fields += f" {name_of(NamedGroup, entry.group)}"
+            if msg.extension(ET.pre_shared_key) is not None:
+                fields += " psk (resuming)"
         else:
             fields = f"TLS 1.2 {suite.openssl_name if suite else hex(msg.cipher_suite)}"
             fields += " ems=" + ("yes" if msg.extension(ET.extended_master_secret) else "no")
@@ -199,7 +206,13 @@ def describe_step(step, conn) -> str:
     elif name == "Finished":
         fields = f"verify_data={msg.verify_data.hex()}"
     elif name == "NewSessionTicket":
-        fields = f"lifetime {msg.ticket_lifetime} s (shown, not used: no resumption)"
+        fields = f"lifetime {msg.ticket_lifetime} s, ticket of {len(msg.ticket)} bytes"
+        if msg.tls13 and ext.find(msg.extensions, ET.early_data) is not None:
+            fields += ", allows early data"
+    elif name == "EarlyData":
+        fields = f"{len(step.wire)} bytes of 0-RTT data"
+    elif name == "EndOfEarlyData":
+        fields = "the 0-RTT data ends here"
     elif name == "KeyUpdate":
         fields = "update_requested" if msg.request_update else "update_not_requested"
     elif name == "ApplicationData":
@@ -286,6 +299,13 @@ def _connect_arguments(p):
                    help="skip certificate validation (never outside a lesson)")
     p.add_argument("--keep-open", action="store_true",
                    help="don't send close_notify after TEXT: wait for the server to close first")
+    p.add_argument("--sess-out", metavar="FILE",
+                   help="save the session tickets the server sends (like openssl -sess_out)")
+    p.add_argument("--sess-in", metavar="FILE",
+                   help="resume a session saved with --sess-out (like openssl -sess_in)")
+    p.add_argument("--early-data", metavar="TEXT",
+                   help="with --sess-in: send TEXT as TLS 1.3 0-RTT early data (sent again "
+                        "after the handshake if the server rejects it)")
 
 
 @command("connect", "handshake with a TLS server, send TEXT, print what comes back",
@@ -305,9 +325,18 @@ def run_connect(args) -> int:
         trusted = pki.load_system_trust()
         if not trusted and not args.insecure:
             raise UsageError("no system trust store found: give --cafile")
+    server_name = args.servername or args.host
+    store = load_sessions(args.sess_in) if args.sess_in else None
+    session = store.take(server_name, versions) if store is not None else None
+    if args.sess_in and session is None:
+        err(f"no usable session for {server_name} in {args.sess_in}: a full handshake")
+    early = unescape(args.early_data) if args.early_data is not None else None
+    if early is not None and session is None:
+        raise UsageError("--early-data needs a TLS 1.3 session from --sess-in")
     config = ClientConfig(versions=versions, suites=chosen, groups=offer,
-                          server_name=args.servername or args.host, trusted=trusted,
-                          verify=not args.insecure, identity=identity, ems=not args.no_ems)
+                          server_name=server_name, trusted=trusted,
+                          verify=not args.insecure, identity=identity, ems=not args.no_ems,
+                          session=session, early_data=early)
     conn = ClientConnection(config)
     stdout = sys.stdout.buffer
 
@@ -316,16 +345,43 @@ def run_connect(args) -> int:
 
     def on_handshake(c):
         suite = c.suite.openssl_name if c.version == "1.2" else c.suite.name
-        err(f"handshake complete: TLS {c.version} {suite}")
+        err(f"handshake complete: TLS {c.version} {suite}"
+            + (" (resumed: Reused)" if c.resumed else ""))
+        if c.early_data_accepted is not None:
+            err(f"early data {'accepted' if c.early_data_accepted else 'rejected'} "
+                f"({len(early)} bytes)")
+        if c.early_data_accepted is False:        # RFC 8446 §4.2.10: the application resends
+            c.send(early)
 
     def on_data(data: bytes):
         stdout.write(data)
         stdout.flush()
 
-    net.connect(args.host, args.port, config, timeout=args.timeout, send=unescape(args.send),
-                on_stage=on_stage, keylog=args.keylog, close=not args.keep_open,
-                on_data=on_data, on_handshake=on_handshake, connection=conn)
+    try:
+        net.connect(args.host, args.port, config, timeout=args.timeout,
+                    send=unescape(args.send), on_stage=on_stage, keylog=args.keylog,
+                    close=not args.keep_open, on_data=on_data, on_handshake=on_handshake,
+                    connection=conn)
+    finally:
+        if args.sess_out and conn.sessions:      # even if the connection ended badly later
+            save_sessions(args.sess_out, conn.sessions)
+    if args.sess_out and not conn.sessions:
+        err(f"the server sent no session ticket: nothing saved to {args.sess_out}")
     return 0
+
+
+def load_sessions(path: str):
+    from .sessions import SessionStore
+    return SessionStore.loads(read_file(path, "session file").decode("utf-8", "replace"))
+
+
+def save_sessions(path: str, new_sessions) -> None:
+    from .sessions import SessionStore
+    try:
+        SessionStore(new_sessions).save(path)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    err(f"{len(new_sessions)} session(s) saved to {path}")
 
 
 def _serve_arguments(p):
@@ -343,6 +399,11 @@ def _serve_arguments(p):
                    help="with --client-ca: refuse a client without a certificate (require, the "
                         "default) or let it go on unauthenticated (request)")
     p.add_argument("--once", action="store_true", help="exit after the first connection")
+    p.add_argument("--max-early-data", type=_non_negative, default=0, metavar="N",
+                   help="accept up to N bytes of TLS 1.3 0-RTT data per connection, and say so "
+                        "in tickets (default 0: refuse early data)")
+    p.add_argument("--no-tickets", action="store_true",
+                   help="issue no session tickets (no resumption)")
 
 
 @command("serve", "an echo server on the package's own TLS code", _serve_arguments)
@@ -359,7 +420,10 @@ def run_serve(args) -> int:
                  if args.client_ca else None)
     config = ServerConfig(identities=identities, versions=versions, suites=chosen,
                           groups=accept, client_ca=client_ca,
-                          require_client_certificate=args.client_auth == "require")
+                          require_client_certificate=args.client_auth == "require",
+                          max_early_data=args.max_early_data)
+    if args.no_tickets:
+        config = dataclasses.replace(config, ticket_keys=None)
 
     def ready(port):
         print(f"listening on {args.host}:{port}", flush=True)
@@ -375,6 +439,16 @@ def run_serve(args) -> int:
     if args.once and reports and reports[0].error is not None:
         return 1
     return 0
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value < 2 ** 32:
+        raise argparse.ArgumentTypeError(f"out of range: {value}")
+    return value
 
 
 def _port(text: str) -> int:

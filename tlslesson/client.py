@@ -8,13 +8,19 @@ The tables are in ``states.py``; ``HANDLERS`` below names the method for each of
 from __future__ import annotations
 
 from . import extensions as ext
-from . import groups, hello, pki, states, tls12, tls13
-from .connection import ClientConfig, Connection, PostHandshakeMessage
-from .constants import (AlertDescription as AD, DOWNGRADE_TLS12, ExtensionType as ET,
-                        HandshakeType as HT, ProtocolVersion)
+from . import groups, hello, pki, sessions, states, tls12, tls13
+from .connection import PSK_KE, ClientConfig, Connection, PostHandshakeMessage, hash_after
+from .constants import (AlertDescription as AD, ContentType as CT, DOWNGRADE_TLS12,
+                        ExtensionType as ET, HandshakeType as HT, ProtocolVersion)
 from .errors import AlertError
 from .messages import (Certificate, CertificateRequest, CertificateVerify, ClientHello,
-                       EncryptedExtensions, Finished, ServerHello, ServerHelloDone)
+                       EncryptedExtensions, EndOfEarlyData, Finished, NewSessionTicket,
+                       ServerHello, ServerHelloDone, encode_handshake)
+from .prf import HASHES
+from .record import AEAD13, NullProtection, fragment
+from .suites import BY_CODE
+
+MAX_SESSIONS_KEPT = 8         # tickets from one connection the client keeps (a server may send many)
 
 
 def _lesson_trust():
@@ -31,6 +37,7 @@ class ClientConnection(Connection):
 
     def __init__(self, config: ClientConfig | None = None):
         super().__init__(config or ClientConfig())
+        self.sessions: list[sessions.Session] = []    # what this connection can be resumed with
 
     def start(self) -> None:
         """Build and queue the ClientHello: START -> WAIT_SH."""
@@ -50,16 +57,131 @@ class ClientConnection(Connection):
             self._show({"client_share": shares[0].key_exchange,
                         "client_private": groups.get(shares[0].group).private_bytes(
                             hs.key_shares[shares[0].group])})
-        self._send_client_hello(hello.client_hello(cfg, hs.client_random, session_id, shares))
+        hs.session = self._session_to_offer()
+        early = self._early_data_to_send(hs.session)
+        self._send_client_hello(hello.client_hello(cfg, hs.client_random, session_id, shares,
+                                                   early_data=early is not None))
+        if early is not None:
+            self._send_early_data(early)
         self._enter("WAIT_SH")
 
     def _send_client_hello(self, message: ClientHello) -> None:
         if self.config.customize_hello is not None:
             message = self.config.customize_hello(message)
+        if self.hs.session is not None:
+            message = self._bind_psk(message)
         self.hs.client_hello = message
         self.records.write_version = ProtocolVersion.TLS10   # like OpenSSL: 0x0301 on the first
         self._send_handshake(message)
         self.records.write_version = ProtocolVersion.TLS12
+
+    # -- resumption and 0-RTT (RFC 8446 §2.2, §2.3, §4.2.10, §4.2.11) ---------------------------
+    def _session_to_offer(self) -> sessions.Session | None:
+        """The configured TLS 1.3 session, if it can still be offered."""
+        cfg, session = self.config, self.config.session
+        if session is None or session.version != "1.3" or "1.3" not in cfg.versions:
+            return None
+        if session.expired(self._now_ms()):
+            self._show({"session_not_offered": "the ticket has expired"})
+            return None
+        if not any(s.code == session.cipher_suite for s in cfg.suites):
+            self._show({"session_not_offered": "we no longer offer the ticket's cipher suite"})
+            return None
+        return session
+
+    def _early_data_to_send(self, session) -> bytes | None:
+        data = self.config.early_data
+        if session is None or data is None:
+            return None
+        if len(data) > session.max_early_data:       # RFC 8446 §4.2.10: never more than allowed
+            self._show({"early_data_not_sent": f"{len(data)} bytes, the ticket allows "
+                                               f"{session.max_early_data}"})
+            return None
+        return data
+
+    def _bind_psk(self, message: ClientHello) -> ClientHello:
+        """Add pre_shared_key (the ticket and its obfuscated age) as the last extension, and
+        its binder: a Finished-like HMAC with the binder_key over the hello up to the binders."""
+        hs, session = self.hs, self.hs.session
+        suite = BY_CODE[session.cipher_suite]
+        age_ms = max(0, self._now_ms() - session.issued_ms)
+        identity = ext.PskIdentity(session.ticket,
+                                   tls13.obfuscated_ticket_age(age_ms, session.ticket_age_add))
+        message = hello.with_psk(message, identity, HASHES[suite.hash].digest_size)
+        schedule = tls13.KeySchedule(suite)
+        derived = schedule.start(session.secret)
+        truncated = tls13.truncated_client_hello(encode_handshake(message),
+                                                 ext.value(message.extensions[-1], "client_hello"))
+        binder = tls13.psk_binder(suite, schedule.binder_key,
+                                  hash_after(hs.transcript, truncated, suite.hash))
+        hs.schedule = schedule        # for early data; replaced once the server has answered
+        self._show({"psk": session.secret, "ticket_age_ms": age_ms,
+                    "obfuscated_ticket_age": identity.obfuscated_ticket_age, **derived,
+                    "truncated_client_hello": truncated, "binder": binder})
+        return hello.with_binder(message, binder)
+
+    def _send_early_data(self, data: bytes) -> None:
+        """0-RTT (RFC 8446 §2.3): right after the ClientHello, under the client early traffic
+        key, which only the PSK and the ClientHello determine."""
+        hs = self.hs
+        s = hs.schedule
+        self._show(s.early(hs.transcript.hash(s.suite.hash)))
+        self._keylog13("client_early_traffic_secret", "early_exporter_master_secret")
+        self._send_compat_ccs()               # App. D.4: before the first encrypted record
+        self.records.write = AEAD13(s.suite, *s.keys["client_early"])
+        for piece in fragment(data):
+            self._send_record(CT.application_data, piece, "EarlyData", None)
+        hs.early_data = "offered"
+
+    def _server_psk(self, sh: ServerHello) -> None:
+        """RFC 8446 §4.2.11: the server chose our PSK — the identity we sent, a suite with the
+        PSK's hash, and a key_share if we did not allow psk_ke. Or it did not: a full handshake."""
+        hs = self.hs
+        found = sh.extension(ET.pre_shared_key)
+        if found is None:
+            if hs.early_data == "offered":
+                hs.early_data = "rejected"
+            return
+        if ext.value(found, "server_hello") != 0:      # we offer exactly one identity
+            raise AlertError(AD.illegal_parameter, "server selected a PSK identity we did not "
+                             "offer", check="pre_shared_key")
+        session_suite = BY_CODE[hs.session.cipher_suite]
+        if session_suite.hash != hs.suite.hash:
+            raise AlertError(AD.illegal_parameter, f"server chose {hs.suite.name} with a PSK "
+                             f"for {session_suite.hash}", check="pre_shared_key")
+        if sh.extension(ET.key_share) is None and PSK_KE not in self.config.psk_modes:
+            missing("key_share")
+        hs.psk, hs.resumed = hs.session.secret, True
+        self._show({"resumed": True})
+
+    def _early_data_answer(self, message: EncryptedExtensions) -> None:
+        """EncryptedExtensions says whether the server takes our 0-RTT data (§4.2.10)."""
+        hs = self.hs
+        accepted = ext.find(message.extensions, ET.early_data) is not None
+        if accepted and (hs.early_data != "offered" or not hs.resumed
+                         or hs.suite.code != hs.session.cipher_suite):
+            raise AlertError(AD.illegal_parameter, "server accepted early data it could not "
+                             "accept", check="early_data")
+        if hs.early_data == "offered":
+            hs.early_data = "accepted" if accepted else "rejected"
+            self._show({"early_data": hs.early_data})
+
+    def on_new_session_ticket(self, message: NewSessionTicket, raw: bytes) -> None:
+        """RFC 8446 §4.6.1: a ticket for a later connection; its PSK is derived from the
+        resumption master secret and the ticket's nonce (the server seals the same PSK inside)."""
+        hs = self.hs
+        found = ext.find(message.extensions, ET.early_data)
+        psk = tls13.resumption_psk(hs.suite.hash, hs.schedule.resumption_master_secret,
+                                   message.ticket_nonce)
+        session = sessions.Session(
+            "1.3", hs.suite.code, psk, self._now_ms(), message.ticket_lifetime,
+            message.ticket_age_add, ext.value(found, "new_session_ticket") if found else 0,
+            server_name=self.config.server_name or "", ticket=message.ticket,
+            ticket_nonce=message.ticket_nonce)
+        self.sessions = (self.sessions + [session])[-MAX_SESSIONS_KEPT:]
+        self._show({"ticket_psk": psk})
+        self._enter("CONNECTED")
+        self._events.append(PostHandshakeMessage(message))
 
     # -- ServerHello: which version, which suite (both tables) ----------------------------------
     def on_server_hello(self, sh: ServerHello, raw: bytes) -> None:
@@ -203,13 +325,21 @@ class ClientConnection(Connection):
                              check="session_id_echo")
         if sh.is_hello_retry_request:
             return self._hello_retry_request(sh, raw)
+        if sh.extension(ET.pre_shared_key) is not None or hs.session is not None:
+            self._server_psk(sh)
+        hs.server_random = sh.random
+        if hs.psk is not None and sh.extension(ET.key_share) is None:      # psk_ke: no (EC)DHE
+            hs.transcript.add(raw)
+            self._show({"server_random": sh.random, "psk_mode": "psk_ke"})
+            self._start_schedule13(None)
+            self.records.read = self._protection13("server_handshake")
+            return self._enter("WAIT_EE")
         entry = ext.value(sh.extension(ET.key_share) or missing("key_share"), "server_hello")
         private = hs.key_shares.get(entry.group)
         if private is None:
             raise AlertError(AD.illegal_parameter, "server's key_share is for a group we sent "
                              "no share for", check="key_share")
         hs.transcript.add(raw)
-        hs.server_random = sh.random
         group = groups.get(entry.group)
         if len(entry.key_exchange) != group.server_share_size:   # RFC 8446 §4.2.8
             raise AlertError(AD.illegal_parameter, f"{group.name} key share of "
@@ -235,6 +365,11 @@ class ClientConnection(Connection):
             raise AlertError(AD.illegal_parameter, f"HelloRetryRequest for unusable group "
                              f"{group}", check="hello_retry_request")
         hs.hello_retry_group = group
+        if hs.early_data == "offered":       # §4.2.10: no early data after a HelloRetryRequest
+            hs.early_data = "rejected"
+            self.records.write = NullProtection()
+        if hs.session is not None and BY_CODE[hs.session.cipher_suite].hash != hs.suite.hash:
+            hs.session = None                # §4.1.2: drop a PSK the server's suite cannot use
         self._restart_transcript()
         hs.transcript.add(raw)
         private, share = groups.get(group).client_share(self.rng)
@@ -256,8 +391,10 @@ class ClientConnection(Connection):
                 raise AlertError(AD.unsupported_extension, f"EncryptedExtensions carries "
                                  f"{e.name}, which we did not offer", check="extension")
         self._peer_record_size_limit(message.extensions)     # RFC 8449 §4: 1.3 sends it here
+        self._early_data_answer(message)
         self.hs.transcript.add(raw)
-        self._enter("WAIT_CERT_CR")           # WAIT_FINISHED comes with PSK resumption
+        # with a PSK the server has already proved who it is: no Certificate (RFC 8446 §2.2)
+        self._enter("WAIT_FINISHED" if self.hs.psk is not None else "WAIT_CERT_CR")
 
     def on_certificate_verify13(self, message: CertificateVerify, raw: bytes) -> None:
         self._check_certificate_verify13(message, raw, self.config.signature_schemes)
@@ -271,6 +408,8 @@ class ClientConnection(Connection):
         self._check_finished(message, tls13.finished_verify_data(
             hs.suite, s.server_handshake_traffic_secret, self._transcript_hash()), raw)
         self._application_secrets13()
+        if hs.early_data == "accepted":       # §4.5: the end of 0-RTT, under the early key
+            self._send_handshake(EndOfEarlyData())
         self._send_compat_ccs()
         self.records.write = self._protection13("client_handshake")
         request = hs.certificate_request
@@ -286,10 +425,6 @@ class ClientConnection(Connection):
         self.records.write = self._protection13("client_application")
         self.records.read = self._protection13("server_application")
         self._complete()
-
-    def on_new_session_ticket(self, message, raw: bytes) -> None:
-        self._enter("CONNECTED")
-        self._events.append(PostHandshakeMessage(message))    # shown, not used: no resumption
 
     HANDLERS = {
         "1.3": {HT.server_hello: on_server_hello,
@@ -309,3 +444,4 @@ class ClientConnection(Connection):
                 HT.finished: on_finished12,
                 ("CONNECTED", HT.hello_request): Connection.on_renegotiation},
     }
+

@@ -24,7 +24,7 @@ import functools
 from dataclasses import dataclass, field
 from typing import Callable
 
-from . import groups, keylog, pki, signatures, states, tls12, tls13
+from . import groups, keylog, pki, sessions, signatures, states, tls12, tls13
 from .constants import (AlertDescription as AD, AlertLevel, ContentType as CT,
                         HandshakeType as HT, name_of)
 from .errors import AlertError, DecodeError, TLSError
@@ -40,6 +40,7 @@ from .suites import SUITES, CipherSuite
 # message is the ClientHello's (CLIENT_HELLO_MAX_LENGTH); a certificate chain gets 100 KiB.
 MAX_HANDSHAKE_MESSAGE = 131396
 MAX_LOGGED_POST_HANDSHAKE = 16     # NewSessionTicket, KeyUpdate: the first few are logged
+PSK_KE, PSK_DHE_KE = 0, 1          # RFC 8446 §4.2.9: resumption without / with a fresh (EC)DHE
 
 
 @dataclass
@@ -61,6 +62,11 @@ class ClientConfig:
     session_id: bytes | None = None                    # None: 32 random bytes when offering 1.3
     rng: object = field(default_factory=SystemRandom)
     log_records: bool = False                          # also log every application-data record
+    # resumption (RFC 8446 §2.2): a session from an earlier connection's ticket, offered as a PSK
+    session: sessions.Session | None = None
+    psk_modes: tuple[int, ...] = (PSK_DHE_KE,)         # psk_key_exchange_modes (§4.2.9) we offer
+    early_data: bytes | None = None                    # 0-RTT data to send with the hello (§2.3)
+    clock: Callable[[], int] | None = None             # ms since 1970 for ticket ages (None: now)
     # Lesson/test hook: rewrite the ClientHello before it is sent (reproduce another client's
     # exact bytes, or play the attacker who strips TLS 1.3 from the offer).
     customize_hello: Callable[[ClientHello], ClientHello] | None = None
@@ -87,6 +93,16 @@ class ServerConfig:
     now: _dt.datetime | None = None
     rng: object = field(default_factory=SystemRandom)
     log_records: bool = False
+    # resumption (RFC 8446 §4.6.1): tickets sealed under ``ticket_keys`` (None: issue none);
+    # one TicketKeys and one AntiReplay are shared by all connections of a server
+    ticket_keys: sessions.TicketKeys | None = field(default_factory=sessions.TicketKeys)
+    tickets: int = 2                                   # NewSessionTickets after each handshake
+    ticket_lifetime: int = 7200                        # seconds (RFC 8446 §4.6.1: at most 604800)
+    ticket_nonce_length: int = 8                       # the n-th ticket's nonce: n in this many bytes
+    psk_modes: tuple[int, ...] = (PSK_DHE_KE, PSK_KE)   # the modes we accept, preferred first
+    max_early_data: int = 0                            # 0-RTT bytes we take (0: refuse early data)
+    anti_replay: sessions.AntiReplay = field(default_factory=sessions.AntiReplay)
+    clock: Callable[[], int] | None = None             # ms since 1970 for tickets (None: now)
 
 
 # -- events -------------------------------------------------------------------------------------
@@ -98,6 +114,12 @@ class HandshakeComplete:
 
 @dataclass(frozen=True)
 class ApplicationData:
+    data: bytes
+
+
+@dataclass(frozen=True)
+class EarlyData:
+    """0-RTT data the server accepted, before the handshake is complete (RFC 8446 §2.3)."""
     data: bytes
 
 
@@ -158,6 +180,18 @@ class HandshakeData:
     certificate_request: CertificateRequest | None = None  # client: what the server asked for
     client_certified: bool = False           # server: the client sent a certificate
     sent_compat_ccs: bool = False            # 1.3: middlebox-compatibility CCS already sent
+    # resumption and 0-RTT (1.3)
+    session: sessions.Session | None = None  # client: the session offered; server: resumed
+    psk: bytes | None = None                 # the PSK both use, once the server accepted it
+    resumed: bool = False                    # the handshake resumed a session
+    psk_index: int = 0                       # server: which offered identity it chose
+    psk_identity: bytes = b""                # server: that ticket, as the client sent it
+    client_ticket_age: int = 0               # server: the age the client reports (ms, §4.2.11.1)
+    early_data: str | None = None            # "offered", then "accepted" or "rejected"
+    early_data_received: int = 0             # server: 0-RTT bytes taken so far
+    early_data_skip: int | None = None       # server, 0-RTT rejected: bytes we may still skip
+    skip_plaintext_early_data: bool = False  # server after HelloRetryRequest: skip every app-data record
+    tickets_sent: int = 0
 
 
 @dataclass
@@ -206,6 +240,21 @@ class Connection:
     @property
     def suite(self) -> CipherSuite | None:
         return self.hs.suite
+
+    def _now_ms(self) -> int:
+        """The clock tickets are dated and aged by (a lesson fixes it, so its bytes repeat)."""
+        return self.config.clock() if self.config.clock is not None else sessions.now_ms()
+
+    @property
+    def resumed(self) -> bool:
+        """Did this handshake resume an earlier session (RFC 8446 §2.2, RFC 5246 §7.3)?"""
+        return self.hs.resumed
+
+    @property
+    def early_data_accepted(self) -> bool | None:
+        """0-RTT: True / False once known, None if none was offered."""
+        state = self.hs.early_data
+        return None if state is None or state == "offered" else state == "accepted"
 
     @property
     def transcript(self) -> Transcript:
@@ -375,6 +424,9 @@ class Connection:
 
     # -- receiving --------------------------------------------------------------------------------
     def _receive_record(self, rec) -> None:
+        if self.hs.early_data_skip is not None and rec.content_type == CT.application_data:
+            if self._skip_rejected_early_data(rec):
+                return
         content_type, plaintext = self.records.open(rec)
         limit = self.hs.record_size_limit
         if limit is not None and self.records.read_protected and \
@@ -393,6 +445,8 @@ class Connection:
             self._receive_change_cipher_spec(plaintext, rec)
         elif content_type == CT.alert:
             self._receive_alert(plaintext, rec)
+        elif content_type == CT.application_data and self.state == "WAIT_EOED":
+            self._receive_early_data(plaintext, rec)
         elif content_type == CT.application_data:
             if not self.handshake_complete:
                 raise AlertError(AD.unexpected_message,
@@ -404,6 +458,36 @@ class Connection:
         else:
             raise AlertError(AD.unexpected_message, f"record of unknown type {content_type}",
                              check="record_type")
+
+    def _skip_rejected_early_data(self, rec) -> bool:
+        """RFC 8446 §4.2.10: a server that rejected 0-RTT skips the client's early data — records
+        it cannot decrypt with the handshake key (or, after a HelloRetryRequest, every
+        application-data record) — up to max_early_data bytes; more is unexpected_message."""
+        hs = self.hs
+        if not hs.skip_plaintext_early_data:
+            try:
+                self.records.read.open(rec, self.records.read.seq)   # a trial: seq stays
+                hs.early_data_skip = None            # the first record that decrypts: done
+                return False
+            except AlertError as error:
+                if error.check != "record_mac":
+                    raise
+        hs.early_data_skip -= len(rec.fragment)
+        if hs.early_data_skip < 0:
+            raise AlertError(AD.unexpected_message, "more rejected early data than "
+                             "max_early_data_size allows", check="early_data")
+        return True
+
+    def _receive_early_data(self, plaintext: bytes, rec) -> None:
+        """RFC 8446 §4.2.10: accepted 0-RTT data, at most max_early_data_size bytes of it."""
+        self.hs.early_data_received += len(plaintext)
+        if self.hs.early_data_received > self.config.max_early_data:
+            raise AlertError(AD.unexpected_message, f"{self.hs.early_data_received} bytes of "
+                             f"early data, more than the {self.config.max_early_data} allowed",
+                             check="early_data")
+        self._log(Step(self.peer, "EarlyData", None, plaintext, rec.encode(), self._context(),
+                       True, self.state))
+        self._events.append(EarlyData(plaintext))
 
     def _receive_handshake_bytes(self, plaintext: bytes, rec) -> None:
         """Handshake messages can span records and records can hold several: reassemble."""
@@ -541,15 +625,17 @@ class Connection:
         self._enter("WAIT_FINISHED")
 
     # TLS 1.3 ------------------------------------------------------------------------------------
-    def _keylog13(self, *names) -> None:
+    def _keylog13(self, *names, schedule=None) -> None:
         labels = {"client_handshake_traffic_secret": "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
                   "server_handshake_traffic_secret": "SERVER_HANDSHAKE_TRAFFIC_SECRET",
                   "client_application_traffic_secret_0": "CLIENT_TRAFFIC_SECRET_0",
                   "server_application_traffic_secret_0": "SERVER_TRAFFIC_SECRET_0",
-                  "exporter_master_secret": "EXPORTER_SECRET"}
+                  "exporter_master_secret": "EXPORTER_SECRET",
+                  "client_early_traffic_secret": "CLIENT_EARLY_TRAFFIC_SECRET",
+                  "early_exporter_master_secret": "EARLY_EXPORTER_SECRET"}
         for name in names:
             self.keylog.append(keylog.line(labels[name], self.hs.client_random,
-                                           getattr(self.hs.schedule, name)))
+                                           getattr(schedule or self.hs.schedule, name)))
 
     def _protection13(self, which: str) -> AEAD13:
         key, iv = self.hs.schedule.keys[which]
@@ -565,10 +651,18 @@ class Connection:
         self.hs.transcript = Transcript()
         self.hs.transcript.add(tls13.message_hash(first))
 
-    def _start_schedule13(self, shared_secret: bytes) -> None:
-        """After ServerHello: the key schedule up to the handshake traffic secrets."""
+    def _start_schedule13(self, shared_secret: bytes | None,
+                          early_hello_hash: bytes | None = None) -> None:
+        """After ServerHello: the key schedule up to the handshake traffic secrets — from the PSK
+        (if one was accepted) and the (EC)DHE secret (HashLen zeros in psk_ke mode, §7.1). A
+        server taking 0-RTT passes the ClientHello's hash for the early secrets too."""
         s = self.hs.schedule = tls13.KeySchedule(self.hs.suite)
-        derived = s.start()
+        derived = s.start(self.hs.psk)
+        if early_hello_hash is not None:
+            derived.update(s.early(early_hello_hash))
+            self._keylog13("client_early_traffic_secret", "early_exporter_master_secret")
+        if shared_secret is None:
+            shared_secret = bytes(len(derived["early_secret"]))
         derived.update(s.handshake(shared_secret, self._transcript_hash()))
         self._show({"shared_secret": shared_secret, **derived, "schedule": s})
         self._keylog13("client_handshake_traffic_secret", "server_handshake_traffic_secret")
@@ -634,6 +728,16 @@ class Connection:
 def _context(version: str, kx: str | None, etm: bool = False) -> Context:
     """How to decode a message of this version / key exchange (a handful of these, made once)."""
     return Context(version, kx, etm)
+
+
+def hash_after(transcript: Transcript, extra: bytes, hash_name: str) -> bytes:
+    """Transcript-Hash(messages so far + ``extra``), leaving the transcript as it is: what a
+    PSK binder covers (RFC 8446 §4.2.11.2)."""
+    copy = Transcript()
+    for message in transcript.messages:
+        copy.add(message)
+    copy.add(extra)
+    return copy.hash(hash_name)
 
 
 def _message_name(trigger) -> str:

@@ -34,6 +34,29 @@ class Extension:
 
 
 @dataclass(frozen=True)
+class PskIdentity:
+    """RFC 8446 §4.2.11: a ticket as the client offers it, with its obfuscated age."""
+    identity: bytes
+    obfuscated_ticket_age: int
+
+    def encode(self) -> bytes:
+        return opaque(2, self.identity) + self.obfuscated_ticket_age.to_bytes(4, "big")
+
+
+@dataclass(frozen=True)
+class OfferedPsks:
+    """The ClientHello's pre_shared_key: identities and, last of all, one binder per identity."""
+    identities: tuple[PskIdentity, ...]
+    binders: tuple[bytes, ...]
+
+    def encode_binders(self) -> bytes:
+        return opaque(2, b"".join(opaque(1, b) for b in self.binders))
+
+    def encode(self) -> bytes:
+        return opaque(2, b"".join(i.encode() for i in self.identities)) + self.encode_binders()
+
+
+@dataclass(frozen=True)
 class KeyShareEntry:
     group: int
     key_exchange: bytes
@@ -103,6 +126,21 @@ def psk_key_exchange_modes(modes=(1,)) -> Extension:   # 1 = psk_dhe_ke
 
 def cookie(data: bytes) -> Extension:
     return Extension(ET.cookie, opaque(2, data))
+
+
+def pre_shared_key_client(offered: OfferedPsks) -> Extension:   # RFC 8446 §4.2.11: the last one
+    return Extension(ET.pre_shared_key, offered.encode())
+
+
+def pre_shared_key_server(selected_identity: int) -> Extension:
+    return Extension(ET.pre_shared_key, u16(selected_identity))
+
+
+def early_data(max_early_data_size: int | None = None) -> Extension:
+    """RFC 8446 §4.2.10: empty in ClientHello and EncryptedExtensions ("I send / I accept 0-RTT
+    data"); in NewSessionTicket the uint32 max_early_data_size a ticket allows."""
+    data = b"" if max_early_data_size is None else max_early_data_size.to_bytes(4, "big")
+    return Extension(ET.early_data, data)
 
 
 # -- parsers: each reads one extension body from a Reader ----------------------------------
@@ -175,6 +213,27 @@ def _cookie(r: Reader, where: str):
     return r.opaque(2, "cookie", 1)
 
 
+def _pre_shared_key(r: Reader, where: str):
+    if where != "client_hello":
+        return r.uint16("selected_identity")
+    ids = r.block(2, "identities", 7)
+    identities = []
+    while not ids.at_end():
+        identities.append(PskIdentity(ids.opaque(2, "identity", 1),
+                                      ids.uint(4, "obfuscated_ticket_age")))
+    sub = r.block(2, "binders", 33)
+    binders = []
+    while not sub.at_end():
+        binders.append(sub.opaque(1, "binder", 32))
+    return OfferedPsks(tuple(identities), tuple(binders))
+
+
+def _early_data(r: Reader, where: str):
+    if where == "new_session_ticket":
+        return r.uint(4, "max_early_data_size")
+    return True
+
+
 def _record_size_limit(r: Reader, where: str):
     return r.uint16("record_size_limit")
 
@@ -197,6 +256,8 @@ PARSERS = {
     ET.key_share: _key_share,
     ET.psk_key_exchange_modes: _psk_modes,
     ET.cookie: _cookie,
+    ET.pre_shared_key: _pre_shared_key,
+    ET.early_data: _early_data,
 }
 
 

@@ -5,6 +5,7 @@ server's decisions, each a small function a notebook can call on its own.
 """
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -58,10 +59,11 @@ def is_ip(name: str) -> bool:
 
 
 def client_hello(config, random: bytes, session_id: bytes, key_shares=(),
-                 cookie: bytes | None = None) -> ClientHello:
+                 cookie: bytes | None = None, early_data: bool = False) -> ClientHello:
     """The client's offer: versions, suites, groups, signature schemes, and — when TLS 1.3 is
     offered — key shares (``ext.KeyShareEntry``) guessed in advance, which is what saves TLS 1.3
-    a round trip."""
+    a round trip. A PSK to resume is added afterwards (``with_psk``): pre_shared_key must be the
+    last extension, and its binder covers everything before it."""
     offers_12, offers_13 = "1.2" in config.versions, "1.3" in config.versions
     # TLS 1.3 suites first, as real clients list them (a 1.2 server skips what it doesn't know)
     suites = [s.code for v in ("1.3", "1.2") if v in config.versions
@@ -87,10 +89,29 @@ def client_hello(config, random: bytes, session_id: bytes, key_shares=(),
         exts.append(ext.supported_versions_client(
             [VERSION_CODES[v] for v in ("1.3", "1.2") if v in config.versions]))
         exts.append(ext.key_share_client(list(key_shares)))
-        exts.append(ext.psk_key_exchange_modes())
+        exts.append(ext.psk_key_exchange_modes(config.psk_modes))
         if cookie is not None:
             exts.append(ext.cookie(cookie))
+        if early_data:                           # RFC 8446 §4.2.10: 0-RTT data follows
+            exts.append(ext.early_data())
     return ClientHello(random, tuple(suites), tuple(exts), session_id)
+
+
+def with_psk(hello: ClientHello, identity, binder_length: int) -> ClientHello:
+    """The hello with a pre_shared_key offering one ticket, its binder still zeros of the right
+    length (RFC 8446 §4.2.11.2: the binder is computed over this hello minus the binders)."""
+    offered = ext.OfferedPsks((identity,), (bytes(binder_length),))
+    return dataclasses.replace(hello, extensions=hello.extensions
+                               + (ext.pre_shared_key_client(offered),))
+
+
+def with_binder(hello: ClientHello, binder: bytes) -> ClientHello:
+    """Replace the placeholder binder with the real one (the same length, so nothing moves)."""
+    psk = hello.extensions[-1]
+    offered = ext.value(psk, "client_hello")
+    final = ext.OfferedPsks(offered.identities, (binder,))
+    return dataclasses.replace(hello, extensions=hello.extensions[:-1]
+                               + (ext.pre_shared_key_client(final),))
 
 
 def offered_versions(hello: ClientHello) -> tuple[int, ...]:
@@ -128,6 +149,13 @@ def check_fallback(hello: ClientHello, version: str, versions) -> None:
         raise AlertError(AlertDescription.inappropriate_fallback,
                          "TLS_FALLBACK_SCSV in a TLS 1.2 ClientHello to a server that speaks 1.3",
                          check="fallback_scsv")
+
+
+def server_name_of(hello: ClientHello) -> str | None:
+    """The host name the client asked for in server_name (RFC 6066 §3), or None."""
+    found = hello.extension(ET.server_name)
+    names = ext.value(found, "client_hello") if found is not None else None
+    return names[0] if names else None
 
 
 def client_groups(hello: ClientHello) -> tuple[int, ...]:

@@ -26,7 +26,7 @@ from typing import Callable
 from . import keylog as keylog_file
 from . import states
 from .client import ClientConnection
-from .connection import (ApplicationData, ClientConfig, ConnectionClosed, HandshakeComplete,
+from .connection import (ApplicationData, ClientConfig, ConnectionClosed, EarlyData, HandshakeComplete,
                          PostHandshakeMessage, ServerConfig, Step)
 from .errors import TLSError, TransportError
 from .server import ServerConnection
@@ -316,6 +316,9 @@ class ConnectionReport:
     suite: object = None
     group: str | None = None
     client_certificate: str | None = None
+    resumed: bool = False
+    early_data: int | None = None         # 0-RTT bytes accepted (None: none offered or rejected)
+    psk_rejected: str = ""                # why an offered ticket could not be used
     echoed: int = 0
     error: TLSError | None = None
     connection: ServerConnection | None = None
@@ -332,6 +335,12 @@ class ConnectionReport:
             line += f" {self.group}"
         if self.client_certificate:
             line += f", client certificate {self.client_certificate}"
+        if self.resumed:
+            line += ", resumed"
+        if self.psk_rejected:
+            line += f", ticket not used ({self.psk_rejected})"
+        if self.early_data is not None:
+            line += f", {self.early_data} bytes of early data"
         return line + f", {self.echoed} bytes echoed"
 
 
@@ -484,6 +493,7 @@ class Server:
 
     def _run(self, conn: ServerConnection, link: _Link, report: ConnectionReport) -> None:
         deadline = time.monotonic() + self.timeout
+        early: list[bytes] = []               # 0-RTT data, echoed once the handshake is done
         while not conn.closed:
             if self._stopping.is_set():
                 raise TransportError("server stopped")
@@ -498,6 +508,14 @@ class Server:
                     if checks is not None and checks.path:
                         report.client_certificate = checks.path[0].subject.rfc4514_string()
                     write_keylog(self.keylog, conn.keylog)
+                    report.resumed = conn.resumed
+                    report.psk_rejected = conn.values.get("psk_rejected", "")
+                    for data in early:
+                        conn.send(data)
+                        report.echoed += len(data)
+                elif isinstance(event, EarlyData):
+                    early.append(event.data)
+                    report.early_data = (report.early_data or 0) + len(event.data)
                 elif isinstance(event, ApplicationData):
                     conn.send(event.data)
                     report.echoed += len(event.data)

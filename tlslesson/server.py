@@ -9,13 +9,17 @@ The tables are in ``states.py``; ``HANDLERS`` below names the method for each of
 from __future__ import annotations
 
 from . import extensions as ext
-from . import groups, hello, signatures, states, tls12, tls13
+from . import groups, hello, sessions, signatures, states, tls12, tls13
 from .client import missing
-from .connection import Connection, ServerConfig
+from .connection import PSK_DHE_KE, PSK_KE, Connection, ServerConfig, hash_after
 from .constants import (AlertDescription as AD, DOWNGRADE_TLS12, ExtensionType as ET,
                         HandshakeType as HT, TLS_EMPTY_RENEGOTIATION_INFO_SCSV)
 from .errors import AlertError
 from .messages import Certificate, CertificateVerify, ClientHello, Finished
+from .prf import HASHES
+from .suites import BY_CODE
+
+PSK_MODE_NAMES = {PSK_KE: "psk_ke", PSK_DHE_KE: "psk_dhe_ke"}
 
 
 class ServerConnection(Connection):
@@ -148,7 +152,13 @@ class ServerConnection(Connection):
 
     # -- TLS 1.3 -----------------------------------------------------------------------------
     def _client_hello13(self, ch: ClientHello) -> None:
-        cfg = self.config
+        cfg, hs = self.config, self.hs
+        if ch.extension(ET.early_data) is not None:
+            hs.early_data = "offered"
+        mode = self._choose_psk(ch)
+        if mode == PSK_KE:                     # resumption without (EC)DHE: no key share needed
+            self._enter("NEGOTIATED")
+            return self._server_flight13(ch, None)
         shares = ext.value(ch.extension(ET.key_share) or missing("key_share"), "client_hello")
         offered = {e.group: e for e in shares}
         group = hello.choose_group(offered, [g for g in cfg.groups if g in groups.GROUPS])
@@ -165,6 +175,10 @@ class ServerConnection(Connection):
     def _send_hello_retry_request(self, ch: ClientHello, group: int) -> None:
         """RECVD_CH -> START: "send me a key share for this group instead" (RFC 8446 §4.1.4)."""
         hs = self.hs
+        if hs.early_data == "offered":    # §4.2.10: early data is rejected with the hello;
+            hs.early_data = "rejected"      # skip it (plaintext records now) until ClientHello 2
+            hs.skip_plaintext_early_data, hs.early_data_skip = True, self._early_data_budget()
+        hs.psk = hs.session = None        # chosen again from the second ClientHello
         self._restart_transcript()
         hs.hello_retry_group = group
         self._send_stage(tls13.hello_retry_request(hs.suite, ch.session_id, group))
@@ -182,42 +196,186 @@ class ServerConnection(Connection):
         self._enter("RECVD_CH")
         hs.client_hello = ch
         hs.transcript.add(raw)
+        hs.skip_plaintext_early_data, hs.early_data_skip = False, None
+        self._choose_psk(ch)
         self._enter("NEGOTIATED")
         self._server_flight13(ch, entry)
 
     def _server_flight13(self, ch: ClientHello, entry) -> None:
         """ServerHello, then under the handshake key EncryptedExtensions, [CertificateRequest],
-        Certificate, CertificateVerify, Finished; then the application key for writing."""
+        Certificate, CertificateVerify, Finished; then the application key for writing. Resuming
+        (a PSK chosen): no CertificateRequest, Certificate or CertificateVerify — the PSK
+        authenticates — and no key share in psk_ke mode (``entry`` None)."""
         cfg, hs = self.config, self.hs
         suite = hs.suite
-        group = groups.get(entry.group)
-        if len(entry.key_exchange) != group.client_share_size:   # RFC 8446 §4.2.8: e.g. an
-            raise AlertError(AD.illegal_parameter, f"{group.name} key share of "   # ffdhe share
-                             f"{len(entry.key_exchange)} bytes, not {group.client_share_size}",
-                             check="key_share")            # must be left-padded to the size of p
-        share, shared = group.server_share(self.rng, entry.key_exchange)
+        share = shared = None
+        if entry is not None:
+            group = groups.get(entry.group)
+            if len(entry.key_exchange) != group.client_share_size:   # RFC 8446 §4.2.8: e.g. an
+                raise AlertError(AD.illegal_parameter, f"{group.name} key share of "   # ffdhe
+                                 f"{len(entry.key_exchange)} bytes, not "   # share must be
+                                 f"{group.client_share_size}", check="key_share")  # left-padded
+            public, shared = group.server_share(self.rng, entry.key_exchange)
+            share = ext.KeyShareEntry(entry.group, public)
+        client_hello_hash = self._transcript_hash()
         hs.server_random = self.rng.bytes(32)
-        self._send_stage(tls13.server_hello(suite, hs.server_random, ch.session_id,
-                                            ext.KeyShareEntry(entry.group, share)))
-        self._show({"group": groups.name(entry.group), "client_share": entry.key_exchange})
-        self._start_schedule13(shared)
+        self._send_stage(tls13.server_hello(suite, hs.server_random, ch.session_id, share,
+                                            hs.psk_index if hs.psk is not None else None))
+        if entry is not None:
+            self._show({"group": groups.name(entry.group), "client_share": entry.key_exchange})
+        accept_early = self._accept_early_data()
+        self._start_schedule13(shared, client_hello_hash if accept_early else None)
         self._send_compat_ccs()
         self.records.write = self._protection13("server_handshake")
-        self._send_stage(tls13.encrypted_extensions(
-            () if hs.record_size_limit is None else (ext.record_size_limit(hs.record_size_limit),)))
-        if cfg.client_ca:
-            self._send_stage(tls13.certificate_request(self._requested_schemes()))
-        self._send_stage(tls13.certificate(hs.identity))
-        self._send_stage(tls13.certificate_verify(hs.identity.key, hs.peer_schemes,
-                                                  self._transcript_hash(), "server",
-                                                  cfg.signature_preference))
+        extensions = [] if hs.record_size_limit is None else [
+            ext.record_size_limit(hs.record_size_limit)]
+        if accept_early:
+            extensions.append(ext.early_data())
+        self._send_stage(tls13.encrypted_extensions(extensions))
+        if hs.psk is None:
+            if cfg.client_ca:
+                self._send_stage(tls13.certificate_request(self._requested_schemes()))
+            self._send_stage(tls13.certificate(hs.identity))
+            self._send_stage(tls13.certificate_verify(hs.identity.key, hs.peer_schemes,
+                                                      self._transcript_hash(), "server",
+                                                      cfg.signature_preference))
         self._send_stage(tls13.finished(suite, hs.schedule.server_handshake_traffic_secret,
                                         self._transcript_hash(), "server"))
         self._application_secrets13()
         self.records.write = self._protection13("server_application")
+        if accept_early:                   # the client's 0-RTT records come first (§2.3)
+            self.records.read = self._protection13("client_early")
+            return self._enter("WAIT_EOED")
         self.records.read = self._protection13("client_handshake")
-        self._enter("WAIT_FLIGHT2")              # WAIT_EOED comes with 0-RTT
-        self._enter("WAIT_CERT" if cfg.client_ca else "WAIT_FINISHED")
+        if hs.early_data == "offered":     # rejected: skip what we cannot decrypt (§4.2.10)
+            hs.early_data, hs.early_data_skip = "rejected", self._early_data_budget()
+            self._show({"early_data": "rejected"})
+        self._enter("WAIT_FLIGHT2")
+        self._enter("WAIT_CERT" if cfg.client_ca and hs.psk is None else "WAIT_FINISHED")
+
+    # -- resumption and 0-RTT (RFC 8446 §4.2.9–11, §4.6.1, §8) ----------------------------------
+    def _choose_psk(self, ch: ClientHello) -> int | None:
+        """Take the first offered ticket we can use, checking its binder; otherwise go on with a
+        full handshake and say why. Returns the PSK mode (psk_ke / psk_dhe_ke) or None."""
+        cfg, hs = self.config, self.hs
+        found = ch.extension(ET.pre_shared_key)
+        if found is None or cfg.ticket_keys is None:
+            return None
+        if ch.extensions[-1].type != ET.pre_shared_key:         # RFC 8446 §4.2.11
+            raise AlertError(AD.illegal_parameter, "pre_shared_key is not the last extension",
+                             check="pre_shared_key")
+        modes = ext.value(ch.extension(ET.psk_key_exchange_modes)
+                          or missing("psk_key_exchange_modes"), "client_hello")  # §4.2.9
+        offered = ext.value(found, "client_hello")
+        if len(offered.binders) != len(offered.identities):
+            raise AlertError(AD.illegal_parameter, f"{len(offered.identities)} PSK identities "
+                             f"but {len(offered.binders)} binders", check="psk_binder")
+        mode = next((m for m in cfg.psk_modes if m in modes), None)
+        reasons = []
+        if mode is None:
+            reasons.append("no psk_key_exchange_mode in common")
+        for index, identity in enumerate(offered.identities if mode is not None else ()):
+            try:
+                session = cfg.ticket_keys.open(identity.identity)
+            except sessions.TicketError as error:
+                reasons.append(f"ticket {index}: {error}")
+                continue
+            why = self._unusable(session, ch)
+            if why:
+                reasons.append(f"ticket {index}: {why}")
+                continue
+            self._check_binder(session, offered, index)
+            hs.session, hs.psk, hs.psk_index, hs.resumed = session, session.secret, index, True
+            hs.psk_identity = identity.identity
+            hs.client_ticket_age = (identity.obfuscated_ticket_age - session.ticket_age_add) \
+                % 2 ** 32
+            self._show({"resumed": True, "psk": session.secret, "psk_mode": PSK_MODE_NAMES[mode],
+                        "ticket_contents": session.state_fields(),
+                        "client_ticket_age_ms": hs.client_ticket_age})
+            return mode
+        self._show({"psk_rejected": "; ".join(reasons)})   # a full handshake instead
+        return None
+
+    def _unusable(self, session: sessions.Session, ch: ClientHello) -> str | None:
+        """Why a ticket that decrypted still cannot be used here, or None."""
+        if session.version != "1.3":
+            return f"a TLS {session.version} session"
+        if session.expired(self._now_ms()):
+            return "expired"
+        suite = BY_CODE.get(session.cipher_suite)
+        if suite is None or suite.hash != self.hs.suite.hash:   # §4.2.11: the PSK's hash
+            return f"its suite's hash is not {self.hs.suite.hash}"
+        if session.server_name != (hello.server_name_of(ch) or ""):
+            return f"issued for server name {session.server_name!r}"
+        return None
+
+    def _check_binder(self, session: sessions.Session, offered, index: int) -> None:
+        """§4.2.11.2: the binder must be the HMAC a client knowing the PSK computes over this
+        ClientHello minus the binders; otherwise abort (decrypt_error) — never fall back."""
+        hs = self.hs
+        schedule = tls13.KeySchedule(hs.suite)
+        schedule.start(session.secret)
+        prefix = hs.transcript.messages[:-1]        # before this ClientHello (HRR: message_hash, HRR)
+        truncated = tls13.truncated_client_hello(hs.transcript.messages[-1], offered)
+        before = type(hs.transcript)()
+        for message in prefix:
+            before.add(message)
+        expected = tls13.psk_binder(hs.suite, schedule.binder_key,
+                                    hash_after(before, truncated, hs.suite.hash))
+        if offered.binders[index] != expected:
+            raise AlertError(AD.decrypt_error, f"PSK binder {index} does not match the "
+                             "ClientHello", check="psk_binder")
+        self._show({"binder_key": schedule.binder_key, "binder": expected})
+
+    def _accept_early_data(self) -> bool:
+        """RFC 8446 §4.2.10: take 0-RTT only with the first ticket, its suite and ALPN, an allowance
+        in the ticket and here, and what anti-replay (§8) lets through."""
+        cfg, hs = self.config, self.hs
+        if hs.early_data != "offered":
+            return False
+        session = hs.session
+        why = None
+        if session is None:
+            why = "no PSK accepted"
+        elif hs.psk_index != 0:
+            why = "only the first PSK may carry early data"
+        elif not cfg.max_early_data or not session.max_early_data:
+            why = "this server takes no early data"
+        elif session.cipher_suite != hs.suite.code:
+            why = "another cipher suite than the ticket's"
+        else:
+            why = cfg.anti_replay.check(hs.psk_identity, session, hs.client_ticket_age,
+                                        self._now_ms())
+        if why:
+            self._show({"early_data_rejected": why})
+            return False
+        hs.early_data = "accepted"
+        self._show({"early_data": "accepted"})
+        return True
+
+    def _early_data_budget(self) -> int:
+        """How much rejected 0-RTT we skip before calling it an attack: what tickets allow, or
+        one full record if we allow none (§4.2.10)."""
+        return max(self.config.max_early_data, 2 ** 14 + 256)
+
+    def _issue_tickets(self) -> None:
+        """RFC 8446 §4.6.1: NewSessionTickets, each with its own nonce (so its own PSK), a
+        random ticket_age_add, and the session sealed under our ticket key."""
+        cfg, hs = self.config, self.hs
+        if cfg.ticket_keys is None or hs.client_hello.extension(ET.psk_key_exchange_modes) is None:
+            return                 # §4.2.9: a client without psk_key_exchange_modes cannot resume
+        for _ in range(cfg.tickets):
+            nonce = hs.tickets_sent.to_bytes(cfg.ticket_nonce_length, "big")
+            hs.tickets_sent += 1
+            psk = tls13.resumption_psk(hs.suite.hash, hs.schedule.resumption_master_secret, nonce)
+            session = sessions.Session(
+                "1.3", hs.suite.code, psk, self._now_ms(), cfg.ticket_lifetime,
+                int.from_bytes(self.rng.bytes(4), "big"), cfg.max_early_data,
+                server_name=hello.server_name_of(hs.client_hello) or "")
+            stage = tls13.new_session_ticket(cfg.ticket_lifetime, session.ticket_age_add, nonce,
+                                             cfg.ticket_keys.seal(session), cfg.max_early_data)
+            stage.values["ticket_psk"] = psk
+            self._send_handshake(stage.message, stage.values, in_transcript=False)
 
     def on_end_of_early_data(self, message, raw: bytes) -> None:
         """RFC 8446 §4.5: the client's early data is over; its next records use the client
@@ -245,6 +403,7 @@ class ServerConnection(Connection):
         self._resumption_secret13()
         self.records.read = self._protection13("client_application")
         self._complete()
+        self._issue_tickets()
 
     HANDLERS = {
         "1.3": {HT.client_hello: on_client_hello,

@@ -162,6 +162,44 @@ class SessionCache:
         return len(self._entries)
 
 
+class AntiReplay:
+    """RFC 8446 §8: 0-RTT data can be replayed — it depends on nothing the server contributes.
+    Two defences together: a freshness window (§8.3: the age the client reports must match
+    when the server issued the ticket, within ``window_ms``) and single use within that window
+    (§8.1/§8.2: a ticket's early data is accepted once; outside the window freshness refuses it
+    anyway, so the memory needed is bounded by the window). ``check`` says why not, or None."""
+
+    def __init__(self, window_ms: int = 10_000, single_use: bool = True,
+                 max_entries: int = 100_000):
+        self.window_ms, self.single_use, self.max_entries = window_ms, single_use, max_entries
+        self._seen: OrderedDict[bytes, int] = OrderedDict()     # ticket -> when its 0-RTT came
+
+    def check(self, ticket: bytes, session: Session, client_age_ms: int,
+              at_ms: int | None = None) -> str | None:
+        at_ms = now_ms() if at_ms is None else at_ms
+        if self.window_ms is not None:
+            expected_arrival = session.issued_ms + client_age_ms     # §8.3
+            if abs(at_ms - expected_arrival) > self.window_ms:
+                return (f"ticket age {client_age_ms} ms does not match its issue time "
+                        f"(off by {abs(at_ms - expected_arrival)} ms, window {self.window_ms} ms)")
+        if not self.single_use:
+            return None
+        while self._seen and next(iter(self._seen.values())) < at_ms - (self.window_ms or 0):
+            self._seen.popitem(last=False)            # older than the window: freshness covers it
+        if ticket in self._seen:
+            return "this ticket's early data was accepted before: a replay"
+        if len(self._seen) >= self.max_entries:
+            return "anti-replay memory is full"
+        self._seen[ticket] = at_ms
+        return None
+
+
+def lesson_replayable() -> AntiReplay:
+    """LESSON-ONLY (the replay lab): an anti-replay that lets every replay through. A real
+    server accepting 0-RTT must never use this."""
+    return AntiReplay(window_ms=None, single_use=False)
+
+
 class SessionStore:
     """The client's sessions, newest last. TLS 1.3 tickets are used once (RFC 8446 App. C.4:
     reusing one lets an observer link the connections), so ``take`` removes what it returns."""

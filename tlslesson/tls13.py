@@ -2,7 +2,7 @@
 
                  0
                  |
-       PSK ->  HKDF-Extract = Early Secret
+       PSK ->  HKDF-Extract = Early Secret --> binder key, c e traffic, e exp master
                  |  Derive-Secret(., "derived", "")
  (EC)DHE ->  HKDF-Extract = Handshake Secret --> c hs traffic, s hs traffic
                  |  Derive-Secret(., "derived", "")
@@ -16,12 +16,12 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
 from . import extensions as ext
 from . import signatures
-from .constants import (AlertDescription, HandshakeType, HELLO_RETRY_REQUEST_RANDOM,
-                        ProtocolVersion)
+from .constants import (AlertDescription, HandshakeType,
+                        HELLO_RETRY_REQUEST_RANDOM, ProtocolVersion)
 from .errors import AlertError
 from .extensions import KeyShareEntry
 from .messages import (Certificate, CertificateRequest, CertificateVerify, Context,
-                       EncryptedExtensions, Finished, ServerHello, Stage)
+                       EncryptedExtensions, Finished, NewSessionTicket, ServerHello, Stage)
 from .prf import HASHES, digest, hmac_digest
 from .suites import CipherSuite
 from .wire import opaque, u16
@@ -79,6 +79,9 @@ class KeySchedule:
     """Every secret of one TLS 1.3 handshake, filled in as the handshake reaches it."""
     suite: CipherSuite
     early_secret: bytes = b""
+    binder_key: bytes = b""                      # with a PSK: the key its binder is made with
+    client_early_traffic_secret: bytes = b""     # 0-RTT: the key of the client's early data
+    early_exporter_master_secret: bytes = b""
     handshake_secret: bytes = b""
     master_secret: bytes = b""
     client_handshake_traffic_secret: bytes = b""
@@ -95,17 +98,36 @@ class KeySchedule:
     def _derived(self, *names) -> dict[str, bytes]:
         """What a step of the schedule brought into being, by name (what the notebooks show)."""
         out = {name: getattr(self, name) for name in names}
-        for which in ("client_handshake", "server_handshake", "client_application",
-                      "server_application"):
+        for which in ("client_early", "client_handshake", "server_handshake",
+                      "client_application", "server_application"):
             if f"{which}_traffic_secret{'_0' if 'application' in which else ''}" in names:
                 out[f"{which}_key"], out[f"{which}_iv"] = self.keys[which]
         return out
 
-    def start(self, psk: bytes | None = None) -> dict[str, bytes]:
-        """Early Secret = HKDF-Extract(0, PSK); without a PSK the IKM is HashLen zeros."""
-        zeros = bytes(HASHES[self.suite.hash].digest_size)
-        self.early_secret = hkdf_extract(self.suite.hash, zeros, psk or zeros)
-        return self._derived("early_secret")
+    def start(self, psk: bytes | None = None, resumption: bool = True) -> dict[str, bytes]:
+        """Early Secret = HKDF-Extract(0, PSK); without a PSK the IKM is HashLen zeros. With a
+        PSK also its binder_key: "res binder" for a ticket, "ext binder" for an external PSK (so
+        one kind can never be passed off as the other, RFC 8446 §4.2.11.2)."""
+        h = self.suite.hash
+        zeros = bytes(HASHES[h].digest_size)
+        self.early_secret = hkdf_extract(h, zeros, psk or zeros)
+        if psk is None:
+            return self._derived("early_secret")
+        self.binder_key = derive_secret(h, self.early_secret,
+                                        "res binder" if resumption else "ext binder",
+                                        self._empty_hash())
+        return self._derived("early_secret", "binder_key")
+
+    def early(self, client_hello_hash: bytes) -> dict[str, bytes]:
+        """0-RTT: from the Early Secret and the ClientHello alone, the client's early traffic
+        secret — no server contribution yet, which is why early data can be replayed (§8)."""
+        h = self.suite.hash
+        self.client_early_traffic_secret = derive_secret(h, self.early_secret, "c e traffic",
+                                                         client_hello_hash)
+        self.early_exporter_master_secret = derive_secret(h, self.early_secret, "e exp master",
+                                                          client_hello_hash)
+        self.keys["client_early"] = traffic_keys(self.suite, self.client_early_traffic_secret)
+        return self._derived("client_early_traffic_secret", "early_exporter_master_secret")
 
     def handshake(self, shared_secret: bytes, hello_hash: bytes) -> dict[str, bytes]:
         """After ServerHello: mix in the (EC)DHE secret; derive the handshake traffic secrets."""
@@ -151,6 +173,32 @@ class KeySchedule:
         return {k: v for k, v in vars(self).items() if isinstance(v, bytes) and v}
 
 
+def resumption_psk(hash_name: str, resumption_master_secret: bytes, ticket_nonce: bytes) -> bytes:
+    """RFC 8446 §4.6.1: the PSK of one ticket — HKDF-Expand-Label(resumption_master_secret,
+    "resumption", ticket_nonce, Hash.length). A new nonce per ticket gives each its own PSK."""
+    return hkdf_expand_label(hash_name, resumption_master_secret, "resumption", ticket_nonce,
+                             HASHES[hash_name].digest_size)
+
+
+def truncated_client_hello(client_hello: bytes, offered: ext.OfferedPsks) -> bytes:
+    """RFC 8446 §4.2.11.2: the ClientHello (with its handshake header) up to, not including,
+    the binders list — the last field of the last extension, pre_shared_key. Its length prefixes
+    still count the binders, so the binders must already have their final lengths."""
+    return client_hello[:-len(offered.encode_binders())]
+
+
+def psk_binder(suite: CipherSuite, binder_key: bytes, truncated_hash: bytes) -> bytes:
+    """RFC 8446 §4.2.11.2: a binder is a Finished computed with the binder_key as base key over
+    the truncated ClientHello: proof the client knows the PSK, tied to this very hello."""
+    return finished_verify_data(suite, binder_key, truncated_hash)
+
+
+def obfuscated_ticket_age(age_ms: int, ticket_age_add: int) -> int:
+    """RFC 8446 §4.2.11.1: the ticket's age in milliseconds plus ticket_age_add, modulo 2^32 —
+    so an observer cannot link the resumption to the connection that got the ticket."""
+    return (age_ms + ticket_age_add) % 2 ** 32
+
+
 def certificate_verify_content(transcript_hash: bytes, signer: str) -> bytes:
     """RFC 8446 §4.4.3: 64 spaces, a context string naming who signs, a zero byte, then the
     transcript hash. The prefix keeps a TLS 1.3 signature from being reused anywhere else."""
@@ -163,14 +211,20 @@ TLS13 = Context("1.3")
 
 
 def server_hello(suite: CipherSuite, server_random: bytes, session_id_echo: bytes,
-                 share: KeyShareEntry) -> Stage:
+                 share: KeyShareEntry | None, selected_identity: int | None = None) -> Stage:
     """The version is chosen in supported_versions (legacy_version stays 0x0303 so old
-    middleboxes don't choke) and the server's key share completes the (EC)DHE in one round trip."""
-    message = ServerHello(server_random, suite.code,
-                          (ext.supported_versions_server(ProtocolVersion.TLS13),
-                           ext.key_share_server(share)), session_id_echo)
-    return Stage(message, {"server_random": server_random, "cipher_suite": suite.name,
-                           "server_share": share.key_exchange}, TLS13)
+    middleboxes don't choke) and the server's key share completes the (EC)DHE in one round trip.
+    Resuming, pre_shared_key names the PSK chosen; in psk_ke mode there is no key share."""
+    extensions = [ext.supported_versions_server(ProtocolVersion.TLS13)]
+    if share is not None:
+        extensions.append(ext.key_share_server(share))
+    if selected_identity is not None:
+        extensions.append(ext.pre_shared_key_server(selected_identity))
+    message = ServerHello(server_random, suite.code, tuple(extensions), session_id_echo)
+    values = {"server_random": server_random, "cipher_suite": suite.name}
+    if share is not None:
+        values["server_share"] = share.key_exchange
+    return Stage(message, values, TLS13)
 
 
 def hello_retry_request(suite: CipherSuite, session_id_echo: bytes, group: int) -> Stage:
@@ -231,3 +285,15 @@ def verify_certificate_verify(message: CertificateVerify, public_key, transcript
 def finished(suite: CipherSuite, base_key: bytes, transcript_hash: bytes, sender: str) -> Stage:
     data = finished_verify_data(suite, base_key, transcript_hash)
     return Stage(Finished(data), {f"{sender}_verify_data": data}, TLS13)
+
+
+def new_session_ticket(lifetime: int, ticket_age_add: int, ticket_nonce: bytes, ticket: bytes,
+                       max_early_data: int = 0) -> Stage:
+    """RFC 8446 §4.6.1: after the handshake, a ticket the client may bring back. Its PSK is
+    derived from the resumption master secret and ``ticket_nonce``; the server can find it
+    again because ``ticket`` holds it, sealed under a key only the server has."""
+    extensions = (ext.early_data(max_early_data),) if max_early_data else ()
+    return Stage(NewSessionTicket(lifetime, ticket, True, ticket_age_add, ticket_nonce,
+                                  extensions),
+                 {"ticket_lifetime": lifetime, "ticket_age_add": ticket_age_add,
+                  "ticket_nonce": ticket_nonce, "ticket": ticket}, TLS13)

@@ -8,6 +8,10 @@ and for a live connection, and only these values differ.
 * the ECDSA certificate first, so a TLS 1.3 server (which cannot use PKCS#1 v1.5) signs with
   deterministic ECDSA;
 * application-data records kept in the log, so a lesson can show them;
+* no NewSessionTickets unless asked for (``tickets=2``): the ladders of notebooks 01-09 end at
+  Finished; notebook 12 (resumption) turns them on;
+* a ticket key from the seed and a fixed clock (``LESSON_CLOCK``), so tickets, ticket ages and
+  resumed handshakes repeat too (a real server dates tickets by the wall clock);
 * no encrypt_then_mac (RFC 7366) and no record_size_limit (RFC 8449) in the hellos: the lessons
   teach the ClientHello and CBC's MAC-then-encrypt as RFC 5246 has them, and notebook 07 turns
   encrypt_then_mac on (``encrypt_then_mac=True``) to show the difference.
@@ -22,7 +26,15 @@ from __future__ import annotations
 
 from .. import pki, signatures
 from ..connection import ClientConfig, ServerConfig
-from ..rng import lesson_rngs
+from ..rng import LessonRandom, lesson_rngs
+from ..sessions import TicketKeys
+
+# 2026-01-01 00:00:00 UTC in milliseconds: the lessons' "now" for tickets
+LESSON_TIME_MS = 1_767_225_600_000
+
+
+def LESSON_CLOCK() -> int:
+    return LESSON_TIME_MS
 
 SIGNATURE_PREFERENCE = signatures.PKCS1_FIRST
 
@@ -41,6 +53,7 @@ def lesson_client(**options) -> ClientConfig:
     options.setdefault("log_records", True)
     options.setdefault("encrypt_then_mac", False)
     options.setdefault("record_size_limit", None)
+    options.setdefault("clock", LESSON_CLOCK)
     return ClientConfig(**options)
 
 
@@ -52,6 +65,11 @@ def lesson_server(**options) -> ServerConfig:
     options.setdefault("log_records", True)
     options.setdefault("encrypt_then_mac", False)
     options.setdefault("record_size_limit", None)
+    options.setdefault("clock", LESSON_CLOCK)
+    options.setdefault("tickets", 0)
+    if "ticket_keys" not in options:
+        seed = getattr(options["rng"], "seed", "tls-lesson/server")
+        options["ticket_keys"] = TicketKeys(LessonRandom(f"{seed}/ticket-keys"))
     return ServerConfig(**options)
 
 
