@@ -4,9 +4,10 @@ Each check below is one item of the issue "Lessons that are right": the RFC sect
 decides it, a regular expression for the wrong statement, which must match nowhere, and — where it
 is cheap — one for the corrected fact, which must match in the notebook that teaches it.
 
-The text searched is every markdown cell and every string literal of every code cell (quiz
-questions, options, explanations) of notebooks/*.ipynb and of the assignments (source and
-release), plus the string literals of tlslesson/lesson/*.py and tlslesson/assignments/*.py.
+The text searched is every markdown cell and every string literal of every code cell of
+notebooks/*.ipynb and of the assignments (source and release), each lesson's quiz questions,
+options and explanations (tlslesson/lesson/questions.py, counted as part of the lesson they belong
+to), plus the string literals of tlslesson/lesson/*.py and tlslesson/assignments/*.py.
 Whitespace is collapsed and markdown emphasis (``*``, backticks) removed, so a statement wrapped
 over several lines, or set in bold, still matches.
 
@@ -56,8 +57,20 @@ def _python_text(path: Path) -> str:
     return " ¦ ".join(_normalize(s) for s in _strings(path.read_text(encoding="utf-8")))
 
 
+def _questions_text(path: Path) -> str:
+    """The lesson's "Check your understanding" questions (tlslesson/lesson/questions.py): part
+    of what the lesson says, though kept out of the cell source."""
+    from tlslesson.lesson.questions import QUESTIONS
+    parts = []
+    for q in QUESTIONS.get(path.name[:2], ()) if path.parent.name == "notebooks" else ():
+        parts += [q.question, *getattr(q, "options", ()), q.explain,
+                  *getattr(q, "hints", {}).values(), getattr(q, "hint", "")]
+    return " ¦ ".join(_normalize(p) for p in parts if p)
+
+
 def _texts() -> dict[str, str]:
-    texts = {p.relative_to(ROOT).as_posix(): _notebook_text(p) for p in LESSONS + ASSIGNMENTS}
+    texts = {p.relative_to(ROOT).as_posix(): _notebook_text(p) + " ¦ " + _questions_text(p)
+             for p in LESSONS + ASSIGNMENTS}
     texts.update({p.relative_to(ROOT).as_posix(): _python_text(p) for p in PYTHON})
     return texts
 

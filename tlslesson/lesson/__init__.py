@@ -10,6 +10,7 @@ is actually made: ``import tlslesson.lesson`` (and ``tlslesson.lesson.models``) 
     from tlslesson.lesson import ExplorerModel, TamperModel, SuiteModel   # the plain models
     from tlslesson.lesson import flights, handshake_values              # helpers over a transcript
     from tlslesson.lesson import quiz, Question, check_answer           # "Check your understanding"
+    from tlslesson.lesson import quiz_for, questions                   # each lesson's questions
     from tlslesson.lesson import check                                 # compare with openssl
     from tlslesson.lesson import lesson_client, lesson_server          # reproducible configurations
 """
@@ -40,6 +41,7 @@ _EXPORTS = {
     "ladder": "diagrams", "ladders": "diagrams", "key_tree": "diagrams", "suite_chart": "diagrams", "to_png": "diagrams",
     "state_diagram": "diagrams", "state_table_text": "diagrams",
     "explorer": "widgets", "tamper_lab": "widgets", "suite_picker": "widgets",
+    "quiz_for": "questions", "questions": "questions",
     "lesson_client": "configs", "lesson_server": "configs", "lesson_configs": "configs",
 }
 _MODULES = ("models", "hexview", "diagrams", "widgets", "check", "configs")
