@@ -7,6 +7,7 @@ is actually made: ``import tlslesson.lesson`` (and ``tlslesson.lesson.models``) 
     from tlslesson.lesson import ladder, ladders, key_tree, suite_chart   # pictures (matplotlib)
     from tlslesson.lesson import state_diagram, state_table_text       # the state machines
     from tlslesson.lesson import hex_html, fields_table_html           # HTML, no dependencies
+    from tlslesson.lesson import layout_fields, message_fields         # fields with their meaning
     from tlslesson.lesson import ExplorerModel, TamperModel, SuiteModel   # the plain models
     from tlslesson.lesson import flights, handshake_values              # helpers over a transcript
     from tlslesson.lesson import quiz, Question, check_answer           # "Check your understanding"
@@ -36,6 +37,7 @@ _EXPORTS = {
     "TamperResult": "models", "Field": "models", "run_handshake": "models",
     "measure_suites": "models", "SuiteMeasurement": "models",
     "flights": "models", "handshake_values": "models",
+    "message_fields": "models", "record_fields": "models", "layout_fields": "models",
     "hex_html": "hexview", "fields_table_html": "hexview", "values_table_html": "hexview",
     "suite_html": "hexview",
     "ladder": "diagrams", "ladders": "diagrams", "key_tree": "diagrams", "suite_chart": "diagrams", "to_png": "diagrams",
