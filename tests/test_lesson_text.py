@@ -239,3 +239,22 @@ def test_ends_with_check_your_understanding_then_further_reading(path):
                 for line in "".join(cell["source"]).splitlines() if line.startswith("#")]
     assert headings and "Check your understanding" in headings[-1], \
         "'Check your understanding' is not the heading right before Further reading"
+
+
+def test_09_compares_the_two_versions_on_the_same_inputs():
+    """Item 8: the 1.2 and 1.3 handshakes of "Same inputs, two handshakes" use the same certificate (key
+    type), group, AEAD and hash, so the byte counts compare versions, not key types; the stored output
+    of the first compared cell says so."""
+    cells = json.loads((ROOT / _lesson("09")).read_text(encoding="utf-8"))["cells"]
+    first = next(c for c in cells if "nbval-check-output" in c["metadata"].get("tags", []))
+    text = "".join("".join(o.get("text", "")) for o in first["outputs"])
+    for version, suite in (("1.2", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"), ("1.3", "TLS_AES_128_GCM_SHA256")):
+        assert re.search(rf"TLS {re.escape(version)}: {suite}, group x25519, server key \w+ secp256r1", text), text
+    assert re.search(r"same certificate chain", TEXTS[_lesson("09")])
+
+
+def test_09_opens_the_encrypted_flight():
+    text = TEXTS[_lesson("09")]
+    for pattern in (r"RFC 8446 §5\.3", r"RFC 8446 §4\.4\.3", r"RFC 8446 §4\.4\.4", r"RFC 8446 §5\.4",
+                    r"close_notify", r"last non-zero byte"):
+        assert re.search(pattern, text), pattern
