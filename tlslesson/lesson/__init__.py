@@ -14,6 +14,7 @@ is actually made: ``import tlslesson.lesson`` (and ``tlslesson.lesson.models``) 
     from tlslesson.lesson import quiz_for, questions                   # each lesson's questions
     from tlslesson.lesson import check                                 # compare with openssl
     from tlslesson.lesson import lesson_client, lesson_server          # reproducible configurations
+    from tlslesson.lesson.localhost import reference_server             # openssl / ssl peers (notebook 10)
 """
 from __future__ import annotations
 
