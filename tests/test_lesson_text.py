@@ -143,6 +143,10 @@ WRONG = [
     Wrong("14-client-random-stops-replay", r"A fresh client random means a recorded old handshake can't be replayed",
           "RFC 5246 §6.3, §8.1 (both randoms key the session), §7.4.3"),
     Wrong("14-ca-signs-every-byte", r"CA's signature covers every byte of the certificate", "RFC 5280 §4.1.1.3"),
+    # Issue 16, "the student acts": honest times (a reader measured 25-60 minutes per notebook).
+    Wrong("16-time-15-minutes", r"about 15 minutes", "issue 16: measured 25-60 minutes per notebook"),
+    # Notebook 10's client is a lesson client: its random comes from the lesson seed.
+    Wrong("16-nb10-client-fresh-randomness", r"no lesson seed here", "tlslesson/lesson/configs.py lesson_client"),
     Wrong("14-lucky13-microseconds", r"timing difference of a few microseconds",
           "AlFardan & Paterson, IEEE S&P 2013"),
 ]
@@ -257,4 +261,18 @@ def test_09_opens_the_encrypted_flight():
     text = TEXTS[_lesson("09")]
     for pattern in (r"RFC 8446 §5\.3", r"RFC 8446 §4\.4\.3", r"RFC 8446 §4\.4\.4", r"RFC 8446 §5\.4",
                     r"close_notify", r"last non-zero byte"):
+        assert re.search(pattern, text), pattern
+
+
+def test_the_lesson_seed_is_explained_once_in_00():
+    """Issue 16: the seed explanation appears once (00); the others refer to it."""
+    explained = [name for name, text in TEXTS.items() if name.startswith("notebooks/")
+                 and re.search(r"anyone who (knew|knows) the seed", text, re.IGNORECASE)]
+    assert explained == [_lesson("00")], explained
+    assert re.search(r"The lesson seed \(explained here once", TEXTS[_lesson("00")])
+
+
+def test_00_has_a_crypto_primer():
+    text = TEXTS[_lesson("00")]
+    for pattern in (r"crypto primer", r"Diffie-Hellman", r"AEAD", r"RFC 7748", r"RFC 5116", r"RFC 2104"):
         assert re.search(pattern, text), pattern
