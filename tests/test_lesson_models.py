@@ -412,7 +412,8 @@ def test_hex_html_colours_fields_lists_them_and_stays_sanitizer_safe():
         assert bad not in html
     assert "ClientHello &lt;1&gt;" in html                  # escaped
     assert f"{len(step.wire) // 16 * 16:04x}" in html       # offset of the last row
-    assert "title='random'" in html and "outline:2px solid" in html
+    assert "title='random: 32 bytes" in html and "outline:2px solid" in html
+    assert "what it is for" in html and "RFC 5246 §7.4.1.2" in html        # each field's meaning
     for f in m.fields():
         assert f">{f.name}<" in html or f"{f.name}</td>" in html
     window = hex_html(step.record, m.record_fields(), highlight=11, window=(0, 16))
@@ -529,3 +530,24 @@ def test_without_openssl_the_command_is_shown_and_nothing_is_claimed(monkeypatch
     v = check.verify_chain(__import__("tlslesson").pki.lesson_pki().root.certificate)
     assert v.matches is None and "ca.pem" in v.files
     assert shutil.which is not None
+
+
+# -- every byte with its meaning ----------------------------------------------------------------------
+@pytest.mark.parametrize("version, suite, client_auth", [
+    ("1.2", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", True), ("1.2", "TLS_RSA_WITH_AES_128_CBC_SHA", False),
+    ("1.2", "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", False),
+    ("1.2", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", False),
+    ("1.3", "TLS_AES_128_GCM_SHA256", True)])
+def test_every_field_of_every_message_and_record_says_what_it_is_for(version, suite, client_auth):
+    m = ExplorerModel(version=version, suite=suite, client_auth=client_auth)
+    for i, step in enumerate(m.steps):
+        assert m.note(i), f"no sentence for {step.name}"
+        for f in m.fields(i) + m.record_fields(i):
+            assert f.meaning, f"{step.name}: field {f.name!r} has no meaning"
+
+
+def test_registry_numbers_are_shown_by_name():
+    m = ExplorerModel(version="1.3")
+    values = {f.name: f.value for f in m.fields(0)}
+    assert values["cipher_suite"].startswith("TLS_") and values["group"].startswith("x25519")
+    assert values["ke_modes"] == "psk_dhe_ke (1)" and values["name_type"] == "host_name (0)"

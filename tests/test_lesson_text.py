@@ -4,9 +4,10 @@ Each check below is one item of the issue "Lessons that are right": the RFC sect
 decides it, a regular expression for the wrong statement, which must match nowhere, and — where it
 is cheap — one for the corrected fact, which must match in the notebook that teaches it.
 
-The text searched is every markdown cell and every string literal of every code cell (quiz
-questions, options, explanations) of notebooks/*.ipynb and of the assignments (source and
-release), plus the string literals of tlslesson/lesson/*.py and tlslesson/assignments/*.py.
+The text searched is every markdown cell and every string literal of every code cell of
+notebooks/*.ipynb and of the assignments (source and release), each lesson's quiz questions,
+options and explanations (tlslesson/lesson/questions.py, counted as part of the lesson they belong
+to), plus the string literals of tlslesson/lesson/*.py and tlslesson/assignments/*.py.
 Whitespace is collapsed and markdown emphasis (``*``, backticks) removed, so a statement wrapped
 over several lines, or set in bold, still matches.
 
@@ -56,8 +57,20 @@ def _python_text(path: Path) -> str:
     return " ¦ ".join(_normalize(s) for s in _strings(path.read_text(encoding="utf-8")))
 
 
+def _questions_text(path: Path) -> str:
+    """The lesson's "Check your understanding" questions (tlslesson/lesson/questions.py): part
+    of what the lesson says, though kept out of the cell source."""
+    from tlslesson.lesson.questions import QUESTIONS
+    parts = []
+    for q in QUESTIONS.get(path.name[:2], ()) if path.parent.name == "notebooks" else ():
+        parts += [q.question, *getattr(q, "options", ()), q.explain,
+                  *getattr(q, "hints", {}).values(), getattr(q, "hint", "")]
+    return " ¦ ".join(_normalize(p) for p in parts if p)
+
+
 def _texts() -> dict[str, str]:
-    texts = {p.relative_to(ROOT).as_posix(): _notebook_text(p) for p in LESSONS + ASSIGNMENTS}
+    texts = {p.relative_to(ROOT).as_posix(): _notebook_text(p) + " ¦ " + _questions_text(p)
+             for p in LESSONS + ASSIGNMENTS}
     texts.update({p.relative_to(ROOT).as_posix(): _python_text(p) for p in PYTHON})
     return texts
 
@@ -130,6 +143,10 @@ WRONG = [
     Wrong("14-client-random-stops-replay", r"A fresh client random means a recorded old handshake can't be replayed",
           "RFC 5246 §6.3, §8.1 (both randoms key the session), §7.4.3"),
     Wrong("14-ca-signs-every-byte", r"CA's signature covers every byte of the certificate", "RFC 5280 §4.1.1.3"),
+    # Issue 16, "the student acts": honest times (a reader measured 25-60 minutes per notebook).
+    Wrong("16-time-15-minutes", r"about 15 minutes", "issue 16: measured 25-60 minutes per notebook"),
+    # Notebook 10's client is a lesson client: its random comes from the lesson seed.
+    Wrong("16-nb10-client-fresh-randomness", r"no lesson seed here", "tlslesson/lesson/configs.py lesson_client"),
     Wrong("14-lucky13-microseconds", r"timing difference of a few microseconds",
           "AlFardan & Paterson, IEEE S&P 2013"),
 ]
@@ -226,3 +243,36 @@ def test_ends_with_check_your_understanding_then_further_reading(path):
                 for line in "".join(cell["source"]).splitlines() if line.startswith("#")]
     assert headings and "Check your understanding" in headings[-1], \
         "'Check your understanding' is not the heading right before Further reading"
+
+
+def test_09_compares_the_two_versions_on_the_same_inputs():
+    """Item 8: the 1.2 and 1.3 handshakes of "Same inputs, two handshakes" use the same certificate (key
+    type), group, AEAD and hash, so the byte counts compare versions, not key types; the stored output
+    of the first compared cell says so."""
+    cells = json.loads((ROOT / _lesson("09")).read_text(encoding="utf-8"))["cells"]
+    first = next(c for c in cells if "nbval-check-output" in c["metadata"].get("tags", []))
+    text = "".join("".join(o.get("text", "")) for o in first["outputs"])
+    for version, suite in (("1.2", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"), ("1.3", "TLS_AES_128_GCM_SHA256")):
+        assert re.search(rf"TLS {re.escape(version)}: {suite}, group x25519, server key \w+ secp256r1", text), text
+    assert re.search(r"same certificate chain", TEXTS[_lesson("09")])
+
+
+def test_09_opens_the_encrypted_flight():
+    text = TEXTS[_lesson("09")]
+    for pattern in (r"RFC 8446 §5\.3", r"RFC 8446 §4\.4\.3", r"RFC 8446 §4\.4\.4", r"RFC 8446 §5\.4",
+                    r"close_notify", r"last non-zero byte"):
+        assert re.search(pattern, text), pattern
+
+
+def test_the_lesson_seed_is_explained_once_in_00():
+    """Issue 16: the seed explanation appears once (00); the others refer to it."""
+    explained = [name for name, text in TEXTS.items() if name.startswith("notebooks/")
+                 and re.search(r"anyone who (knew|knows) the seed", text, re.IGNORECASE)]
+    assert explained == [_lesson("00")], explained
+    assert re.search(r"The lesson seed \(explained here once", TEXTS[_lesson("00")])
+
+
+def test_00_has_a_crypto_primer():
+    text = TEXTS[_lesson("00")]
+    for pattern in (r"crypto primer", r"Diffie-Hellman", r"AEAD", r"RFC 7748", r"RFC 5116", r"RFC 2104"):
+        assert re.search(pattern, text), pattern

@@ -2,8 +2,10 @@
 
 * structure: nbformat 4, numbered NN-short-name consecutively from 00, a first markdown cell with
   "What you'll learn / do / need", a "Check your understanding" heading;
-* outputs: stored only on ``# NBVAL_CHECK_OUTPUT`` cells, and every such cell has them (nbval
-  compares nothing for a cell saved without output), no widget state, at least one such cell.
+* outputs: stored only on cells tagged ``nbval-check-output``, and every such cell has them (nbval
+  compares nothing for a cell saved without output), no widget state, at least one such cell;
+  no ``# NBVAL_...`` comment in a cell's source (the tag is the rule: students read no test
+  plumbing; ``python tests/notebook_outputs.py convert`` turns comments into tags).
 
 That they run is not tested here: ``make test`` runs every notebook once, under nbval (which fails
 on a cell that raises, and compares the marked cells' outputs). How long each takes on its own is
@@ -83,4 +85,24 @@ def test_outputs_only_on_checked_cells(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
 def test_has_a_checked_cell(path):
     assert any(tool.is_checked(c) for c in read(path).cells), \
-        f"no {tool.MARKER} cell: nbval would compare nothing"
+        f"no cell tagged {tool.TAG}: nbval would compare nothing"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_no_nbval_comment_markers(path):
+    found = [f"cell {i}: # {m}" for i, c in enumerate(read(path).cells) for m in tool.comment_markers(c)]
+    assert not found, "nbval comment markers (use cell tags): " + ", ".join(found)
+
+
+def test_convert_turns_comment_markers_into_tags():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(1)", outputs=[
+            nbformat.v4.new_output("stream", name="stdout", text="1\n")]),
+        nbformat.v4.new_code_cell("#  NBVAL_SKIP\nx = 1"),
+        nbformat.v4.new_code_cell("print(2)")])
+    assert tool.convert(nb) == 2
+    first, second, third = nb.cells
+    assert first.source == "print(1)" and first.metadata["tags"] == ["nbval-check-output"]
+    assert first.outputs and tool.is_checked(first)
+    assert second.source == "x = 1" and second.metadata["tags"] == ["nbval-skip"]
+    assert "tags" not in third.metadata and tool.convert(nb) == 0

@@ -64,3 +64,32 @@ def test_view_writes_feedback_into_its_output():
     typed = quiz("How many?", answer=32)
     assert isinstance(typed.question, ValueQuestion)
     assert typed.question.check(typed.answer_box.value)[0] is False    # nothing typed yet
+
+
+# -- each lesson's questions, kept out of the notebooks' cell source ------------------------------
+def test_every_lesson_has_its_questions_and_each_right_answer_checks():
+    from tlslesson.lesson.questions import LESSONS, QUESTIONS
+    assert LESSONS == tuple(f"{n:02d}" for n in range(12))
+    for lesson, qs in QUESTIONS.items():
+        assert len(qs) >= 3, lesson
+        for q in qs:
+            right = q.correct_option if isinstance(q, Question) else q.answer
+            assert q.check(right)[0], (lesson, q.question)
+
+
+def test_no_lesson_cell_shows_a_quiz_answer():
+    import json
+    from pathlib import Path
+    for path in sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9][0-9]-*.ipynb")):
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            source = "".join(cell["source"])
+            assert not (cell["cell_type"] == "code" and "answer=" in source and "quiz(" in source), \
+                f"{path.name}: a quiz answer in plain sight: {source[:80]!r}"
+
+
+def test_quiz_for_draws_every_question_of_the_lesson():
+    pytest.importorskip("ipywidgets")
+    from tlslesson.lesson import quiz_for
+    from tlslesson.lesson.questions import questions
+    box = quiz_for("09")
+    assert box.questions == questions(9) and len(box.children) == len(questions("09"))

@@ -7,11 +7,14 @@ is actually made: ``import tlslesson.lesson`` (and ``tlslesson.lesson.models``) 
     from tlslesson.lesson import ladder, ladders, key_tree, suite_chart   # pictures (matplotlib)
     from tlslesson.lesson import state_diagram, state_table_text       # the state machines
     from tlslesson.lesson import hex_html, fields_table_html           # HTML, no dependencies
+    from tlslesson.lesson import layout_fields, message_fields         # fields with their meaning
     from tlslesson.lesson import ExplorerModel, TamperModel, SuiteModel   # the plain models
     from tlslesson.lesson import flights, handshake_values              # helpers over a transcript
     from tlslesson.lesson import quiz, Question, check_answer           # "Check your understanding"
+    from tlslesson.lesson import quiz_for, questions                   # each lesson's questions
     from tlslesson.lesson import check                                 # compare with openssl
     from tlslesson.lesson import lesson_client, lesson_server          # reproducible configurations
+    from tlslesson.lesson.localhost import reference_server             # openssl / ssl peers (notebook 10)
 """
 from __future__ import annotations
 
@@ -35,11 +38,13 @@ _EXPORTS = {
     "TamperResult": "models", "Field": "models", "run_handshake": "models",
     "measure_suites": "models", "SuiteMeasurement": "models",
     "flights": "models", "handshake_values": "models",
+    "message_fields": "models", "record_fields": "models", "layout_fields": "models",
     "hex_html": "hexview", "fields_table_html": "hexview", "values_table_html": "hexview",
     "suite_html": "hexview",
     "ladder": "diagrams", "ladders": "diagrams", "key_tree": "diagrams", "suite_chart": "diagrams", "to_png": "diagrams",
     "state_diagram": "diagrams", "state_table_text": "diagrams",
     "explorer": "widgets", "tamper_lab": "widgets", "suite_picker": "widgets",
+    "quiz_for": "questions", "questions": "questions",
     "lesson_client": "configs", "lesson_server": "configs", "lesson_configs": "configs",
 }
 _MODULES = ("models", "hexview", "diagrams", "widgets", "check", "configs")

@@ -20,25 +20,26 @@ MONO = "font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,DejaVu Sans Mono,
 HIGHLIGHT = "outline:2px solid #d00000;outline-offset:-1px;font-weight:bold"
 
 
-def _norm(spans) -> list[tuple[str, int, int, int, str | None, bool]]:
+def _norm(spans) -> list[tuple[str, int, int, int, str | None, bool, str]]:
     """Accept wire.Span (name, start, end, depth), models.Field (name, offset, length, value,
-    depth, leaf) or plain (name, start, end) tuples; return (name, start, end, depth, value,
-    leaf)."""
+    depth, leaf, meaning) or plain (name, start, end) tuples; return (name, start, end, depth,
+    value, leaf, meaning)."""
     out = []
     for s in spans:
         if hasattr(s, "start") and hasattr(s, "end"):
-            out.append((s.name, s.start, s.end, getattr(s, "depth", 0), None, None))
+            out.append((s.name, s.start, s.end, getattr(s, "depth", 0), None, None, ""))
         elif hasattr(s, "offset"):
             out.append((s.name, s.offset, s.offset + s.length, getattr(s, "depth", 0),
-                        getattr(s, "value", None), getattr(s, "leaf", None)))
+                        getattr(s, "value", None), getattr(s, "leaf", None),
+                        getattr(s, "meaning", "") or ""))
         else:
             name, start, end = s[:3]
-            out.append((name, start, end, 0, None, None))
+            out.append((name, start, end, 0, None, None, ""))
     result = []
-    for i, (name, start, end, depth, value, leaf) in enumerate(out):
+    for i, (name, start, end, depth, value, leaf, meaning) in enumerate(out):
         if leaf is None:        # a leaf holds no deeper span
-            leaf = not any(d > depth and start <= a and b <= end for _, a, b, d, _, _ in out[i + 1:])
-        result.append((name, start, end, depth, value, leaf))
+            leaf = not any(d > depth and start <= a and b <= end for _, a, b, d, *_ in out[i + 1:])
+        result.append((name, start, end, depth, value, leaf, meaning))
     return result
 
 
@@ -64,7 +65,8 @@ def hex_html(data: bytes, spans, highlight=None, *, title: str | None = None,
              window: tuple[int, int] | None = None, legend: bool = True,
              width: int = 16) -> str:
     """HTML hex dump of ``data``, ``width`` bytes a row with offsets, each leaf field coloured,
-    plus a legend table (name, offset, length, value).
+    plus a legend table (name, offset, length, value, and what the field is for when the spans
+    say: ``models.Field.meaning``).
 
     ``spans``: wire.Span / models.Field / (name, start, end). ``highlight``: a byte offset, a
     (start, end) range or a field name, outlined in red (the flipped byte, the current field).
@@ -106,7 +108,8 @@ def hex_html(data: bytes, spans, highlight=None, *, title: str | None = None,
                 groups.append((key, [i]))
         cells = []
         for (n, hi), idx in groups:
-            title_attr = _html.escape(leaves[n - 1][0], quote=True) if n else ""
+            title_attr = (_html.escape(leaves[n - 1][0] + (": " + leaves[n - 1][6] if leaves[n - 1][6]
+                                                           else ""), quote=True) if n else "")
             text = " ".join(f"{data[i]:02x}" for i in idx)
             cells.append(f"<span title='{title_attr}' style='{cell_style(n, hi)}'>{text}</span>")
         parts.append(" ".join(cells))
@@ -136,9 +139,10 @@ def hex_html(data: bytes, spans, highlight=None, *, title: str | None = None,
 
 def _legend(data: bytes, fields, leaves, hl) -> str:
     index = {f: n for n, f in enumerate(leaves, 1)}
+    with_meaning = any(f[6] for f in fields)
     rows = []
     for f in fields:
-        name, start, end, depth, value, leaf = f
+        name, start, end, depth, value, leaf, meaning = f
         n = index.get(f, 0)
         swatch = (f"<span style='display:inline-block;width:10px;height:10px;margin-right:4px;"
                   f"background:{PALETTE[(n - 1) % len(PALETTE)]};border:1px solid #999'></span>"
@@ -154,8 +158,12 @@ def _legend(data: bytes, fields, leaves, hl) -> str:
             f"{_html.escape(name)}</td><td style='{style}text-align:right'>{start}</td>"
             f"<td style='{style}text-align:right'>{end - start}</td>"
             f"<td style='{style}{MONO};text-align:left' title='{_html.escape(str(value), True)}'>"
-            f"{_html.escape(_short(str(value), 36))}</td></tr>")
-    return _table(["field", "offset", "length", "value"], rows)
+            f"{_html.escape(_short(str(value), 36))}</td>"
+            + (f"<td style='{style}font-weight:normal;color:#333;text-align:left;"
+               f"min-width:260px'>{_html.escape(meaning)}</td>" if with_meaning else "")
+            + "</tr>")
+    return _table(["field", "offset", "length", "value"] + (["what it is for"] if with_meaning else []),
+                  rows)
 
 
 def _table(headers, rows) -> str:
@@ -166,8 +174,10 @@ def _table(headers, rows) -> str:
 
 
 def fields_table_html(fields, limit: int = 64) -> str:
-    """A table of fields (name, offset, length, value) without the hex dump: ``models.Field``
-    or (name, offset, length, value) tuples."""
+    """A table of fields (name, offset, length, value, and what each is for when the fields say)
+    without the hex dump: ``models.Field`` or (name, offset, length, value) tuples."""
+    fields = list(fields)
+    with_meaning = any(getattr(f, "meaning", "") for f in fields)
     rows = []
     for f in fields:
         name, offset, length, value = f[:4]
@@ -180,8 +190,12 @@ def fields_table_html(fields, limit: int = 64) -> str:
             f"<td style='padding:1px 6px;line-height:1.3;text-align:right'>{offset}</td>"
             f"<td style='padding:1px 6px;line-height:1.3;text-align:right'>{length}</td>"
             f"<td style='padding:1px 6px;line-height:1.3;{MONO}' title='{_html.escape(str(value), True)}'>"
-            f"{_html.escape(_short(str(value), limit))}</td></tr>")
-    return _table(["field", "offset", "length", "value"], rows)
+            f"{_html.escape(_short(str(value), limit))}</td>"
+            + (f"<td style='padding:1px 6px;line-height:1.3;color:#333'>"
+               f"{_html.escape(getattr(f, 'meaning', ''))}</td>" if with_meaning else "")
+            + "</tr>")
+    return _table(["field", "offset", "length", "value"] + (["what it is for"] if with_meaning else []),
+                  rows)
 
 
 def values_table_html(values, notes: dict[str, str] | None = None, limit: int = 64,

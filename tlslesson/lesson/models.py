@@ -44,6 +44,7 @@ from ..errors import CertificateError, DecodeError, TLSError
 from ..record import protected_layout
 from ..rng import lesson_rngs
 from .configs import lesson_client, lesson_server
+from .meanings import meaning
 from ..suites import BY_CODE, SUITES, TLS12_SUITES, TLS13_SUITES, CipherSuite
 from ..suites import get as get_suite
 
@@ -117,6 +118,7 @@ class Field(NamedTuple):
     value: str          # decoded where that helps ("x25519", "TLS 1.2 (0x0303)"), else hex
     depth: int = 0
     leaf: bool = True   # False for a block whose parts are listed after it
+    meaning: str = ""   # what the field is for, one line with its RFC section (meanings.py)
 
 
 _VERSION_NAMES = {ProtocolVersion.TLS10: "TLS 1.0", ProtocolVersion.TLS11: "TLS 1.1",
@@ -154,6 +156,15 @@ _DECODERS: dict[str, Callable[[bytes], str]] = {
     "scheme": _enum(SignatureScheme), "signature_scheme": _enum(SignatureScheme),
     "extension_type": _enum(ExtensionType),
     "host_name": lambda raw: repr(raw.decode("ascii", "replace")),
+    "name_type": lambda raw: {0: "host_name (0)"}.get(raw[0], f"unknown ({raw[0]})"),
+    "curve_type": lambda raw: {3: "named_curve (3)"}.get(raw[0], f"unknown ({raw[0]})"),
+    "ke_modes": lambda raw: ", ".join({0: "psk_ke (0)", 1: "psk_dhe_ke (1)"}.get(b, f"unknown ({b})")
+                                      for b in raw),
+    "legacy_compression_methods": lambda raw: ", ".join("null (0)" if b == 0 else f"{b}" for b in raw),
+    "legacy_compression_method": lambda raw: "null (0)" if raw == b"\x00" else raw.hex(),
+    "ec_point_format_list": lambda raw: ", ".join({0: "uncompressed (0)"}.get(b, f"{b}") for b in raw),
+    "certificate_types": lambda raw: ", ".join({1: "rsa_sign (1)", 2: "dss_sign (2)",
+                                                64: "ecdsa_sign (64)"}.get(b, f"{b}") for b in raw),
     "alert level": _enum(AlertLevel), "alert description": _enum(AlertDescription),
 }
 
@@ -187,6 +198,12 @@ def message_fields(step: connection.Step) -> list[Field]:
 
     Handshake messages are laid out by ``messages.layout`` (the same reader that decodes them);
     ChangeCipherSpec, alerts and application data get a small fixed layout."""
+    version = getattr(step.context, "version", None)
+    return [f._replace(meaning=meaning(f.name, step.name, version))
+            for f in _message_fields(step)]
+
+
+def _message_fields(step: connection.Step) -> list[Field]:
     wire = step.wire
     if step.name == "ChangeCipherSpec":
         return [Field("change_cipher_spec", 0, len(wire),
@@ -198,13 +215,34 @@ def message_fields(step: connection.Step) -> list[Field]:
         return [Field("alert (malformed)", 0, len(wire), wire.hex())]
     if step.message is None:
         return [Field("application_data", 0, len(wire), wire.hex())]
+    return layout_fields(wire, step.context, step.name)
+
+
+def layout_fields(wire: bytes, context: messages.Context | None = None,
+                  message: str | None = None) -> list[Field]:
+    """The fields of one handshake message's bytes (``messages.layout``), each with its decoded
+    value and what it is for (``meanings.py``). ``message`` ("Certificate", ...) defaults to the
+    name its msg_type byte gives; ``context`` (which version, which key exchange) to TLS 1.2."""
+    context = context or messages.Context()
+    if message is None and wire:
+        message = _message_name(wire[0])
     try:
-        spans = messages.layout(wire, step.context)
+        spans = messages.layout(wire, context)
     except TLSError as error:
         return [Field(f"undecodable: {error}", 0, len(wire), wire.hex())]
     return [Field(s.name, s.start, s.length,
                   field_value(s.name, wire[s.start:s.end]) if leaf else f"{s.length} bytes",
-                  s.depth, leaf) for s, leaf in _with_leaves(spans)]
+                  s.depth, leaf,
+                  meaning(s.name, message, context.version))
+            for s, leaf in _with_leaves(spans)]
+
+
+def _message_name(msg_type: int) -> str:
+    """HandshakeType 1 -> "ClientHello" (the names Step.name uses)."""
+    try:
+        return "".join(part.capitalize() for part in HandshakeType(msg_type).name.split("_"))
+    except ValueError:
+        return ""
 
 
 def record_fields(step: connection.Step, suite: CipherSuite | None,
@@ -214,19 +252,22 @@ def record_fields(step: connection.Step, suite: CipherSuite | None,
     (explicit nonce / IV, ciphertext, tag). Offsets are into the record: this is what the tamper
     lab flips."""
     rec = step.record if record is None else record
-    header = [Field("content_type", 0, 1, field_value("content_type", rec[0:1])),
-              Field("legacy_record_version", 1, 2, field_value("legacy_record_version", rec[1:3])),
-              Field("length", 3, 2, field_value("length", rec[3:5]))]
+    header = [Field(name, start, n, field_value(name, rec[start:start + n]), meaning=meaning(name))
+              for name, start, n in (("content_type", 0, 1), ("legacy_record_version", 1, 2),
+                                     ("length", 3, 2))]
     body = len(rec) - RECORD_HEADER
     if not step.protected:
         inner = [f._replace(offset=f.offset + RECORD_HEADER, depth=f.depth + 1)
                  for f in message_fields(step)]
-        return header + [Field("fragment (plaintext)", RECORD_HEADER, body, "", 0, False)] + inner
+        return header + [Field("fragment (plaintext)", RECORD_HEADER, body, "", 0, False,
+                               meaning("fragment (plaintext)"))] + inner
 
-    parts = [Field("fragment (encrypted)", RECORD_HEADER, body, "", 0, False)]
+    parts = [Field("fragment (encrypted)", RECORD_HEADER, body, "", 0, False,
+                   meaning("fragment (encrypted)"))]
     for name, start, length in protected_layout(suite, body, step.context.version,
                                                 at=RECORD_HEADER, etm=step.context.etm):
-        parts.append(Field(name, start, length, rec[start:start + length].hex(), 1))
+        parts.append(Field(name, start, length, rec[start:start + length].hex(), 1,
+                           meaning=meaning(name)))
     return header + parts
 
 
@@ -479,6 +520,11 @@ class ExplorerModel(_HandshakeChoices):
         how = "encrypted" if s.protected else "plaintext"
         return (f"{i + 1}/{len(self.steps)} {s.sender} -> {to}: {s.name} "
                 f"({len(s.record)} bytes on the wire, {how})")
+
+    def note(self, index: int | None = None) -> str:
+        """One sentence on what the message at ``index`` (default: the current one) does."""
+        from .meanings import step_note
+        return step_note(self.steps[self.position if index is None else index].name, self.version)
 
     def values_so_far(self, index: int | None = None) -> OrderedDict[str, object]:
         """The intermediate values that exist once message ``index`` (default: the current one)

@@ -139,7 +139,8 @@ def explorer(model: ExplorerModel | None = None, **choices):
         step = model.current
         png = pictures.get((model.key, i), lambda: ladder_png(i))
         ladder_out.outputs = (_png_data(png, f"ladder, message {i + 1} highlighted"),)
-        position.value = (f"<b>{_html.escape(model.describe())}</b>")
+        position.value = (f"<b>{_html.escape(model.describe())}</b>"
+                          f"<div style='color:#333;max-width:720px'>{_html.escape(model.note())}</div>")
         if toggle.value == "record":
             title = (f"{step.name} as sent: record header + "
                      + ("encrypted fragment" if step.protected else "plaintext fragment"))

@@ -1,0 +1,192 @@
+"""Real TLS peers on 127.0.0.1 for notebook 10: ``openssl s_server`` / ``s_client`` and Python's
+``ssl`` module, started and always stopped here, so the notebook shows one call, not the
+subprocess and thread plumbing.
+
+    files = pki.write_pki(work)
+    with reference_server(files, "1.2", keylog=work / "server.keys") as peer:
+        result = net.connect("127.0.0.1", peer.port, config, send=b"GET / HTTP/1.0\\r\\n\\r\\n")
+
+``reference_server`` is ``openssl s_server -www`` when the ``openssl`` command is installed, else a
+one-connection Python ``ssl`` server (``peer.kind`` says which). Every wait has a timeout and every
+process and thread is stopped on leaving the ``with`` block: a notebook cell can't hang on a peer.
+Loopback only.
+"""
+from __future__ import annotations
+
+import contextlib
+import queue
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TIMEOUT = 5.0
+
+
+def openssl() -> str | None:
+    """Where the ``openssl`` command is, or None."""
+    return shutil.which("openssl")
+
+
+def line_reader(stream) -> queue.Queue:
+    """A queue that a daemon thread fills with the lines of a pipe: read with a timeout."""
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in stream], daemon=True).start()
+    return lines
+
+
+def _stop(proc: subprocess.Popen | None) -> None:
+    if proc is None:
+        return
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@dataclass
+class Peer:
+    """A running reference server: its port, what it is, and (Python ssl) the errors it saw."""
+    port: int
+    kind: str                                    # "openssl s_server" or "python ssl"
+    command: str = ""                            # the s_server command line (for the student)
+    errors: list = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def openssl_server(files: dict, *options: str, timeout: float = TIMEOUT):
+    """``openssl s_server -www`` on 127.0.0.1 (a free port), with the lesson PKI's server
+    certificate; yields a ``Peer``. ``-cert`` reads only the first certificate of server.crt,
+    so the intermediate goes in again with ``-cert_chain``."""
+    binary = openssl()
+    if binary is None:
+        raise FileNotFoundError("the openssl command is not installed")
+    command = [binary, "s_server", "-accept", "127.0.0.1:0", "-www",
+               "-cert", str(files["server.crt"]), "-cert_chain", str(files["intermediate.crt"]),
+               "-key", str(files["server.key"]), *options]
+    proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = line_reader(proc.stdout)
+        deadline = time.monotonic() + timeout
+        while True:                                   # wait for "ACCEPT 127.0.0.1:PORT"
+            try:
+                line = lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                raise TimeoutError(f"s_server did not start within {timeout} s") from None
+            if found := re.match(r"ACCEPT 127\.0\.0\.1:(\d+)", line):
+                break
+        shown = ["openssl", *(Path(a).name if "/" in a else a for a in command[1:])]
+        yield Peer(int(found.group(1)), "openssl s_server", " ".join(shown))
+    finally:
+        _stop(proc)
+
+
+_VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
+
+
+@contextlib.contextmanager
+def python_ssl_server(files: dict, keylog=None, version: str = "1.2", timeout: float = TIMEOUT):
+    """A one-connection HTTPS server on Python's ``ssl`` module, in a thread: it reads one request,
+    answers "New, <version>, Cipher is <name>" and closes with close_notify. Writes its key log
+    to ``keylog`` (Python can't show the master secret itself). Yields a ``Peer``."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(files["server.crt"], files["server.key"])   # server.crt holds the chain
+    context.maximum_version = _VERSIONS[version]
+    if keylog is not None:
+        context.keylog_filename = str(keylog)
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(timeout)
+    peer = Peer(listener.getsockname()[1], "python ssl")
+
+    def serve_one():
+        try:
+            sock, _ = listener.accept()
+            sock.settimeout(timeout)
+            with context.wrap_socket(sock, server_side=True) as tls:
+                tls.recv(4096)                            # the request
+                name, proto, _ = tls.cipher()
+                tls.sendall(f"HTTP/1.0 200 ok\r\n\r\nNew, {proto}, Cipher is {name}\n".encode())
+                tls.unwrap()                              # close_notify both ways, then close
+        except OSError as error:                          # timeouts, resets: report, never hang
+            peer.errors.append(error)
+
+    thread = threading.Thread(target=serve_one, daemon=True, name="tlslesson-python-ssl-server")
+    thread.start()
+    try:
+        yield peer
+    finally:
+        thread.join(timeout)
+        listener.close()
+
+
+def reference_server(files: dict, version: str = "1.2", keylog=None, cipher: str | None = None,
+                     prefer: str = "openssl", timeout: float = TIMEOUT):
+    """A reference TLS server for ``version`` on 127.0.0.1: ``openssl s_server -www`` (``cipher``
+    as OpenSSL names it, TLS 1.2 only; ``keylog`` via ``-keylogfile``) if installed and
+    ``prefer`` is "openssl", else Python's ``ssl``. A context manager yielding a ``Peer``."""
+    if prefer == "openssl" and openssl():
+        options = ["-tls1_2" if version == "1.2" else "-tls1_3"]
+        if cipher and version == "1.2":
+            options += ["-cipher", cipher]
+        if keylog is not None:
+            options += ["-keylogfile", str(keylog)]
+        return openssl_server(files, *options, timeout=timeout)
+    return python_ssl_server(files, keylog, version, timeout)
+
+
+def run_cli(*args: str, timeout: float = 20) -> tuple[int, str, str]:
+    """``python -m tlslesson ARGS`` in a subprocess: (exit status, stdout, stderr)."""
+    done = subprocess.run([sys.executable, "-m", "tlslesson", *args], capture_output=True,
+                          text=True, timeout=timeout)
+    return done.returncode, done.stdout, done.stderr
+
+
+@dataclass
+class EchoRun:
+    listening: str          # what our server printed first ("listening on 127.0.0.1:PORT")
+    echoed: str             # what s_client read back
+    report: str             # our server's one line about the connection
+
+
+def s_client_to_our_server(files: dict, line: str = "hello from s_client",
+                           timeout: float = 10) -> EchoRun | None:
+    """``python -m tlslesson serve --once`` (it echoes) with ``openssl s_client`` as its peer,
+    sending one line; None if openssl is not installed. Both processes are always stopped."""
+    binary = openssl()
+    if binary is None:
+        return None
+    serve = subprocess.Popen([sys.executable, "-m", "tlslesson", "serve", "--port", "0", "--once",
+                              "--cert", str(files["server.crt"]), "--key", str(files["server.key"]),
+                              "--timeout", "5"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True)
+    client = None
+    try:
+        server_lines = line_reader(serve.stdout)
+        listening = server_lines.get(timeout=timeout).strip()
+        port = int(listening.rsplit(":", 1)[1])
+        client = subprocess.Popen([binary, "s_client", "-connect", f"127.0.0.1:{port}", "-CAfile",
+                                   str(files["ca.crt"]), "-verify_return_error", "-quiet",
+                                   "-no_ign_eof"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, text=True)
+        client.stdin.write(line + "\n")
+        client.stdin.flush()
+        echoed = line_reader(client.stdout).get(timeout=timeout).strip()
+        client.stdin.close()                            # EOF: s_client closes the connection
+        report = server_lines.get(timeout=timeout).strip()
+        return EchoRun(listening, echoed, report)
+    finally:
+        for proc in (client, serve):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+            if proc is not None:
+                proc.wait(timeout=5)
