@@ -100,6 +100,7 @@ class ClientConnection(Connection):
         if hs.encrypt_then_mac:
             self._show({"encrypt_then_mac": True})
         self._peer_record_size_limit(sh.extensions)
+        self._accept_alpn(sh.extensions)                 # RFC 7301 §3.1: 1.2 answers here
         self._show({"server_random": sh.random,
                     "extended_master_secret": hs.extended_master_secret})
         hs.transcript.add(raw)
@@ -112,6 +113,11 @@ class ClientConnection(Connection):
         hs.peer_record_size_limit = hello.peer_record_size_limit(extensions, hs.version)
         if hs.peer_record_size_limit is not None:
             hs.record_size_limit = hello.our_record_size_limit(self.config, hs.version)
+
+    def _accept_alpn(self, extensions) -> None:
+        self.hs.alpn_protocol = hello.accept_alpn(extensions, self.config.alpn)
+        if self.hs.alpn_protocol is not None:
+            self._show({"alpn_protocol": self.alpn_protocol})
 
     def _negotiated_version(self, sh: ServerHello) -> str:
         versions = self.config.versions
@@ -256,6 +262,7 @@ class ClientConnection(Connection):
                 raise AlertError(AD.unsupported_extension, f"EncryptedExtensions carries "
                                  f"{e.name}, which we did not offer", check="extension")
         self._peer_record_size_limit(message.extensions)     # RFC 8449 §4: 1.3 sends it here
+        self._accept_alpn(message.extensions)                # and ALPN too (RFC 8446 §4.2)
         self.hs.transcript.add(raw)
         self._enter("WAIT_CERT_CR")           # WAIT_FINISHED comes with PSK resumption
 

@@ -46,6 +46,9 @@ class ServerConnection(Connection):
         hs.suite, hs.identity = hello.choose_suite(ch, hs.version, cfg.suites, cfg.groups,
                                                    cfg.identities, cfg.signature_preference)
         hs.peer_schemes = hello.client_signature_schemes(ch)
+        hs.alpn_protocol = hello.choose_alpn(ch, cfg.alpn)      # RFC 7301 §3.2
+        if hs.alpn_protocol is not None:
+            self._show({"alpn_protocol": self.alpn_protocol})
         if cfg.record_size_limit is not None:      # RFC 8449 §4: echoed only if the client sent one
             hs.peer_record_size_limit = hello.peer_record_size_limit(ch.extensions, hs.version)
             if hs.peer_record_size_limit is not None:
@@ -76,7 +79,8 @@ class ServerConnection(Connection):
             secure_renegotiation=(TLS_EMPTY_RENEGOTIATION_INFO_SCSV in ch.cipher_suites
                                   or ch.extension(ET.renegotiation_info) is not None),
             point_formats=ch.extension(ET.ec_point_formats) is not None,
-            etm=hs.encrypt_then_mac, record_size_limit=hs.record_size_limit))
+            etm=hs.encrypt_then_mac, record_size_limit=hs.record_size_limit,
+            alpn=hs.alpn_protocol))
         if hs.encrypt_then_mac:
             self._show({"encrypt_then_mac": True})
         self._send_stage(tls12.certificate(hs.identity))
@@ -203,8 +207,10 @@ class ServerConnection(Connection):
         self._start_schedule13(shared)
         self._send_compat_ccs()
         self.records.write = self._protection13("server_handshake")
-        self._send_stage(tls13.encrypted_extensions(
-            () if hs.record_size_limit is None else (ext.record_size_limit(hs.record_size_limit),)))
+        encrypted = [] if hs.record_size_limit is None else [ext.record_size_limit(hs.record_size_limit)]
+        if hs.alpn_protocol is not None:         # RFC 8446 §4.2: ALPN goes in EncryptedExtensions
+            encrypted.append(ext.application_layer_protocol_negotiation([hs.alpn_protocol]))
+        self._send_stage(tls13.encrypted_extensions(encrypted))
         if cfg.client_ca:
             self._send_stage(tls13.certificate_request(self._requested_schemes()))
         self._send_stage(tls13.certificate(hs.identity))
