@@ -41,7 +41,7 @@ class ClientConnection(Connection):
             session_id = self.rng.bytes(32) if "1.3" in cfg.versions else b""
         shares = []
         if "1.3" in cfg.versions:
-            for code in cfg.key_share_groups or cfg.groups[:1]:
+            for code in cfg.key_share_groups or hello.default_key_share_groups(cfg.groups):
                 private, share = groups.get(code).client_share(self.rng)
                 hs.key_shares[code] = private
                 shares.append(ext.KeyShareEntry(code, share))

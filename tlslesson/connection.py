@@ -47,7 +47,8 @@ class ClientConfig:
     versions: tuple[str, ...] = ("1.3", "1.2")
     suites: tuple[CipherSuite, ...] = SUITES
     groups: tuple[int, ...] = groups.DEFAULT
-    key_share_groups: tuple[int, ...] | None = None    # TLS 1.3 shares sent up front (default: first group)
+    key_share_groups: tuple[int, ...] | None = None    # TLS 1.3 shares sent up front (default:
+    # the first group, plus the first classical one if that is post-quantum: hello.default_key_share_groups)
     server_name: str | None = "localhost"              # SNI, and the name checked in the certificate
     trusted: list | None = None                        # trust anchors (None: the lesson CA)
     verify: bool = True                                # False: skip certificate validation (never for real)

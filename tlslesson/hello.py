@@ -57,6 +57,21 @@ def is_ip(name: str) -> bool:
         return False
 
 
+def default_key_share_groups(offer) -> tuple[int, ...]:
+    """The groups a TLS 1.3 client sends key shares for unless told (RFC 8446 §4.2.8: any
+    subset of supported_groups, in the same order). One for the first group; if that one is
+    post-quantum, one for the first classical group too, as Chromium and OpenSSL 3.5 do: a
+    server without ML-KEM then answers at once instead of with a HelloRetryRequest, for the
+    price of 32 more bytes."""
+    offer = tuple(offer)
+    if not offer:
+        return ()
+    shares = [offer[0]]
+    if groups.is_post_quantum(offer[0]):
+        shares += [g for g in offer if g in groups.GROUPS and not groups.is_post_quantum(g)][:1]
+    return tuple(shares)
+
+
 def client_hello(config, random: bytes, session_id: bytes, key_shares=(),
                  cookie: bytes | None = None) -> ClientHello:
     """The client's offer: versions, suites, groups, signature schemes, and — when TLS 1.3 is

@@ -8,6 +8,9 @@ and for a live connection, and only these values differ.
 * the ECDSA certificate first, so a TLS 1.3 server (which cannot use PKCS#1 v1.5) signs with
   deterministic ECDSA;
 * application-data records kept in the log, so a lesson can show them;
+* the classical groups only (``groups.CLASSICAL``: x25519, P-256, ffdhe2048, one x25519 key
+  share), not the package's post-quantum default: the ClientHellos notebooks 00-11 show and check
+  stay the bytes they explain; notebook 13 offers X25519MLKEM768 by name (``groups=``);
 * no encrypt_then_mac (RFC 7366) and no record_size_limit (RFC 8449) in the hellos: the lessons
   teach the ClientHello and CBC's MAC-then-encrypt as RFC 5246 has them, and notebook 07 turns
   encrypt_then_mac on (``encrypt_then_mac=True``) to show the difference.
@@ -20,7 +23,7 @@ A real TLS stack uses fresh randomness and prefers RSA-PSS: ``ClientConfig()`` /
 """
 from __future__ import annotations
 
-from .. import pki, signatures
+from .. import groups, pki, signatures
 from ..connection import ClientConfig, ServerConfig
 from ..rng import lesson_rngs
 
@@ -41,6 +44,7 @@ def lesson_client(**options) -> ClientConfig:
     options.setdefault("log_records", True)
     options.setdefault("encrypt_then_mac", False)
     options.setdefault("record_size_limit", None)
+    options.setdefault("groups", groups.CLASSICAL)      # see above: the notebooks' bytes
     return ClientConfig(**options)
 
 
@@ -52,6 +56,7 @@ def lesson_server(**options) -> ServerConfig:
     options.setdefault("log_records", True)
     options.setdefault("encrypt_then_mac", False)
     options.setdefault("record_size_limit", None)
+    options.setdefault("groups", groups.CLASSICAL)      # see above: the notebooks' bytes
     return ServerConfig(**options)
 
 
