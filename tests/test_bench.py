@@ -154,7 +154,7 @@ def test_cli_quick_run_writes_json(tmp_path):
     assert "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" in proc.stdout and "ratio" in proc.stdout
     data = json.loads(out.read_text())
     assert {"handshakes", "records", "records_without_vaes", "record_streams", "serve_cpu",
-            "serve_memory", "import", "notebooks", "explorer", "machine"} <= set(data)
+            "serve_memory", "import", "notebooks", "explorer", "machine", "pq_handshakes"} <= set(data)
     assert data["notebooks"] == data["notebooks_alone"] == {"skipped": "--quick"}
     assert len(data["handshakes"]) == 2
     assert data["serve_memory"].get("handshakes_done", 5) == 5
@@ -267,3 +267,22 @@ def test_verdict_lines_of_a_whole_render_are_well_formed():
     text = bench.render(results)
     assert text.count("target") >= 3
     _verdicts_well_formed(text)
+
+
+def test_pq_handshakes_against_node_or_say_why(monkeypatch):
+    """X25519MLKEM768 and x25519, ours / Node's: both sides measured and the hybrid's cost over
+    x25519 given; without Node a reason instead (and the render says it)."""
+    result = bench.bench_pq_handshakes(runs=3, log=lambda _t: None)
+    text = "\n".join(bench._render_pq(result))
+    if "skipped" in result:
+        assert result["skipped"].startswith(("Node.js 26 not found", "Node could not")), result
+        assert "post-quantum handshake: not measured" in text
+    else:
+        assert [r["group"] for r in result["rows"]] == ["x25519", "X25519MLKEM768"]
+        for row in result["rows"]:
+            assert row["ours_ms"] > 0 and row["node_ms"] > 0 and row["ratio"] > 0, row
+            assert row["node_openssl"].startswith("3.")
+        assert result["rows"][1]["ours_over_x25519"] > 0 and "X25519MLKEM768" in text
+    monkeypatch.setenv("TLSLESSON_NODE", "/nonexistent/node")
+    missing = bench.bench_pq_handshakes(runs=1, log=lambda _t: None)
+    assert missing["skipped"].startswith("Node.js 26 not found")

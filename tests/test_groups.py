@@ -13,7 +13,7 @@ import math
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tlslesson import groups, suites
+from tlslesson import extensions, groups, hello, suites
 from tlslesson.__main__ import UsageError, parse_group
 from tlslesson.connection import ClientConfig, ServerConfig, handshake
 from tlslesson.constants import AlertDescription as AD, NamedGroup
@@ -51,6 +51,10 @@ def test_hybrid_shares_are_the_two_parts_concatenated_in_the_drafts_order():
     assert share[0] == 4 and len(share[:65]) == 65                          # the curve first
 
 
+VALID_MLKEM_KEY = groups.MLKEM768.client_share(lesson_rng("valid"))[1]
+VALID_P256 = groups.SECP256R1.client_share(lesson_rng("valid"))[1]
+
+
 @pytest.mark.parametrize("name,bad", [
     ("x25519", b"\x01" * 31), ("x25519", bytes(32)),            # short; the all-zero point
     ("secp256r1", b"\x04" + b"\x01" * 64),                      # not on the curve
@@ -63,6 +67,14 @@ def test_hybrid_shares_are_the_two_parts_concatenated_in_the_drafts_order():
     ("x448", b"\x01" * 55), ("x448", bytes(56)),               # short; the all-zero point
     ("ffdhe3072", b"\x00" * 383 + b"\x01"), ("ffdhe3072", b"\xff" * 384),   # 1 and >= p - 1
     ("ffdhe4096", bytes(512)), ("ffdhe4096", groups.FFDHE4096_P.to_bytes(512, "big")),   # 0, p
+    ("MLKEM768", b"\xff" * 1184),                        # coefficients 4095 >= q: FIPS 203 §7.2
+    ("MLKEM768", b"\x00" * 1185),
+    ("X25519MLKEM768", b"\x00" * 1217),
+    ("X25519MLKEM768", b"\xff" * 1184 + b"\x09" + bytes(31)),      # ML-KEM part fails
+    ("X25519MLKEM768", VALID_MLKEM_KEY + bytes(32)),               # x25519 part: all-zero point
+    ("SecP256r1MLKEM768", b"\x04" + b"\x01" * 64 + VALID_MLKEM_KEY),   # P-256 part off the curve
+    ("SecP256r1MLKEM768", VALID_P256 + b"\xff" * 1184),            # ML-KEM part fails
+    ("SecP256r1MLKEM768", VALID_P256 + VALID_MLKEM_KEY[:-1]),       # one byte short
 ])
 def test_a_malformed_peer_share_is_illegal_parameter(name, bad):
     group = groups.get(name)
@@ -71,11 +83,163 @@ def test_a_malformed_peer_share_is_illegal_parameter(name, bad):
     assert caught.value.alert == AD.illegal_parameter and caught.value.check == "key_share"
 
 
-def test_a_malformed_kem_ciphertext_is_illegal_parameter():
-    private, _ = groups.MLKEM768.client_share(SystemRandom())
+# (not ffdhe: a TLS 1.2 DHE value may come without its leading zeros; TLS 1.3 checks the
+# padded size in the handshake, RFC 8446 §4.2.8.1, see test_conformance.py)
+@pytest.mark.parametrize("name", ["MLKEM768", "X25519MLKEM768", "SecP256r1MLKEM768", "x25519",
+                                  "secp256r1", "x448", "secp384r1"])
+@pytest.mark.parametrize("change", ["short", "long"])
+def test_a_wrong_size_server_share_is_illegal_parameter(name, change):
+    """The answering side's share (an ML-KEM ciphertext, a hybrid's two parts, a DH public
+    value) one byte short or long, as the first side reads it in client_finish."""
+    group = groups.get(name)
+    private, client_share = group.client_share(SystemRandom())
+    answer, _ = group.server_share(SystemRandom(), client_share)
+    bad = answer[:-1] if change == "short" else answer + b"\x01"
     with pytest.raises(AlertError) as caught:
-        groups.MLKEM768.client_finish(private, b"\x00" * 1087)
-    assert caught.value.check == "key_share"
+        group.client_finish(private, bad)
+    assert caught.value.alert == AD.illegal_parameter and caught.value.check == "key_share"
+
+
+@pytest.mark.parametrize("name,bad_part", [
+    ("X25519MLKEM768", lambda share: share[:1088] + bytes(32)),            # x25519 part zero
+    ("SecP256r1MLKEM768", lambda share: b"\x04" + b"\x01" * 64 + share[65:]),   # off the curve
+])
+def test_a_malformed_classical_part_of_a_hybrid_answer_is_illegal_parameter(name, bad_part):
+    group = groups.get(name)
+    private, client_share = group.client_share(SystemRandom())
+    answer, _ = group.server_share(SystemRandom(), client_share)
+    with pytest.raises(AlertError) as caught:
+        group.client_finish(private, bad_part(answer))
+    assert caught.value.alert == AD.illegal_parameter and caught.value.check == "key_share"
+
+
+def test_a_tampered_mlkem_ciphertext_is_implicitly_rejected():
+    """FIPS 203 §6.3: decapsulating a changed ciphertext of the right size gives another,
+    pseudorandom secret instead of an error: nothing to alert on here; the handshake fails at
+    the first protected record (see the handshake test below)."""
+    private, share = groups.MLKEM768.client_share(SystemRandom())
+    ciphertext, secret = groups.MLKEM768.server_share(SystemRandom(), share)
+    changed = bytes([ciphertext[0] ^ 1]) + ciphertext[1:]
+    other = groups.MLKEM768.client_finish(private, changed)
+    assert len(other) == 32 and other != secret
+    assert groups.MLKEM768.client_finish(private, ciphertext) == secret
+
+
+# -- the default offer: the hybrid first, with an x25519 share beside it ----------------------
+def _shares(run):
+    return [(e.group, len(e.key_exchange)) for e in
+            extensions.value(run.steps[0].message.extension(0x0033), "client_hello")]
+
+
+def test_the_default_offer_is_the_hybrid_and_x25519_like_browsers():
+    run = handshake(ClientConfig(), ServerConfig())
+    assert run.ok, run.error
+    assert _shares(run) == [(NamedGroup.X25519MLKEM768, 1216), (NamedGroup.x25519, 32)]
+    assert hello.client_groups(run.steps[0].message)[:2] == (NamedGroup.X25519MLKEM768,
+                                                             NamedGroup.x25519)
+    assert run.client.values["group"] == "X25519MLKEM768" == run.server.values["group"]
+    server_hello = next(s.message for s in run.steps if s.name == "ServerHello")
+    entry = extensions.value(server_hello.extension(0x0033), "server_hello")
+    assert (entry.group, len(entry.key_exchange)) == (NamedGroup.X25519MLKEM768, 1120)
+    assert len(run.client.values["shared_secret"]) == 64
+    assert "hello_retry_request_group" not in run.client.values
+
+
+def test_a_tls12_default_handshake_still_meets_at_x25519():
+    run = handshake(ClientConfig(versions=("1.2",)), ServerConfig())
+    assert run.ok, run.error
+    assert run.client.suite.kx == "ECDHE" and run.client.values["group"] == "x25519"
+
+
+@pytest.mark.parametrize("offer,expected", [
+    (groups.DEFAULT, (NamedGroup.X25519MLKEM768, NamedGroup.x25519)),
+    ((NamedGroup.SecP256r1MLKEM768, NamedGroup.secp256r1, NamedGroup.x25519),
+     (NamedGroup.SecP256r1MLKEM768, NamedGroup.secp256r1)),
+    ((NamedGroup.MLKEM768, NamedGroup.X25519MLKEM768, NamedGroup.x448),
+     (NamedGroup.MLKEM768, NamedGroup.x448)),           # the first classical, after two PQ
+    ((NamedGroup.X25519MLKEM768,), (NamedGroup.X25519MLKEM768,)),
+    ((NamedGroup.secp256r1, NamedGroup.X25519MLKEM768), (NamedGroup.secp256r1,)),
+    (groups.CLASSICAL, (NamedGroup.x25519,)),
+])
+def test_default_key_shares(offer, expected):
+    assert hello.default_key_share_groups(offer) == expected
+
+
+@pytest.mark.parametrize("server_groups,shares,chosen,retry", [
+    # the server picks by its own preference among the shares it got ...
+    (groups.DEFAULT, (NamedGroup.x25519, NamedGroup.X25519MLKEM768), "X25519MLKEM768", False),
+    ((NamedGroup.x25519, NamedGroup.X25519MLKEM768), None, "x25519", False),
+    # ... a usable share beats a preferred group without one: no HelloRetryRequest ...
+    (groups.DEFAULT, (NamedGroup.x25519,), "x25519", False),
+    # ... and asks again only when no share is usable
+    (groups.CLASSICAL, (NamedGroup.X25519MLKEM768,), "x25519", True),
+    ((NamedGroup.X25519MLKEM768,), (NamedGroup.x25519,), "X25519MLKEM768", True),
+])
+def test_the_server_prefers_the_hybrid_among_the_shares_it_got(server_groups, shares, chosen,
+                                                               retry):
+    run = handshake(ClientConfig(versions=("1.3",), key_share_groups=shares),
+                    ServerConfig(groups=server_groups))
+    assert run.ok, run.error
+    assert run.server.values["group"] == chosen == run.client.values["group"]
+    assert ("hello_retry_request_group" in run.client.values) is retry
+
+
+def test_the_lesson_configs_keep_the_classical_offer():
+    """The notebooks 00-11 show a ClientHello with one x25519 share: the lesson configs keep
+    groups.CLASSICAL whatever the package's default."""
+    from tlslesson.lesson import lesson_configs
+    client, server = lesson_configs(versions=("1.3",))
+    assert client.groups == groups.CLASSICAL == server.groups != groups.DEFAULT
+    run = handshake(client, server)
+    assert _shares(run) == [(NamedGroup.x25519, 32)]
+
+
+def _replace_share(record: bytes, old: bytes, new: bytes) -> bytes:
+    assert old in record and len(old) == len(new)
+    return record.replace(old, new)
+
+
+@pytest.mark.parametrize("name,corrupt", [
+    ("X25519MLKEM768", lambda share: b"\xff" * 1184 + share[1184:]),      # ML-KEM key fails
+    ("X25519MLKEM768", lambda share: share[:1184] + bytes(32)),            # x25519 point zero
+    ("MLKEM768", lambda share: b"\xff" * 1184),
+    ("SecP256r1MLKEM768", lambda share: b"\x04" + b"\x01" * 64 + share[65:]),
+    ("x25519", lambda share: bytes(32)),
+    ("secp256r1", lambda share: b"\x04" + b"\x01" * 64),
+    ("ffdhe2048", lambda share: b"\xff" * 256),
+])
+def test_a_corrupted_client_share_ends_the_handshake_with_illegal_parameter(name, corrupt):
+    code = groups.get(name).code
+
+    def tamper(step, record):
+        if step.name == "ClientHello":
+            share = next(e.key_exchange for e in extensions.value(
+                step.message.extension(0x0033), "client_hello") if e.group == code)
+            return _replace_share(record, share, corrupt(share))
+        return record
+    run = handshake(ClientConfig(versions=("1.3",), groups=(code,)),
+                    ServerConfig(groups=(code,)), tamper=tamper)
+    assert run.error is not None and run.error.check == "key_share"
+    assert run.error.alert == AD.illegal_parameter
+    assert run.steps[-1].name == "Alert" and run.steps[-1].wire == bytes([2, 47])
+
+
+@pytest.mark.parametrize("corrupt,check", [
+    (lambda share: share[:1088] + bytes(32), "key_share"),           # x25519 part: zero point
+    (lambda share: bytes([share[0] ^ 1]) + share[1:], "record_mac"),  # ML-KEM: implicit rejection
+])
+def test_a_corrupted_hybrid_answer(corrupt, check):
+    """The server's X25519MLKEM768 share changed in flight: a bad x25519 part is refused at
+    once; a changed ciphertext decapsulates to another secret, so the first encrypted message
+    (EncryptedExtensions) fails to decrypt: bad_record_mac."""
+    def tamper(step, record):
+        if step.name == "ServerHello":
+            share = extensions.value(step.message.extension(0x0033), "server_hello").key_exchange
+            return _replace_share(record, share, corrupt(share))
+        return record
+    run = handshake(ClientConfig(versions=("1.3",)), ServerConfig(), tamper=tamper)
+    assert run.error is not None and run.error.check == check
+    assert run.error.alert == (AD.illegal_parameter if check == "key_share" else AD.bad_record_mac)
 
 
 def test_seeded_shares_repeat_and_fresh_ones_do_not():

@@ -161,7 +161,7 @@ def read_netlog(path: Path) -> dict:
             "cert_status": cert_status, "http_errors": http_errors}
 
 
-REPORT = re.compile(r"^127\.0\.0\.1:\d+  (?:TLS (\S+) (\S+)(?: (\S+?))?"
+REPORT = re.compile(r"^127\.0\.0\.1:\d+  (?:TLS (\S+) (\S+)(?: (\S+?))?(?:, ALPN (\S+))?"
                     r"(?:, client certificate (.+?))?, (\d+) bytes echoed|error: (.*))$", re.M)
 
 
@@ -170,7 +170,7 @@ def serve_reports(server: CLIServer, count: int) -> list[dict]:
     deadline = time.monotonic() + PROCESS_TIMEOUT
     while len(REPORT.findall(server.stdout.text())) < count and time.monotonic() < deadline:
         time.sleep(0.05)
-    keys = ("version", "suite", "group", "client_certificate", "echoed", "error")
+    keys = ("version", "suite", "group", "alpn", "client_certificate", "echoed", "error")
     reports = [{k: v or None for k, v in zip(keys, m.groups())}
                for m in REPORT.finditer(server.stdout.text())]
     for r in reports:
@@ -192,7 +192,7 @@ def chromium_to_serve(lesson, home, tmp_path, *serve_args, client_auth=False,
 
 
 def check(lesson, home, tmp_path, *serve_args, version, suite=None, group=None,
-          client_auth=False, hello_retry=False, **options):
+          client_auth=False, hello_retry=False, alpn=None, **options):
     """Run Chromium against serve and check every side of it; the completed connections."""
     chromium, reports, our_keylog = chromium_to_serve(lesson, home, tmp_path, *serve_args,
                                                       client_auth=client_auth, **options)
@@ -223,6 +223,7 @@ def check(lesson, home, tmp_path, *serve_args, version, suite=None, group=None,
             assert r["suite"] == suite.name
         if group is not None:
             assert r["group"] == NamedGroup(group).name
+        assert r["alpn"] == alpn                     # serve names what ALPN agreed on
         assert (r["client_certificate"] is not None) == client_auth
         if client_auth:
             assert "CN=lesson client" in r["client_certificate"]
@@ -254,9 +255,10 @@ def _by_random(lines) -> dict[bytes, list[str]]:
 # ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("suite", TLS13, ids=suite_id)
 def test_chromium_to_serve_tls13(lesson, chromium_home, tmp_path, suite):
-    """Our default groups: Chromium's second key share (x25519) is taken, no HelloRetryRequest."""
+    """Our default groups: Chromium's first key share (X25519MLKEM768) is taken, no
+    HelloRetryRequest."""
     check(lesson, chromium_home, tmp_path, "--version", "1.3", "--suite", suite.name,
-          version="1.3", suite=suite, group=NamedGroup.x25519)
+          version="1.3", suite=suite, group=NamedGroup.X25519MLKEM768)
 
 
 @pytest.mark.parametrize("suite", TLS12, ids=suite_id)
@@ -299,8 +301,23 @@ def test_chromium_to_serve_hello_retry_request(lesson, chromium_home, tmp_path):
 
 
 def test_chromium_to_default_serve(lesson, chromium_home, tmp_path):
-    """serve with no options but its certificates: TLS 1.3, x25519."""
-    check(lesson, chromium_home, tmp_path, version="1.3", group=NamedGroup.x25519)
+    """serve with no options but its certificates: TLS 1.3 with X25519MLKEM768 (our default
+    prefers the hybrid; Chromium sends its share first), and the server log says so."""
+    check(lesson, chromium_home, tmp_path, version="1.3", group=NamedGroup.X25519MLKEM768)
+
+
+def test_chromium_to_serve_classical_groups(lesson, chromium_home, tmp_path):
+    """serve with the classical groups only: Chromium's second key share, x25519."""
+    check(lesson, chromium_home, tmp_path, "--group", "x25519", "--group", "secp256r1",
+          version="1.3", group=NamedGroup.x25519)
+
+
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_chromium_alpn_to_serve(lesson, chromium_home, tmp_path, version):
+    """Chromium offers h2 and http/1.1; serve --alpn http/1.1 (HTTP/2 would not survive an
+    echo) picks http/1.1, and its log line names it for every connection."""
+    check(lesson, chromium_home, tmp_path, "--version", version, "--alpn", "http/1.1",
+          version=version, alpn="http/1.1")
 
 
 @pytest.mark.parametrize("version", ["1.2", "1.3"])

@@ -13,7 +13,9 @@ ways, the key log lines of Node's ``keylog`` event equal ours line for line, the
 certificate seen by each server, EMS on and off, every TLS 1.2 suite and group, every TLS 1.3
 suite and group — the post-quantum ones (X25519MLKEM768, SecP256r1MLKEM768, MLKEM768) as the
 only group on both sides — Node's default offer (X25519MLKEM768 first, with shares for it and
-x25519) and a HelloRetryRequest each way.
+x25519) meeting ours at the hybrid, and a HelloRetryRequest each way; ALPN both ways (and
+no_application_protocol); ``exportKeyingMaterial`` equal to ours with no, an empty and a real
+context, TLS 1.2 and 1.3.
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ import pytest
 
 from peers import (PROCESS_TIMEOUT, OurServer, _Collector, _kill, assert_same_keys,  # noqa: F401
                    keylog_of, lesson)
-from tlslesson import extensions, net, suites
+from tlslesson import extensions, groups, net, suites
 from tlslesson.connection import ClientConfig, ServerConfig
 from tlslesson.constants import DOWNGRADE_TLS12, ExtensionType, NamedGroup
 
@@ -317,12 +319,12 @@ def test_our_client_to_node_tls13_groups(lesson, group):
 
 
 def test_our_client_default_to_node_default(lesson):
-    """Node's default groups put X25519MLKEM768 first; our default offer (x25519, secp256r1,
-    ffdhe2048, a share for x25519) meets it at x25519, TLS 1.3, no HelloRetryRequest."""
+    """Node's default groups put X25519MLKEM768 first; so does our default offer (shares for
+    X25519MLKEM768 and x25519): TLS 1.3 with the hybrid, no HelloRetryRequest."""
     result, _ = _our_client_to_node(lesson, ClientConfig(trusted=lesson.trusted),
                                     **node_server_options(lesson))
     assert result.version == "1.3"
-    assert result.connection.values["group"] == "x25519"
+    assert result.connection.values["group"] == "X25519MLKEM768"
     assert "hello_retry_request_group" not in result.connection.values
 
 
@@ -339,7 +341,8 @@ def test_our_client_pq_offer_to_node_default(lesson):
 
 
 def test_our_client_to_node_hello_retry_request(lesson):
-    """Node takes only P-256; our default client sent an x25519 share: one HelloRetryRequest."""
+    """Node takes only P-256; our default client sent X25519MLKEM768 and x25519 shares: one
+    HelloRetryRequest."""
     result, _ = _our_client_to_node(lesson, ClientConfig(trusted=lesson.trusted),
                                     **node_server_options(lesson, group=NamedGroup.secp256r1))
     values = result.connection.values
@@ -439,25 +442,24 @@ def test_node_to_our_server_tls13_groups(lesson, group):
 
 def test_node_default_to_our_default_server(lesson):
     """Node's default offer (X25519MLKEM768 first, shares for it and x25519) to our default
-    server (no ML-KEM): x25519 from the second share, no HelloRetryRequest."""
+    server, which prefers the hybrid: X25519MLKEM768 from the first share, no HelloRetryRequest."""
     report, theirs = _node_to_our_server(lesson, server_config(lesson),
-                                         **node_client_options(lesson))
-    assert report.version == "1.3"
-    assert report.group == "x25519"
-    assert _ephemeral(theirs) == NODE_EPHEMERAL[NamedGroup.x25519]
-    assert "hello_retry_request_group" not in report.connection.values
-    assert [NamedGroup(g).name for g in _offered_shares(report)] == ["X25519MLKEM768", "x25519"]
-
-
-def test_node_default_to_our_pq_server(lesson):
-    """Our server configured to accept X25519MLKEM768 (first): Node's default offer meets it
-    there, from the share it sent."""
-    groups = (NamedGroup.X25519MLKEM768, NamedGroup.x25519)
-    report, theirs = _node_to_our_server(lesson, server_config(lesson, groups=groups),
                                          **node_client_options(lesson))
     assert report.version == "1.3"
     assert report.group == "X25519MLKEM768"
     assert _ephemeral(theirs) == NODE_EPHEMERAL[NamedGroup.X25519MLKEM768]
+    assert "hello_retry_request_group" not in report.connection.values
+    assert [NamedGroup(g).name for g in _offered_shares(report)] == ["X25519MLKEM768", "x25519"]
+
+
+def test_node_default_to_our_classical_server(lesson):
+    """Our server configured with the classical groups only (groups.CLASSICAL, what the
+    lessons use): Node's default offer meets it at x25519, from its second share."""
+    report, theirs = _node_to_our_server(lesson, server_config(lesson, groups=groups.CLASSICAL),
+                                         **node_client_options(lesson))
+    assert report.version == "1.3"
+    assert report.group == "x25519"
+    assert _ephemeral(theirs) == NODE_EPHEMERAL[NamedGroup.x25519]
     assert "hello_retry_request_group" not in report.connection.values
 
 
@@ -543,3 +545,64 @@ def test_etm_and_record_size_limit_with_node(lesson, version):
     for conn in (result.connection, report.connection):
         assert conn.hs.encrypt_then_mac is (version == "1.2")
         assert conn.hs.peer_record_size_limit is None
+
+
+# ------------------------------------------------------------------------------------------------
+# 3. ALPN and exported keying material, both directions
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_our_client_alpn_to_node(lesson, version):
+    """Node's server takes the first of its own ALPNProtocols that we offer."""
+    result, theirs = _our_client_to_node(
+        lesson, client_config(lesson, version=version, alpn=("h2", "http/1.1")),
+        **node_server_options(lesson, version=version, ALPNProtocols=["http/1.1", "h2"]))
+    assert theirs["alpnProtocol"] == "http/1.1" == result.connection.alpn_protocol
+
+
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_node_alpn_to_our_server(lesson, version):
+    report, theirs = _node_to_our_server(
+        lesson, server_config(lesson, version=version, alpn=("h2", "http/1.1")),
+        **node_client_options(lesson, version=version, ALPNProtocols=["http/1.1", "h2"]))
+    assert theirs["alpnProtocol"] == "h2" == report.alpn        # our preference
+
+
+def test_node_alpn_without_overlap_gets_no_application_protocol(lesson):
+    with OurServer(server_config(lesson, alpn=("h2",))) as server:
+        theirs = node_client(server.port, message="x", **node_client_options(
+            lesson, ALPNProtocols=["http/1.1"]))
+        [report] = server.wait_for_reports(1)
+    assert report.error is not None and report.error.check == "alpn"
+    assert "no application protocol" in (theirs["error"] or "").lower(), theirs
+
+
+EXPORT = {"exportLabel": "EXPERIMENTAL-tlslesson", "exportLength": 48}
+CONTEXTS = {"none": None, "empty": b"", "some": b"context \x00\xff"}
+
+
+def _export_options(context):
+    return {**EXPORT, **({} if context is None else {"exportContext": context.hex()})}
+
+
+@pytest.mark.parametrize("context", CONTEXTS, ids=list(CONTEXTS))
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_our_client_exports_what_node_exports(lesson, version, context):
+    """Node's exportKeyingMaterial (OpenSSL 3.5) with no context, an empty one and a real one:
+    the TLS 1.2 no-context / empty-context difference of RFC 5705 as OpenSSL has it."""
+    value = CONTEXTS[context]
+    result, theirs = _our_client_to_node(
+        lesson, client_config(lesson, version=version),
+        **node_server_options(lesson, version=version, **_export_options(value)))
+    ours = result.connection.export_keying_material(EXPORT["exportLabel"], value, 48)
+    assert bytes.fromhex(theirs["exported"]) == ours
+
+
+@pytest.mark.parametrize("context", CONTEXTS, ids=list(CONTEXTS))
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_node_exports_what_our_server_exports(lesson, version, context):
+    value = CONTEXTS[context]
+    report, theirs = _node_to_our_server(
+        lesson, server_config(lesson, version=version),
+        **node_client_options(lesson, version=version, **_export_options(value)))
+    ours = report.connection.export_keying_material(EXPORT["exportLabel"], value, 48)
+    assert bytes.fromhex(theirs["exported"]) == ours

@@ -3,10 +3,10 @@
     python -m tlslesson pki DIR
     python -m tlslesson connect HOST PORT [--version 1.2|1.3] [--suite NAME]... [--group NAME]...
             [--cafile PEM] [--servername NAME] [--cert PEM --key PEM] [--no-ems] [--send TEXT]
-            [--keylog FILE] [--timeout SECONDS] [--insecure] [--keep-open]
+            [--alpn h2,http/1.1] [--keylog FILE] [--timeout SECONDS] [--insecure] [--keep-open]
     python -m tlslesson serve --port PORT --cert PEM --key PEM [--host 127.0.0.1]
             [--version 1.2|1.3] [--suite NAME]... [--group NAME]... [--client-ca PEM]
-            [--keylog FILE] [--once] [--timeout SECONDS]
+            [--alpn LIST] [--keylog FILE] [--once] [--timeout SECONDS]
 
 Every failure is one line ``error: ...`` on stderr and a non-zero exit, never a traceback
 (set TLSLESSON_DEBUG=1 to see one anyway). Subcommands live in ``COMMANDS``; a new one is a
@@ -40,6 +40,18 @@ def parse_group(name: str) -> int:
         return groups.get(name).code
     except KeyError:
         raise UsageError(f"unknown group {name!r}; known: {', '.join(groups.names())}") from None
+
+
+def parse_alpn(text: str | None) -> tuple[str, ...]:
+    """--alpn h2,http/1.1 -> ("h2", "http/1.1"): RFC 7301 names, 1 to 255 ASCII bytes each."""
+    if text is None:
+        return ()
+    names = tuple(name.strip() for name in text.split(","))
+    for name in names:
+        if not name or len(name) > 255 or not name.isascii() or not name.isprintable():
+            raise UsageError(f"--alpn {text!r}: each protocol name is 1 to 255 printable ASCII "
+                             "characters, separated by commas (e.g. h2,http/1.1)")
+    return names
 
 
 def parse_suites(names, version: str | None):
@@ -129,6 +141,10 @@ def _groups(values) -> str:
     return ",".join(name_of(NamedGroup, g) for g in values)
 
 
+def _protocols(names) -> str:
+    return ",".join(n.decode("ascii", "backslashreplace") for n in names)
+
+
 def describe_step(step, conn) -> str:
     """``-> ClientHello  versions=1.3,1.2 suites=10 key_share=x25519``: one message, key fields."""
     from . import extensions as ext
@@ -158,6 +174,9 @@ def describe_step(step, conn) -> str:
             fields += " psk"
         if msg.extension(ET.early_data):
             fields += " early_data"
+        alpn = msg.extension(ET.application_layer_protocol_negotiation)
+        if alpn:
+            fields += f" alpn={_protocols(ext.value(alpn, 'client_hello'))}"
     elif name == "ServerHello" and msg.is_hello_retry_request:
         name = "HelloRetryRequest"
         ks = msg.extension(ET.key_share)
@@ -177,6 +196,9 @@ def describe_step(step, conn) -> str:
         else:
             fields = f"TLS 1.2 {suite.openssl_name if suite else hex(msg.cipher_suite)}"
             fields += " ems=" + ("yes" if msg.extension(ET.extended_master_secret) else "no")
+        alpn = msg.extension(ET.application_layer_protocol_negotiation)
+        if alpn:
+            fields += f" alpn={_protocols(ext.value(alpn, 'server_hello'))}"
     elif name == "Certificate":
         certs = msg.certificate_list
         if not certs:
@@ -203,6 +225,9 @@ def describe_step(step, conn) -> str:
         fields = "the server asks for a client certificate"
     elif name == "EncryptedExtensions":
         fields = f"{len(msg.extensions)} extension(s)"
+        alpn = ext.find(msg.extensions, ET.application_layer_protocol_negotiation)
+        if alpn:
+            fields += f" alpn={_protocols(ext.value(alpn, 'encrypted_extensions'))}"
     elif name == "Finished":
         fields = f"verify_data={msg.verify_data.hex()}"
     elif name == "NewSessionTicket":
@@ -257,6 +282,9 @@ def _common_tls_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--group", action="append", default=[], metavar="NAME",
                    help=f"one of {', '.join(groups.names())} (repeatable, in preference "
                         f"order; default: {', '.join(groups.name(g) for g in groups.DEFAULT)})")
+    p.add_argument("--alpn", metavar="LIST", default=None,
+                   help="application protocols for ALPN (RFC 7301), comma-separated, preferred "
+                        "first, e.g. h2,http/1.1 (default: no ALPN)")
     p.add_argument("--keylog", metavar="FILE", default=os.environ.get("SSLKEYLOGFILE"),
                    help="append NSS key log lines here (default: $SSLKEYLOGFILE)")
     p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
@@ -336,7 +364,7 @@ def run_connect(args) -> int:
     config = ClientConfig(versions=versions, suites=chosen, groups=offer,
                           server_name=server_name, trusted=trusted,
                           verify=not args.insecure, identity=identity, ems=not args.no_ems,
-                          session=session, early_data=early)
+                          session=session, early_data=early, alpn=parse_alpn(args.alpn))
     conn = ClientConnection(config)
     stdout = sys.stdout.buffer
 
@@ -345,7 +373,8 @@ def run_connect(args) -> int:
 
     def on_handshake(c):
         suite = c.suite.openssl_name if c.version == "1.2" else c.suite.name
-        err(f"handshake complete: TLS {c.version} {suite}"
+        alpn = f", ALPN {c.alpn_protocol}" if c.alpn_protocol is not None else ""
+        err(f"handshake complete: TLS {c.version} {suite}{alpn}"
             + (" (resumed: Reused)" if c.resumed else ""))
         if c.early_data_accepted is not None:
             err(f"early data {'accepted' if c.early_data_accepted else 'rejected'} "
@@ -419,7 +448,7 @@ def run_serve(args) -> int:
     client_ca = (pki.load_pem_chain(read_file(args.client_ca, "client CA file"))
                  if args.client_ca else None)
     config = ServerConfig(identities=identities, versions=versions, suites=chosen,
-                          groups=accept, client_ca=client_ca,
+                          groups=accept, client_ca=client_ca, alpn=parse_alpn(args.alpn),
                           require_client_certificate=args.client_auth == "require",
                           max_early_data=args.max_early_data)
     if args.no_tickets:

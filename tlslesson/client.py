@@ -48,7 +48,7 @@ class ClientConnection(Connection):
             session_id = self.rng.bytes(32) if "1.3" in cfg.versions else b""
         shares = []
         if "1.3" in cfg.versions:
-            for code in cfg.key_share_groups or cfg.groups[:1]:
+            for code in cfg.key_share_groups or hello.default_key_share_groups(cfg.groups):
                 private, share = groups.get(code).client_share(self.rng)
                 hs.key_shares[code] = private
                 shares.append(ext.KeyShareEntry(code, share))
@@ -176,7 +176,8 @@ class ClientConnection(Connection):
         session = sessions.Session(
             "1.3", hs.suite.code, psk, self._now_ms(), message.ticket_lifetime,
             message.ticket_age_add, ext.value(found, "new_session_ticket") if found else 0,
-            server_name=self.config.server_name or "", ticket=message.ticket,
+            server_name=self.config.server_name or "", alpn=hs.alpn_protocol or "",
+            ticket=message.ticket,
             ticket_nonce=message.ticket_nonce)
         self.sessions = (self.sessions + [session])[-MAX_SESSIONS_KEPT:]
         self._show({"ticket_psk": psk})
@@ -222,6 +223,7 @@ class ClientConnection(Connection):
         if hs.encrypt_then_mac:
             self._show({"encrypt_then_mac": True})
         self._peer_record_size_limit(sh.extensions)
+        self._accept_alpn(sh.extensions)                 # RFC 7301 §3.1: 1.2 answers here
         self._show({"server_random": sh.random,
                     "extended_master_secret": hs.extended_master_secret})
         hs.transcript.add(raw)
@@ -234,6 +236,11 @@ class ClientConnection(Connection):
         hs.peer_record_size_limit = hello.peer_record_size_limit(extensions, hs.version)
         if hs.peer_record_size_limit is not None:
             hs.record_size_limit = hello.our_record_size_limit(self.config, hs.version)
+
+    def _accept_alpn(self, extensions) -> None:
+        self.hs.alpn_protocol = hello.accept_alpn(extensions, self.config.alpn)
+        if self.hs.alpn_protocol is not None:
+            self._show({"alpn_protocol": self.alpn_protocol})
 
     def _negotiated_version(self, sh: ServerHello) -> str:
         versions = self.config.versions
@@ -391,6 +398,7 @@ class ClientConnection(Connection):
                 raise AlertError(AD.unsupported_extension, f"EncryptedExtensions carries "
                                  f"{e.name}, which we did not offer", check="extension")
         self._peer_record_size_limit(message.extensions)     # RFC 8449 §4: 1.3 sends it here
+        self._accept_alpn(message.extensions)                # and ALPN too (RFC 8446 §4.2)
         self._early_data_answer(message)
         self.hs.transcript.add(raw)
         # with a PSK the server has already proved who it is: no Certificate (RFC 8446 §2.2)

@@ -48,7 +48,8 @@ class ClientConfig:
     versions: tuple[str, ...] = ("1.3", "1.2")
     suites: tuple[CipherSuite, ...] = SUITES
     groups: tuple[int, ...] = groups.DEFAULT
-    key_share_groups: tuple[int, ...] | None = None    # TLS 1.3 shares sent up front (default: first group)
+    key_share_groups: tuple[int, ...] | None = None    # TLS 1.3 shares sent up front (default:
+    # the first group, plus the first classical one if that is post-quantum: hello.default_key_share_groups)
     server_name: str | None = "localhost"              # SNI, and the name checked in the certificate
     trusted: list | None = None                        # trust anchors (None: the lesson CA)
     verify: bool = True                                # False: skip certificate validation (never for real)
@@ -58,6 +59,7 @@ class ClientConfig:
     record_size_limit: int | None = 2 ** 14 + 1        # RFC 8449 (capped at 2^14 in 1.2); None: not sent
     signature_schemes: tuple[int, ...] = signatures.SUPPORTED   # offered in signature_algorithms
     signature_preference: tuple[int, ...] = signatures.SUPPORTED   # the order we pick ours by
+    alpn: tuple[str, ...] = ()                         # RFC 7301 protocols, preferred first (): not sent
     now: _dt.datetime | None = None                    # clock for certificate validity (None: now)
     session_id: bytes | None = None                    # None: 32 random bytes when offering 1.3
     rng: object = field(default_factory=SystemRandom)
@@ -90,6 +92,7 @@ class ServerConfig:
     record_size_limit: int | None = 2 ** 14 + 1        # echoed (capped at 2^14 in 1.2) when the client sends one
     signature_schemes: tuple[int, ...] = signatures.SUPPORTED   # accepted, asked for
     signature_preference: tuple[int, ...] = signatures.SUPPORTED   # the order we pick ours by
+    alpn: tuple[str, ...] = ()                         # RFC 7301 protocols we speak, preferred first
     now: _dt.datetime | None = None
     rng: object = field(default_factory=SystemRandom)
     log_records: bool = False
@@ -172,6 +175,7 @@ class HandshakeData:
     encrypt_then_mac: bool = False           # 1.2 CBC: RFC 7366 agreed by both
     peer_record_size_limit: int | None = None    # RFC 8449: what the peer takes in a record
     record_size_limit: int | None = None     # RFC 8449: what we announced (and enforce)
+    alpn_protocol: bytes | None = None       # RFC 7301: the application protocol agreed on
     master_secret: bytes = b""               # 1.2
     pending_keys: tuple | None = None        # 1.2: (our write, our read) protection until CCS
     schedule: tls13.KeySchedule | None = None    # 1.3
@@ -257,6 +261,12 @@ class Connection:
         return None if state is None or state == "offered" else state == "accepted"
 
     @property
+    def alpn_protocol(self) -> str | None:
+        """The application protocol ALPN agreed on (RFC 7301), e.g. "h2"; None if none was."""
+        chosen = self.hs.alpn_protocol
+        return None if chosen is None else chosen.decode("ascii", "backslashreplace")
+
+    @property
     def transcript(self) -> Transcript:
         return self.hs.transcript
 
@@ -310,6 +320,20 @@ class Connection:
             self.stats.records_sent += 1
             self.stats.bytes_sent += len(piece)
             self._send_record(CT.application_data, piece, "ApplicationData", None)
+
+    def export_keying_material(self, label: str, context: bytes | None, length: int) -> bytes:
+        """Keying material for another protocol, bound to this connection: TLS 1.3 by RFC 8446
+        §7.5 (from exporter_master_secret), TLS 1.2 by RFC 5705 (from the master secret; there
+        ``None`` and ``b""`` differ). Both sides get the same bytes; OpenSSL's
+        ``-keymatexport LABEL -keymatexportlen N`` prints them too."""
+        hs = self.hs
+        if not self.handshake_complete:
+            raise ValueError("keying material can be exported once the handshake is complete")
+        if hs.version == "1.3":
+            return tls13.export_keying_material(hs.suite.hash, hs.schedule.exporter_master_secret,
+                                                label, context, length)
+        return tls12.export_keying_material(hs.master_secret, label, hs.client_random,
+                                            hs.server_random, context, length, hs.suite)
 
     def close(self) -> None:
         """Send close_notify: "I will send no more" (RFC 8446 §6.1). Reading goes on until the

@@ -1,4 +1,4 @@
-"""Extension codecs (RFC 6066, 8422, 8446, 7627, 5746, 7366, 8449).
+"""Extension codecs (RFC 6066, 8422, 8446, 7627, 5746, 7366, 8449, 7301).
 
 An ``Extension`` keeps its raw bytes, so unknown extensions are kept and shown, never dropped.
 ``read_extension_body`` parses the known ones as they are read, which both validates them (a real
@@ -120,6 +120,17 @@ def key_share_retry(group: int) -> Extension:     # HelloRetryRequest names only
     return Extension(ET.key_share, u16(group))
 
 
+def application_layer_protocol_negotiation(protocols) -> Extension:
+    """RFC 7301 §3.1: ProtocolNameList protocol_name_list<2..2^16-1>, each ProtocolName
+    opaque<1..2^8-1> (e.g. b"h2", b"http/1.1"). A client lists what it speaks, in its order of
+    preference; a server answers with exactly one."""
+    names = [p.encode("ascii") if isinstance(p, str) else bytes(p) for p in protocols]
+    if not names or not all(0 < len(n) < 256 for n in names):
+        raise ValueError(f"ALPN needs one or more protocol names of 1 to 255 bytes: {protocols!r}")
+    return Extension(ET.application_layer_protocol_negotiation,
+                     opaque(2, b"".join(opaque(1, n) for n in names)))
+
+
 def psk_key_exchange_modes(modes=(1,)) -> Extension:   # 1 = psk_dhe_ke
     return Extension(ET.psk_key_exchange_modes, opaque(1, bytes(modes)))
 
@@ -205,6 +216,16 @@ def _key_share(r: Reader, where: str):
     return _key_share_entry(r)
 
 
+def _alpn(r: Reader, where: str):
+    """RFC 7301 §3.1: a list of one or more non-empty names (the server's answer is checked to
+    hold exactly one by the client, which then knows what it offered)."""
+    names = []
+    lst = r.block(2, "protocol_name_list", 2)     # <2..2^16-1>: at least one name
+    while not lst.at_end():
+        names.append(lst.opaque(1, "ProtocolName", 1))    # <1..2^8-1>: never empty
+    return tuple(names)
+
+
 def _psk_modes(r: Reader, where: str):
     return r.opaque(1, "ke_modes", 1)
 
@@ -255,6 +276,7 @@ PARSERS = {
     ET.supported_versions: _versions,
     ET.key_share: _key_share,
     ET.psk_key_exchange_modes: _psk_modes,
+    ET.application_layer_protocol_negotiation: _alpn,
     ET.cookie: _cookie,
     ET.pre_shared_key: _pre_shared_key,
     ET.early_data: _early_data,

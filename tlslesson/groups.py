@@ -222,12 +222,16 @@ class MLKEMGroup:
             raise _bad_share(f"ML-KEM-768 key of {len(peer_share)} bytes, not 1184")
         try:
             public = mlkem.MLKEM768PublicKey.from_public_bytes(peer_share)
-        except ValueError as exc:        # FIPS 203 §7.2 encapsulation key check
-            raise _bad_share(str(exc)) from None
+        except ValueError:               # FIPS 203 §7.2 "modulus check": every 12-bit
+            raise _bad_share("ML-KEM-768 encapsulation key fails the FIPS 203 §7.2 "   # value < q
+                             "modulus check (a coefficient >= 3329)") from None
         shared_secret, ciphertext = public.encapsulate()
         return ciphertext, shared_secret
 
     def client_finish(self, private, peer_share: bytes) -> bytes:
+        """Only the size can be checked: ML-KEM decapsulation has "implicit rejection" (FIPS
+        203 §6.3): a tampered ciphertext gives a pseudorandom secret, not an error, so the
+        handshake fails later, at the first record the two sides' keys disagree on."""
         if len(peer_share) != self.server_share_size:
             raise _bad_share(f"ML-KEM-768 ciphertext of {len(peer_share)} bytes, not 1088")
         return private.decapsulate(peer_share)
@@ -335,8 +339,15 @@ SECP256R1MLKEM768 = HybridGroup("SecP256r1MLKEM768", NamedGroup.SecP256r1MLKEM76
 GROUPS = {g.code: g for g in (X25519, SECP256R1, FFDHE2048, MLKEM768, X25519MLKEM768,
                               SECP256R1MLKEM768, SECP384R1, SECP521R1, X448, FFDHE3072,
                               FFDHE4096)}
-# What a client offers and a server accepts unless configured otherwise.
-DEFAULT = (NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.ffdhe2048)
+# What a client offers and a server accepts unless configured otherwise, in order of
+# preference: the post-quantum hybrid first, as Chromium, Firefox and OpenSSL 3.5 now do
+# (draft-ietf-tls-ecdhe-mlkem), then the classical groups. TLS 1.2 skips the hybrid (a KEM
+# cannot answer a ServerKeyExchange), so a 1.2 handshake still meets at x25519.
+DEFAULT = (NamedGroup.X25519MLKEM768, NamedGroup.x25519, NamedGroup.secp256r1,
+           NamedGroup.ffdhe2048)
+# The classical offer alone (the default before the hybrid): what the lesson configurations
+# keep, so the notebooks' ClientHellos stay the bytes they explain.
+CLASSICAL = (NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.ffdhe2048)
 # Other spellings the command line accepts (OpenSSL's and the RFCs').
 ALIASES = {"p-256": NamedGroup.secp256r1, "p256": NamedGroup.secp256r1,
            "prime256v1": NamedGroup.secp256r1,
@@ -359,6 +370,12 @@ def name(code: int) -> str:
 
 def names() -> list[str]:
     return [g.name for g in GROUPS.values()]
+
+
+def is_post_quantum(code: int) -> bool:
+    """ML-KEM alone or in a hybrid: a group whose secret a quantum computer cannot recover."""
+    group = GROUPS.get(code)
+    return group is not None and group.kind in ("KEM", "hybrid")
 
 
 def usable_in_tls12(code: int) -> bool:

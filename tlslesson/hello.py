@@ -58,6 +58,21 @@ def is_ip(name: str) -> bool:
         return False
 
 
+def default_key_share_groups(offer) -> tuple[int, ...]:
+    """The groups a TLS 1.3 client sends key shares for unless told (RFC 8446 §4.2.8: any
+    subset of supported_groups, in the same order). One for the first group; if that one is
+    post-quantum, one for the first classical group too, as Chromium and OpenSSL 3.5 do: a
+    server without ML-KEM then answers at once instead of with a HelloRetryRequest, for the
+    price of 32 more bytes."""
+    offer = tuple(offer)
+    if not offer:
+        return ()
+    shares = [offer[0]]
+    if groups.is_post_quantum(offer[0]):
+        shares += [g for g in offer if g in groups.GROUPS and not groups.is_post_quantum(g)][:1]
+    return tuple(shares)
+
+
 def client_hello(config, random: bytes, session_id: bytes, key_shares=(),
                  cookie: bytes | None = None, early_data: bool = False) -> ClientHello:
     """The client's offer: versions, suites, groups, signature schemes, and — when TLS 1.3 is
@@ -85,6 +100,8 @@ def client_hello(config, random: bytes, session_id: bytes, key_shares=(),
     if config.record_size_limit is not None:     # RFC 8449 §4
         exts.append(ext.record_size_limit(our_record_size_limit(
             config, "1.3" if offers_13 else "1.2")))
+    if config.alpn:                              # RFC 7301 §3.1: our protocols, preferred first
+        exts.append(ext.application_layer_protocol_negotiation(config.alpn))
     if offers_13:
         exts.append(ext.supported_versions_client(
             [VERSION_CODES[v] for v in ("1.3", "1.2") if v in config.versions]))
@@ -227,6 +244,48 @@ def choose_group(client_offer, server_groups) -> int | None:
         if group in client_offer:
             return group
     return None
+
+
+def _protocol_names(protocols) -> tuple[bytes, ...]:
+    return tuple(p.encode("ascii") if isinstance(p, str) else bytes(p) for p in protocols)
+
+
+def choose_alpn(hello: ClientHello, server_protocols) -> bytes | None:
+    """RFC 7301 §3.2: the server's first protocol (in its own order of preference) that the
+    client also offers. None when either side has no ALPN to speak of (nothing is answered);
+    no_application_protocol when both do but share none ("the server SHALL respond with a
+    fatal no_application_protocol alert")."""
+    found = hello.extension(ET.application_layer_protocol_negotiation)
+    if found is None or not server_protocols:
+        return None
+    offered = ext.value(found, "client_hello")
+    for protocol in _protocol_names(server_protocols):
+        if protocol in offered:
+            return protocol
+    raise AlertError(AlertDescription.no_application_protocol,
+                     "no application protocol in common (client offered "
+                     + ", ".join(p.decode("ascii", "backslashreplace") for p in offered) + ")",
+                     check="alpn")
+
+
+def accept_alpn(extensions, offered) -> bytes | None:
+    """The client's check of the server's ALPN answer (ServerHello in 1.2, EncryptedExtensions
+    in 1.3): RFC 7301 §3.1 says it holds exactly one ProtocolName, and it must be one we
+    offered. As OpenSSL: decode_error for a list of another length, illegal_parameter for a
+    protocol we never offered. None if the server chose none."""
+    found = ext.find(extensions, ET.application_layer_protocol_negotiation)
+    if found is None:
+        return None
+    names = ext.value(found, "server_hello")
+    if len(names) != 1:
+        raise AlertError(AlertDescription.decode_error, f"the server's ALPN answer names "
+                         f"{len(names)} protocols, not exactly one (RFC 7301 §3.1)",
+                         check="alpn")
+    if names[0] not in _protocol_names(offered):
+        raise AlertError(AlertDescription.illegal_parameter, "the server chose application "
+                         f"protocol {names[0].decode('ascii', 'backslashreplace')!r}, which we "
+                         "did not offer", check="alpn")
+    return names[0]
 
 
 def choose_dhe_group(client_offer, server_groups) -> int | None:

@@ -315,6 +315,7 @@ class ConnectionReport:
     version: str | None = None
     suite: object = None
     group: str | None = None
+    alpn: str | None = None                    # the application protocol ALPN agreed on
     client_certificate: str | None = None
     resumed: bool = False
     early_data: int | None = None         # 0-RTT bytes accepted (None: none offered or rejected)
@@ -333,6 +334,8 @@ class ConnectionReport:
         line = f"{self.peer}  TLS {self.version} {self.suite}"
         if self.group:
             line += f" {self.group}"
+        if self.alpn is not None:
+            line += f", ALPN {self.alpn}"
         if self.client_certificate:
             line += f", client certificate {self.client_certificate}"
         if self.resumed:
@@ -504,6 +507,7 @@ class Server:
                 if isinstance(event, HandshakeComplete):
                     report.version, report.suite = event.version, event.suite
                     report.group = conn.values.get("group")
+                    report.alpn = conn.alpn_protocol
                     checks = conn.values.get("client_certificate_checks")
                     if checks is not None and checks.path:
                         report.client_certificate = checks.path[0].subject.rfc4514_string()

@@ -50,6 +50,9 @@ class ServerConnection(Connection):
         hs.suite, hs.identity = hello.choose_suite(ch, hs.version, cfg.suites, cfg.groups,
                                                    cfg.identities, cfg.signature_preference)
         hs.peer_schemes = hello.client_signature_schemes(ch)
+        hs.alpn_protocol = hello.choose_alpn(ch, cfg.alpn)      # RFC 7301 §3.2
+        if hs.alpn_protocol is not None:
+            self._show({"alpn_protocol": self.alpn_protocol})
         if cfg.record_size_limit is not None:      # RFC 8449 §4: echoed only if the client sent one
             hs.peer_record_size_limit = hello.peer_record_size_limit(ch.extensions, hs.version)
             if hs.peer_record_size_limit is not None:
@@ -80,7 +83,8 @@ class ServerConnection(Connection):
             secure_renegotiation=(TLS_EMPTY_RENEGOTIATION_INFO_SCSV in ch.cipher_suites
                                   or ch.extension(ET.renegotiation_info) is not None),
             point_formats=ch.extension(ET.ec_point_formats) is not None,
-            etm=hs.encrypt_then_mac, record_size_limit=hs.record_size_limit))
+            etm=hs.encrypt_then_mac, record_size_limit=hs.record_size_limit,
+            alpn=hs.alpn_protocol))
         if hs.encrypt_then_mac:
             self._show({"encrypt_then_mac": True})
         self._send_stage(tls12.certificate(hs.identity))
@@ -229,6 +233,8 @@ class ServerConnection(Connection):
         self.records.write = self._protection13("server_handshake")
         extensions = [] if hs.record_size_limit is None else [
             ext.record_size_limit(hs.record_size_limit)]
+        if hs.alpn_protocol is not None:         # RFC 8446 §4.2: ALPN goes in EncryptedExtensions
+            extensions.append(ext.application_layer_protocol_negotiation([hs.alpn_protocol]))
         if accept_early:
             extensions.append(ext.early_data())
         self._send_stage(tls13.encrypted_extensions(extensions))
@@ -343,6 +349,8 @@ class ServerConnection(Connection):
             why = "this server takes no early data"
         elif session.cipher_suite != hs.suite.code:
             why = "another cipher suite than the ticket's"
+        elif session.alpn != (hs.alpn_protocol or ""):
+            why = "another application protocol (ALPN) than the ticket's"
         else:
             why = cfg.anti_replay.check(hs.psk_identity, session, hs.client_ticket_age,
                                         self._now_ms())
@@ -371,7 +379,8 @@ class ServerConnection(Connection):
             session = sessions.Session(
                 "1.3", hs.suite.code, psk, self._now_ms(), cfg.ticket_lifetime,
                 int.from_bytes(self.rng.bytes(4), "big"), cfg.max_early_data,
-                server_name=hello.server_name_of(hs.client_hello) or "")
+                server_name=hello.server_name_of(hs.client_hello) or "",
+                alpn=hs.alpn_protocol or "")
             stage = tls13.new_session_ticket(cfg.ticket_lifetime, session.ticket_age_add, nonce,
                                              cfg.ticket_keys.seal(session), cfg.max_early_data)
             stage.values["ticket_psk"] = psk

@@ -84,18 +84,49 @@ def verify_data(master: bytes, sender: str, handshake_hash: bytes, suite: Cipher
     return prf(master, f"{sender} finished".encode(), handshake_hash, 12, suite.hash)
 
 
+# RFC 5705 §4: labels the handshake itself uses, which an exporter MUST NOT take
+# (and RFC 7627's "extended master secret").
+RESERVED_EXPORTER_LABELS = ("client finished", "server finished", "master secret",
+                            "key expansion", "extended master secret")
+
+
+def exporter_seed(client_random: bytes, server_random: bytes, context: bytes | None) -> bytes:
+    """RFC 5705 §4: client_random + server_random, then — only if there is a context — its
+    length as a uint16 and the context itself. So "no context" (None) and an empty context
+    (b"") give different keys in TLS 1.2, unlike TLS 1.3."""
+    seed = client_random + server_random
+    if context is not None:
+        if len(context) >= 2 ** 16:
+            raise ValueError("RFC 5705 §4: the context must be shorter than 2^16 bytes")
+        seed += len(context).to_bytes(2, "big") + context
+    return seed
+
+
+def export_keying_material(master: bytes, label: str, client_random: bytes,
+                           server_random: bytes, context: bytes | None, length: int,
+                           suite: CipherSuite) -> bytes:
+    """RFC 5705 §4: PRF(master_secret, label, exporter_seed(...))[0..length-1], with the
+    suite's PRF hash — keys for another protocol, bound to this TLS session."""
+    if label in RESERVED_EXPORTER_LABELS:
+        raise ValueError(f"exporter label {label!r} is reserved by TLS itself (RFC 5705 §4)")
+    return prf(master, label.encode("ascii"), exporter_seed(client_random, server_random,
+                                                             context), length, suite.hash)
+
+
 # -- message stages ------------------------------------------------------------------------
 
 
 def server_hello(suite: CipherSuite, server_random: bytes, ems: bool,
                  secure_renegotiation: bool = True, point_formats: bool = True,
-                 etm: bool = False, record_size_limit: int | None = None) -> Stage:
+                 etm: bool = False, record_size_limit: int | None = None,
+                 alpn: bytes | None = None) -> Stage:
     """The server's choice: version 1.2 (legacy_version 0x0303), one suite, its own random, and the
     extensions it agrees to — each only in answer to the client's (RFC 5246 §7.4.1.4):
     renegotiation_info if the client signalled RFC 5746 (an OpenSSL 3 client insists on it),
     extended_master_secret if both want it (RFC 7627), ec_point_formats for ECDHE if the client
     sent its own (RFC 8422 §5.2), encrypt_then_mac for a CBC suite if the client offered it (RFC
-    7366 §2), our record_size_limit if the client sent its own (RFC 8449 §4)."""
+    7366 §2), our record_size_limit if the client sent its own (RFC 8449 §4), the one
+    application protocol chosen from the client's list (RFC 7301 §3.1)."""
     exts = [ext.renegotiation_info()] if secure_renegotiation else []
     if ems:
         exts.append(ext.extended_master_secret())
@@ -105,6 +136,8 @@ def server_hello(suite: CipherSuite, server_random: bytes, ems: bool,
         exts.append(ext.encrypt_then_mac())
     if record_size_limit is not None:
         exts.append(ext.record_size_limit(record_size_limit))
+    if alpn is not None:
+        exts.append(ext.application_layer_protocol_negotiation([alpn]))
     return Stage(ServerHello(server_random, suite.code, tuple(exts)),
                  {"server_random": server_random, "cipher_suite": suite.name,
                   "extended_master_secret": ems})

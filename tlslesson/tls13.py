@@ -74,6 +74,23 @@ def next_traffic_secret(suite: CipherSuite, secret: bytes) -> bytes:
                              HASHES[suite.hash].digest_size)
 
 
+def exporter_secret_for_label(hash_name: str, exporter_secret: bytes, label: str) -> bytes:
+    """RFC 8446 §7.5, first step: Derive-Secret(Secret, label, "") — one secret per label, so
+    two applications exporting under different labels get unrelated keys. ``exporter_secret``
+    is exporter_master_secret (or, for 0-RTT data, early_exporter_master_secret)."""
+    return derive_secret(hash_name, exporter_secret, label, digest(hash_name, b""))
+
+
+def export_keying_material(hash_name: str, exporter_secret: bytes, label: str,
+                           context: bytes | None, length: int) -> bytes:
+    """RFC 8446 §7.5: TLS-Exporter(label, context_value, key_length) =
+    HKDF-Expand-Label(Derive-Secret(Secret, label, ""), "exporter", Hash(context_value), key_length).
+    In TLS 1.3 "no context" and an empty context are the same (Hash of zero bytes)."""
+    secret = exporter_secret_for_label(hash_name, exporter_secret, label)
+    return hkdf_expand_label(hash_name, secret, "exporter", digest(hash_name, context or b""),
+                             length)
+
+
 @dataclass
 class KeySchedule:
     """Every secret of one TLS 1.3 handshake, filled in as the handshake reaches it."""

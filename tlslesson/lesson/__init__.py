@@ -5,6 +5,7 @@ is actually made: ``import tlslesson.lesson`` (and ``tlslesson.lesson.models``) 
 
     from tlslesson.lesson import explorer, tamper_lab, suite_picker    # widgets (ipywidgets)
     from tlslesson.lesson import ladder, ladders, key_tree, suite_chart   # pictures (matplotlib)
+    from tlslesson.lesson import measure_groups, group_chart           # key exchange groups compared
     from tlslesson.lesson import state_diagram, state_table_text       # the state machines
     from tlslesson.lesson import hex_html, fields_table_html           # HTML, no dependencies
     from tlslesson.lesson import layout_fields, message_fields         # fields with their meaning
@@ -37,6 +38,7 @@ _EXPORTS = {
     "ExplorerModel": "models", "TamperModel": "models", "SuiteModel": "models",
     "TamperResult": "models", "Field": "models", "run_handshake": "models",
     "measure_suites": "models", "SuiteMeasurement": "models",
+    "measure_groups": "models", "GroupMeasurement": "models", "group_chart": "diagrams",
     "flights": "models", "handshake_values": "models",
     "message_fields": "models", "record_fields": "models", "layout_fields": "models",
     "hex_html": "hexview", "fields_table_html": "hexview", "values_table_html": "hexview",

@@ -12,6 +12,9 @@ and for a live connection, and only these values differ.
   Finished; notebook 12 (resumption) turns them on;
 * a ticket key from the seed and a fixed clock (``LESSON_CLOCK``), so tickets, ticket ages and
   resumed handshakes repeat too (a real server dates tickets by the wall clock);
+* the classical groups only (``groups.CLASSICAL``: x25519, P-256, ffdhe2048, one x25519 key
+  share), not the package's post-quantum default: the ClientHellos notebooks 00-11 show and check
+  stay the bytes they explain; notebook 13 offers X25519MLKEM768 by name (``groups=``);
 * no encrypt_then_mac (RFC 7366) and no record_size_limit (RFC 8449) in the hellos: the lessons
   teach the ClientHello and CBC's MAC-then-encrypt as RFC 5246 has them, and notebook 07 turns
   encrypt_then_mac on (``encrypt_then_mac=True``) to show the difference.
@@ -24,7 +27,7 @@ A real TLS stack uses fresh randomness and prefers RSA-PSS: ``ClientConfig()`` /
 """
 from __future__ import annotations
 
-from .. import pki, signatures
+from .. import groups, pki, signatures
 from ..connection import ClientConfig, ServerConfig
 from ..rng import LessonRandom, lesson_rngs
 from ..sessions import TicketKeys
@@ -54,6 +57,7 @@ def lesson_client(**options) -> ClientConfig:
     options.setdefault("encrypt_then_mac", False)
     options.setdefault("record_size_limit", None)
     options.setdefault("clock", LESSON_CLOCK)
+    options.setdefault("groups", groups.CLASSICAL)      # see above: the notebooks' bytes
     return ClientConfig(**options)
 
 
@@ -70,6 +74,7 @@ def lesson_server(**options) -> ServerConfig:
     if "ticket_keys" not in options:
         seed = getattr(options["rng"], "seed", "tls-lesson/server")
         options["ticket_keys"] = TicketKeys(LessonRandom(f"{seed}/ticket-keys"))
+    options.setdefault("groups", groups.CLASSICAL)      # see above: the notebooks' bytes
     return ServerConfig(**options)
 
 

@@ -497,6 +497,43 @@ def suite_chart(rows=None, repeat: int = 5):
     return fig
 
 
+def group_chart(rows=None, repeat: int = 5):
+    """Key exchange groups side by side: key share bytes (client, server) and handshake cost
+    (ms, both sides, in memory). ``rows`` from ``measure_groups()`` (measured now if None)."""
+    from .models import measure_groups
+    rows = list(rows) if rows is not None else measure_groups(repeat=repeat)
+    fig = _figure(11.0, 0.45 * len(rows) + 1.6)
+    axes = fig.subplots(1, 2, sharey=True)
+    height = fig.get_figheight()
+    fig.subplots_adjust(left=0.2, right=0.98, top=1 - 0.75 / height, bottom=0.5 / height,
+                        wspace=0.12)
+    ys = list(range(len(rows)))
+    pq = ["#e76f51" if r.kind in ("KEM", "hybrid") else "#457b9d" for r in rows]
+    ax = axes[0]
+    ax.barh([y - 0.18 for y in ys], [r.client_share for r in rows], height=0.34, color=pq)
+    ax.barh([y + 0.18 for y in ys], [r.server_share for r in rows], height=0.34, color=pq,
+            alpha=0.55)
+    for y, r in zip(ys, rows):
+        ax.text(r.client_share, y - 0.18, f" {r.client_share} (client)", va="center", fontsize=8)
+        ax.text(r.server_share, y + 0.18, f" {r.server_share} (server)", va="center", fontsize=8)
+    ax.set_title("key share bytes on the wire", fontsize=10)
+    ax = axes[1]
+    ax.barh(ys, [r.ms for r in rows], height=0.6, color=pq)
+    for y, r in zip(ys, rows):
+        ax.text(r.ms, y, f" {r.ms:.2f}", va="center", fontsize=8.5)
+    ax.set_title("handshake cost (ms, client + server)", fontsize=10)
+    for ax in axes:
+        ax.margins(x=0.3)
+        ax.tick_params(labelsize=9)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    axes[0].set_yticks(ys, [f"{r.group} ({r.kind})" for r in rows])
+    axes[0].invert_yaxis()
+    fig.suptitle("TLS 1.3 key exchange groups (orange: post-quantum), measured in this kernel",
+                 fontsize=11, fontweight="bold")
+    return fig
+
+
 # =================================================================================================
 # The handshake state machines, drawn and printed from ``tlslesson.states`` (never by hand)
 # =================================================================================================

@@ -884,6 +884,46 @@ def flights(steps) -> list[tuple[str, list[str]]]:
     return out
 
 
+class GroupMeasurement(NamedTuple):
+    group: str
+    kind: str               # ECDHE, DHE, KEM, hybrid
+    client_share: int       # bytes of the client's key_share entry's key_exchange
+    server_share: int
+    secret: int             # bytes of the shared secret fed to the key schedule
+    ms: float               # median wall time of one whole TLS 1.3 handshake in memory (both sides)
+    bytes: int              # every record of the handshake, headers included
+
+
+def measure_groups(names=("x25519", "secp256r1", "ffdhe2048", "X25519MLKEM768",
+                          "SecP256r1MLKEM768"), repeat: int = 5) -> list[GroupMeasurement]:
+    """TLS 1.3 handshakes (TLS_AES_128_GCM_SHA256, the lesson certificate) with each group as
+    the only one, fresh system randomness, after one warm-up run: sizes, median time, bytes."""
+    import statistics
+    import time
+
+    from .. import groups
+    from ..rng import SystemRandom
+    rows = []
+    for name in names:
+        group = groups.get(name)
+        times, result = [], None
+        for i in range(repeat + 1):
+            client = lesson_client(versions=("1.3",), groups=(group.code,), rng=SystemRandom())
+            server = lesson_server(versions=("1.3",), groups=(group.code,), rng=SystemRandom())
+            start = time.perf_counter()
+            result = connection.handshake(client, server)
+            elapsed = time.perf_counter() - start
+            if not result.ok:
+                raise TLSError(f"{name}: handshake failed: {result.error}")
+            if i:
+                times.append(elapsed)
+        rows.append(GroupMeasurement(
+            group.name, group.kind, group.client_share_size, group.server_share_size,
+            len(result.client.values["shared_secret"]),
+            round(statistics.median(times) * 1000, 2), sum(len(s.record) for s in result.steps)))
+    return rows
+
+
 def measure_suites(repeat: int = 5, client_auth: bool = False, ems: bool = True,
                    suites=None) -> list[SuiteMeasurement]:
     """Run ``repeat`` in-memory handshakes per suite with fresh system randomness (the real

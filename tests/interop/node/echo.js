@@ -5,7 +5,9 @@
 //
 // Options (all optional but port / cert / key): ecdhCurve, ciphers, minVersion, maxVersion,
 // secureOptions (a number: 1 is SSL_OP_NO_EXTENDED_MASTER_SECRET), requestCert (server),
-// cert/key (client: its certificate), timeout (ms, default 10000).
+// cert/key (client: its certificate), ALPNProtocols (a list, preferred first), exportLabel /
+// exportLength / exportContext (hex, absent: no context) for exportKeyingMaterial, timeout
+// (ms, default 10000).
 //
 // The server listens on 127.0.0.1 only, on a port the OS picks, and prints "LISTENING <port>";
 // it takes one connection, echoes what it reads until the client ends, then closes. The client
@@ -47,7 +49,8 @@ function many(value) { return value === undefined ? undefined : [].concat(value)
 // versions, options.
 function common() {
   const o = {};
-  for (const k of ["ecdhCurve", "ciphers", "minVersion", "maxVersion", "secureOptions"]) {
+  for (const k of ["ecdhCurve", "ciphers", "minVersion", "maxVersion", "secureOptions",
+                   "ALPNProtocols"]) {
     if (opts[k] !== undefined) o[k] = opts[k];
   }
   if (opts.ca) o.ca = many(opts.ca);
@@ -63,6 +66,13 @@ function describe(socket) {
   result.authorizationError = socket.authorizationError ? String(socket.authorizationError) : null;
   const peer = socket.getPeerCertificate();
   result.peerSubject = peer && peer.subject ? peer.subject.CN || null : null;
+  result.alpnProtocol = socket.alpnProtocol || null;     // false when none was agreed
+  if (opts.exportLabel) {
+    const context = opts.exportContext === undefined ? undefined
+      : Buffer.from(opts.exportContext, "hex");
+    result.exported = socket.exportKeyingMaterial(opts.exportLength, opts.exportLabel, context)
+      .toString("hex");
+  }
 }
 
 if (mode === "server") {
