@@ -176,7 +176,7 @@ class ClientConnection(Connection):
         session = sessions.Session(
             "1.3", hs.suite.code, psk, self._now_ms(), message.ticket_lifetime,
             message.ticket_age_add, ext.value(found, "new_session_ticket") if found else 0,
-            server_name=self.config.server_name or "", alpn=hs.alpn_protocol or "",
+            server_name=self.config.server_name or "", alpn=self.alpn_protocol or "",
             ticket=message.ticket,
             ticket_nonce=message.ticket_nonce)
         self.sessions = (self.sessions + [session])[-MAX_SESSIONS_KEPT:]

@@ -349,7 +349,7 @@ class ServerConnection(Connection):
             why = "this server takes no early data"
         elif session.cipher_suite != hs.suite.code:
             why = "another cipher suite than the ticket's"
-        elif session.alpn != (hs.alpn_protocol or ""):
+        elif session.alpn != (self.alpn_protocol or ""):
             why = "another application protocol (ALPN) than the ticket's"
         else:
             why = cfg.anti_replay.check(hs.psk_identity, session, hs.client_ticket_age,
@@ -380,7 +380,7 @@ class ServerConnection(Connection):
                 "1.3", hs.suite.code, psk, self._now_ms(), cfg.ticket_lifetime,
                 int.from_bytes(self.rng.bytes(4), "big"), cfg.max_early_data,
                 server_name=hello.server_name_of(hs.client_hello) or "",
-                alpn=hs.alpn_protocol or "")
+                alpn=self.alpn_protocol or "")
             stage = tls13.new_session_ticket(cfg.ticket_lifetime, session.ticket_age_add, nonce,
                                              cfg.ticket_keys.seal(session), cfg.max_early_data)
             stage.values["ticket_psk"] = psk
