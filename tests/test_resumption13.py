@@ -99,7 +99,7 @@ def test_resumption_with_psk_dhe_ke_skips_the_certificate(server, clock):
                                       "Finished"]
     assert "Certificate" not in names(h) and "CertificateVerify" not in names(h)
     assert h.client.walk == ["START", "WAIT_SH", "WAIT_EE", "WAIT_FINISHED", "CONNECTED"]
-    assert h.server.values["psk_mode"] == "psk_dhe_ke" and h.server.values["group"] == "x25519"
+    assert h.server.values["psk_mode"] == "psk_dhe_ke" and h.server.values["group"] == "X25519MLKEM768"
     assert h.server.values["client_ticket_age_ms"] == 5000     # the obfuscation undone
     assert h.client.keylog == h.server.keylog
     assert h.client.hs.schedule.early_secret == h.server.hs.schedule.early_secret

@@ -1,4 +1,4 @@
-"""The "Check your understanding" questions of lessons 00–11, kept here so that a notebook's cell
+"""The "Check your understanding" questions of the lessons, kept here so that a notebook's cell
 shows only ``quiz_for("07")`` — not the right answer next to the question.
 
 A student who wants to read the answers can (this file is not secret); what matters is that the
@@ -333,6 +333,23 @@ QUESTIONS: dict[str, tuple[Question | ValueQuestion, ...]] = {
                           ' the old record was sealed with an earlier one. Its explicit nonce '
                           'travels with it (RFC 5288 §3), so in TLS 1.2 AES-GCM it is the '
                           'additional data (RFC 5246 §6.2.3.3) that catches the copy.')),
+    ),
+    "13": (
+        Question(question='In a KEM-based key exchange, what does the server send back to the client?',
+                 options=['Its own public key, as in Diffie-Hellman', "A ciphertext that encapsulates a fresh secret to the client's key", 'The shared secret, encrypted under the certificate key', 'Nothing: the client derives the secret alone'],
+                 answer=1,
+                 explain="encapsulate(ek) gives a secret and a ciphertext; only the client's decapsulation key opens it."),
+        Question(question="How many bytes is the server's X25519MLKEM768 key_exchange, and what comes first?",
+                 options=['1216, the X25519 key first', '1120, the ML-KEM ciphertext (1088) first', '1088, ciphertext only', '1153, the classical part first'],
+                 answer=1,
+                 explain="Ciphertext (1088) ‖ X25519 public key (32) = 1120. The classical-first layout is SecP256r1MLKEM768's."),
+        Question(question='An ECDHE session recorded today, with forward secrecy, is decrypted in 2040 by a quantum computer. Which step failed?',
+                 options=["The server's certificate key leaked", 'The ephemeral x25519 keys were computed from the public keys on the wire', 'AES-GCM was broken', 'The Finished MAC was forged'],
+                 answer=1,
+                 explain="Shor's algorithm recovers the ephemeral private keys from the recorded public keys; the hybrid adds an ML-KEM secret that no known quantum algorithm recovers."),
+        ValueQuestion(question="Our client's default ClientHello sends X25519MLKEM768 and x25519 shares. How many bytes of key_exchange data is that in total?",
+                      answer=1248,
+                      explain='1216 (1184-byte encapsulation key + 32-byte X25519 key) plus 32 for the separate x25519 share.'),
     ),
 }
 LESSONS = tuple(QUESTIONS)
