@@ -14,7 +14,8 @@ header are skipped). ``(empty)`` is zero octets; ``salt:  0 (all zero octets)`` 
 length and is kept as ``None``. Every value's length is checked against the octet count the RFC
 states, so a mis-read line cannot go unnoticed.
 
-Run as a script to (re)write ``tests/vectors/rfc8448_simple.json`` from the RFC text::
+Run as a script to (re)write ``tests/vectors/rfc8448_simple.json`` (section 3) and
+``tests/vectors/rfc8448_resumed.json`` (section 4) from the RFC text::
 
     python tests/rfc8448_trace.py ../shared/vectors/rfc8448.txt
 """
@@ -29,6 +30,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 VECTORS = HERE / "vectors" / "rfc8448_simple.json"
+VECTORS_RESUMED = HERE / "vectors" / "rfc8448_resumed.json"
 
 _PAGE = re.compile(r"^(Thomson\s.*\[Page \d+\]|RFC 8448\s+TLS 1\.3 Traces\s+January 2019)$")
 _STEP = re.compile(r"^ {3}\{(client|server)\}\s+(.*)$")
@@ -200,35 +202,139 @@ WANTED = {
 }
 
 
-def extract(text: str) -> dict:
-    steps = parse_steps(text, *SECTION_3)
+# Section 4 resumes section 3's session with the ticket of its NewSessionTicket and sends 0-RTT
+# data. Several steps repeat, so ``nth`` counts among one actor's steps with that title: the
+# client sends three handshake records (ClientHello, EndOfEarlyData, Finished) and two
+# application_data records (the early data, then data under the application key).
+SECTION_4 = (857, 1588)           # "4.  Resumed 0-RTT Handshake" up to "5.  HelloRetryRequest"
+WANTED_RESUMED = {
+    "client_private_key": ("client", "create an ephemeral x25519 key pair", "private key"),
+    "client_public_key": ("client", "create an ephemeral x25519 key pair", "public key"),
+    "psk": ("client", 'extract secret "early"', "IKM"),
+    "early_secret": ("client", 'extract secret "early"', "secret"),
+    # what the RFC prints under "construct a ClientHello" stops before the binders (its length
+    # fields count them): the same bytes as the binder's "ClientHello prefix"
+    "client_hello_prefix": ("client", "construct a ClientHello", "ClientHello"),
+    "truncated_client_hello": ("client", "calculate PSK binder", "ClientHello prefix"),
+    "binder_hash": ("client", "calculate PSK binder", "binder hash"),
+    "binder_key": ("client", "calculate PSK binder", "PRK"),
+    "binder_finished_key": ("client", "calculate PSK binder", "expanded"),
+    "binder": ("client", "calculate PSK binder", "finished"),
+    "client_hello": ("client", "send handshake record", "payload"),     # the whole ClientHello
+    "client_hello_record": ("client", "send handshake record", "complete record"),
+    "client_hello_hash": ("client", 'derive secret "tls13 c e traffic"', "hash"),
+    "client_early_traffic_secret": ("client", 'derive secret "tls13 c e traffic"', "expanded"),
+    "early_exporter_master_secret": ("client", 'derive secret "tls13 e exp master"',
+                                     "expanded"),
+    "client_early_key": ("client", "derive write traffic keys for early application data",
+                         "key expanded"),
+    "client_early_iv": ("client", "derive write traffic keys for early application data",
+                        "iv expanded"),
+    "early_data": ("client", "send application_data record", "payload"),
+    "early_data_record": ("client", "send application_data record", "complete record"),
+    "server_private_key": ("server", "create an ephemeral x25519 key pair", "private key"),
+    "server_public_key": ("server", "create an ephemeral x25519 key pair", "public key"),
+    "server_hello": ("server", "construct a ServerHello", "ServerHello"),
+    "server_hello_record": ("server", "send handshake record", "complete record"),
+    "derived_for_handshake": ("server", 'derive secret for handshake "tls13 derived"', "expanded"),
+    "shared_secret": ("server", 'extract secret "handshake"', "IKM"),
+    "handshake_secret": ("server", 'extract secret "handshake"', "secret"),
+    "hello_hash": ("server", 'derive secret "tls13 c hs traffic"', "hash"),
+    "client_handshake_traffic_secret": ("server", 'derive secret "tls13 c hs traffic"', "expanded"),
+    "server_handshake_traffic_secret": ("server", 'derive secret "tls13 s hs traffic"', "expanded"),
+    "derived_for_master": ("server", 'derive secret for master "tls13 derived"', "expanded"),
+    "master_secret": ("server", 'extract secret "master"', "secret"),
+    "server_handshake_key": ("server", "derive write traffic keys for handshake data",
+                             "key expanded"),
+    "server_handshake_iv": ("server", "derive write traffic keys for handshake data",
+                            "iv expanded"),
+    "encrypted_extensions": ("server", "construct an EncryptedExtensions", "EncryptedExtensions"),
+    "server_finished_key": ("server", 'calculate finished "tls13 finished"', "expanded"),
+    "server_verify_data": ("server", 'calculate finished "tls13 finished"', "finished"),
+    "server_finished": ("server", "construct a Finished", "Finished"),
+    "server_flight_payload": ("server", "send handshake record", "payload", 1),
+    "server_flight_record": ("server", "send handshake record", "complete record", 1),
+    "server_finished_hash": ("server", 'derive secret "tls13 c ap traffic"', "hash"),
+    "client_application_traffic_secret_0": ("server", 'derive secret "tls13 c ap traffic"',
+                                            "expanded"),
+    "server_application_traffic_secret_0": ("server", 'derive secret "tls13 s ap traffic"',
+                                            "expanded"),
+    "exporter_master_secret": ("server", 'derive secret "tls13 exp master"', "expanded"),
+    "server_application_key": ("server", "derive write traffic keys for application data",
+                               "key expanded"),
+    "server_application_iv": ("server", "derive write traffic keys for application data",
+                              "iv expanded"),
+    "end_of_early_data": ("client", "construct an EndOfEarlyData", "EndOfEarlyData"),
+    "end_of_early_data_record": ("client", "send handshake record", "complete record", 1),
+    "client_handshake_key": ("client", "derive write traffic keys for handshake data",
+                             "key expanded"),
+    "client_handshake_iv": ("client", "derive write traffic keys for handshake data",
+                            "iv expanded"),
+    "client_finished_key": ("client", 'calculate finished "tls13 finished"', "expanded"),
+    "client_verify_data": ("client", 'calculate finished "tls13 finished"', "finished"),
+    "client_finished": ("client", "construct a Finished", "Finished"),
+    "client_finished_record": ("client", "send handshake record", "complete record", 2),
+    "client_application_key": ("client", "derive write traffic keys for application data",
+                               "key expanded"),
+    "client_application_iv": ("client", "derive write traffic keys for application data",
+                              "iv expanded"),
+    "client_finished_hash": ("client", 'derive secret "tls13 res master"', "hash"),
+    "resumption_master_secret": ("client", 'derive secret "tls13 res master"', "expanded"),
+    "client_application_data": ("client", "send application_data record", "payload", 1),
+    "client_application_data_record": ("client", "send application_data record",
+                                       "complete record", 1),
+    "server_application_data": ("server", "send application_data record", "payload"),
+    "server_application_data_record": ("server", "send application_data record",
+                                       "complete record"),
+    "client_alert": ("client", "send alert record", "payload"),
+    "client_alert_record": ("client", "send alert record", "complete record"),
+    "server_alert": ("server", "send alert record", "payload"),
+    "server_alert_record": ("server", "send alert record", "complete record"),
+}
+
+# what main() writes: file, section, table, and the section named in "source"
+DOCUMENTS = (
+    (VECTORS, SECTION_3, WANTED, "section 3 'Simple 1-RTT Handshake'"),
+    (VECTORS_RESUMED, SECTION_4, WANTED_RESUMED, "section 4 'Resumed 0-RTT Handshake'"),
+)
+
+
+def extract(text: str, section: tuple[int, int] = SECTION_3, wanted: dict = WANTED) -> dict:
+    steps = parse_steps(text, *section)
     out = {}
-    for name, (actor, title, label, *nth) in WANTED.items():
+    for name, (actor, title, label, *nth) in wanted.items():
         v = find(steps, actor, title, label, *nth)
         out[name] = {"line": v.line, "from": f"{{{actor}}} {title} / {label}",
                      "hex": v.data.hex()}
     return out
 
 
-def load() -> dict[str, bytes]:
-    """The values the tests use, as bytes, from tests/vectors/rfc8448_simple.json."""
-    data = json.loads(VECTORS.read_text())
+def load(path: Path = VECTORS) -> dict[str, bytes]:
+    """The values the tests use, as bytes, from tests/vectors/rfc8448_simple.json (or
+    ``path``: VECTORS_RESUMED for section 4)."""
+    data = json.loads(path.read_text())
     return {name: bytes.fromhex(entry["hex"]) for name, entry in data["values"].items()}
 
 
-def main(path: str) -> None:
-    text = Path(path).read_text()
-    doc = {
-        "source": "RFC 8448, Example Handshake Traces for TLS 1.3 (January 2019), section 3 "
-                  "'Simple 1-RTT Handshake' (lines 152-856 of the RFC text); 'line' is the "
+def document(text: str, section: tuple[int, int], wanted: dict, title: str) -> dict:
+    first, last = section
+    return {
+        "source": f"RFC 8448, Example Handshake Traces for TLS 1.3 (January 2019), {title} "
+                  f"(lines {first}-{last} of the RFC text); 'line' is the "
                   "line of each label in that text",
         "url": "https://www.rfc-editor.org/rfc/rfc8448.txt",
         "rfc_text_sha256": hashlib.sha256(text.encode()).hexdigest(),
         "extracted_by": "tests/rfc8448_trace.py",
-        "values": extract(text),
+        "values": extract(text, section, wanted),
     }
-    VECTORS.write_text(json.dumps(doc, indent=1) + "\n")
-    print(f"wrote {len(doc['values'])} values to {VECTORS}")
+
+
+def main(path: str) -> None:
+    text = Path(path).read_text()
+    for target, section, wanted, title in DOCUMENTS:
+        doc = document(text, section, wanted, title)
+        target.write_text(json.dumps(doc, indent=1) + "\n")
+        print(f"wrote {len(doc['values'])} values to {target}")
 
 
 if __name__ == "__main__":

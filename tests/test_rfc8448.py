@@ -122,10 +122,10 @@ class Run:
     server_close_events: list = dataclasses.field(default_factory=list)
 
 
-@pytest.fixture(scope="module")
-def run(rfc) -> Run:
-    """Drive a ClientConnection through the whole RFC 8448 §3 conversation."""
-    client = ClientConnection(rfc_client_config(rfc))
+def run_section_3(rfc, **changes) -> Run:
+    """Drive a ClientConnection through the whole RFC 8448 §3 conversation (``changes`` go to
+    its ClientConfig; test_rfc8448_resumed.py passes a clock, to date the ticket it resumes)."""
+    client = ClientConnection(rfc_client_config(rfc, **changes))
     r = Run(client)
     client.start()
     r.client_hello_record = client.data_to_send()
@@ -140,6 +140,11 @@ def run(rfc) -> Run:
     r.close_notify_record = client.data_to_send()
     r.server_close_events = client.receive(rfc["server_alert_record"])
     return r
+
+
+@pytest.fixture(scope="module")
+def run(rfc) -> Run:
+    return run_section_3(rfc)
 
 
 # -- the extracted vectors themselves --------------------------------------------------------------
@@ -267,7 +272,7 @@ def test_new_session_ticket_is_shown(rfc, run):
     assert nst.ticket_nonce == rfc["ticket_nonce"] == b"\x00\x00"
     assert len(nst.ticket) == 178
     assert nst.extensions == (ext.Extension(ET.early_data, (1024).to_bytes(4, "big")),)
-    # the PSK a resumption would use (not used here: the package does not resume)
+    # the PSK a resumption uses: test_rfc8448_resumed.py resumes with it (RFC 8448 §4)
     res_master = run.client.values["schedule"].resumption_master_secret
     assert tls13.hkdf_expand_label(SUITE.hash, res_master, "resumption", nst.ticket_nonce, 32) \
         == rfc["resumption_psk"]
@@ -477,6 +482,6 @@ def test_connection_with_validation_stops_at_the_name(rfc):
 # * EncryptedExtensions: ours is empty; the RFC's server echoes supported_groups,
 #   record_size_limit and an empty server_name;
 # * CertificateVerify: RSA-PSS takes a fresh random salt, so no two signatures are equal;
-# * NewSessionTicket: our server sends none (no resumption in the package).
+# * NewSessionTicket: our server seals its own session state under its own ticket key.
 # Everything it can match is tested above: the ServerHello bytes from our builders, the
 # CertificateVerify content and signature check, every secret, and the record protection.
