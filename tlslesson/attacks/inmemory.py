@@ -100,3 +100,18 @@ def alerts(data: bytes) -> list[AlertDescription]:
         if record.content_type == ContentType.alert and len(record.fragment) == 2:
             found.append(AlertDescription(record.fragment[1]))
     return found
+
+
+def observe(data: bytes, protected: bool) -> tuple[str, ...]:
+    """What an observer on the wire learns from a reply: each record's type and length, and an
+    alert's description only when it travels in the clear (``protected`` False: before the
+    sender's ChangeCipherSpec). ``("nothing",)`` when the peer just hung up."""
+    buffer, seen = RecordBuffer(), []
+    buffer.feed(data)
+    while (record := buffer.next_record()) is not None:
+        if record.content_type == ContentType.alert and not protected:
+            seen.append(f"alert {AlertDescription(record.fragment[1]).name}")
+        else:
+            seen.append(f"{ContentType(record.content_type).name} record, "
+                        f"{len(record.fragment)} bytes")
+    return tuple(seen) or ("nothing",)
