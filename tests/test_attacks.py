@@ -213,13 +213,14 @@ def test_labs_table_names_real_modules_and_classes():
 
 
 def test_weakened_classes_are_not_reachable_outside_attacks():
-    """No module of the package outside attacks/ imports it or names a weakened class."""
+    """No module of the package outside attacks/ names a weakened class, and none but the
+    notebook widget (lesson/attack_lab.py, a view over attacks.lab) imports attacks/."""
     outside = [p for p in (ROOT / "tlslesson").rglob("*.py") if "attacks" not in p.parts]
     assert len(outside) > 20
     imports = re.compile(r"(from|import)\s+(\.+|tlslesson\.)attacks\b")
     for path in outside:
         text = path.read_text(encoding="utf-8")
-        assert not imports.search(text), path
+        assert not imports.search(text) or path.name == "attack_lab.py", path
         for name in WEAKENED:
             assert name not in text, (name, path)
 
