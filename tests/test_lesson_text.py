@@ -196,7 +196,7 @@ def _matches(check: Wrong) -> list[str]:
 
 
 def test_the_texts_were_found():
-    assert len(LESSONS) == 13 and ASSIGNMENTS and MODELS in TEXTS
+    assert len(LESSONS) >= 14 and ASSIGNMENTS and MODELS in TEXTS     # 00-14 once 12 is in
     assert all(TEXTS.values())
 
 

@@ -36,6 +36,7 @@ class AlertDescription(IntEnum):  # RFC 8446 §6
     close_notify = 0
     unexpected_message = 10
     bad_record_mac = 20
+    decryption_failed_RESERVED = 21   # TLS 1.0's padding alert; RFC 4346 §7.2.2: never send it
     record_overflow = 22
     handshake_failure = 40
     bad_certificate = 42

@@ -4,6 +4,7 @@ The only part of tlslesson that uses ipywidgets or matplotlib, and only when a w
 is actually made: ``import tlslesson.lesson`` (and ``tlslesson.lesson.models``) needs neither.
 
     from tlslesson.lesson import explorer, tamper_lab, suite_picker    # widgets (ipywidgets)
+    from tlslesson.lesson import attack_lab                            # notebook 14's labs
     from tlslesson.lesson import ladder, ladders, key_tree, suite_chart   # pictures (matplotlib)
     from tlslesson.lesson import measure_groups, group_chart           # key exchange groups compared
     from tlslesson.lesson import state_diagram, state_table_text       # the state machines
@@ -47,6 +48,7 @@ _EXPORTS = {
     "state_diagram": "diagrams", "state_table_text": "diagrams",
     "explorer": "widgets", "tamper_lab": "widgets", "suite_picker": "widgets",
     "quiz_for": "questions", "questions": "questions",
+    "attack_lab": "attack_lab",
     "lesson_client": "configs", "lesson_server": "configs", "lesson_configs": "configs",
 }
 _MODULES = ("models", "hexview", "diagrams", "widgets", "check", "configs")

@@ -1,0 +1,265 @@
+"""The attack labs (tlslesson/attacks/, issue 17): each attack works against its weakened lesson
+peer and fails, at the named check, against the package's default behaviour; the weakened
+classes are reachable neither from the default configurations nor from the command line."""
+from __future__ import annotations
+
+import importlib
+import pathlib
+import re
+
+import pytest
+
+from tlslesson import connection, record
+from tlslesson.attacks import (LABS, WEAKENED, bleichenbacher, cbc_padding_oracle, downgrade,
+                               gcm_nonce_reuse as gcm, identities, no_validation,
+                               triple_handshake)
+from tlslesson.client import ClientConnection
+from tlslesson.lesson.configs import lesson_configs
+from tlslesson.rng import lesson_rng
+from tlslesson.server import ServerConnection
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+# -- lab 1 ------------------------------------------------------------------------------------------
+def test_mitm_reads_the_cookie_of_a_client_that_skips_validation():
+    result = no_validation.man_in_the_middle(verify=False)
+    assert result.succeeded and result.cookie == b"7f3a9c2e51d84b06"
+    assert result.client_received == no_validation.RESPONSE
+    # the client's hop really ended at Mallory: her self-signed certificate
+    assert result.to_mallory.server.hs.identity is identities.mallory_self_signed()
+
+
+def test_validation_stops_the_mitm_at_the_chain_step():
+    result = no_validation.man_in_the_middle(verify=True)
+    assert not result.succeeded and result.cookie is None
+    assert result.check == "certificate:chain building / trust anchor"
+
+
+# -- lab 2 ------------------------------------------------------------------------------------------
+MESSAGES = [("client", b"GET / HTTP/1.1\r\nCookie: session=0123456789abcdef\r\n\r\n"),
+            ("server", b"HTTP/1.1 200 OK\r\n\r\nhello")]
+
+
+@pytest.fixture(scope="module")
+def recording():
+    client, server = lesson_configs("test-bleichenbacher", versions=("1.2",),
+                                    suites=(bleichenbacher.RSA_SUITE,),
+                                    server={"identities": (identities.victim_rsa(),)})
+    return bleichenbacher.record_session(client, server, MESSAGES)
+
+
+def test_installed_cryptography_does_implicit_rejection():
+    """Why PaddingOracleServer does its own RSA: the library gives no padding error to leak."""
+    from cryptography.hazmat.primitives.asymmetric import padding
+    key = identities.victim_rsa().key
+    n = key.public_key().public_numbers().n
+    garbage = (n - 12345).to_bytes(129, "big")           # surely not 00 02 ...
+    if bleichenbacher.raw_rsa_decrypt(key, garbage)[:2] == b"\x00\x02":
+        pytest.skip("unlucky ciphertext")
+    try:
+        key.decrypt(garbage, padding.PKCS1v15())
+    except ValueError:
+        pytest.skip("this cryptography/OpenSSL raises on bad padding (no implicit rejection)")
+
+
+def test_bleichenbacher_recovers_the_pre_master_and_decrypts_the_session(recording):
+    counts = []
+    result = bleichenbacher.recover(recording, on_query=counts.append)
+    assert result.pre_master_secret == recording.pre_master_secret
+    assert result.block[:2] == b"\x00\x02" and result.block[-49] == 0
+    assert result.block[-48:-46] == b"\x03\x03"
+    assert result.plaintexts == MESSAGES
+    assert counts and counts == sorted(counts) and result.queries < 20_000
+    assert result.seconds < 30
+
+
+def test_bleichenbacher_against_the_default_server_finds_no_oracle(recording):
+    with pytest.raises(bleichenbacher.AttackFailed) as failed:
+        bleichenbacher.recover(recording, server_class=ServerConnection)
+    assert failed.value.check == "record_mac" and failed.value.queries == 2
+
+
+def test_the_padding_oracle_server_leaks_and_the_default_does_not(recording):
+    identity = identities.victim_rsa()
+    configs = lesson_configs(versions=("1.2",), suites=(bleichenbacher.RSA_SUITE,),
+                             server={"identities": (identity,)})
+    pub = identity.certificate.public_key()
+    answers = {}
+    for cls in (bleichenbacher.PaddingOracleServer, ServerConnection):
+        oracle = bleichenbacher.Oracle(cls, configs[1], configs[0], pub)
+        good = oracle.ask_raw(int.from_bytes(recording.encrypted_pre_master, "big"))
+        bad = oracle.ask_raw(pub.public_numbers().n - 1)
+        answers[cls.__name__] = (good, bad)
+    assert answers["PaddingOracleServer"][0] != answers["PaddingOracleServer"][1]
+    assert answers["ServerConnection"][0] == answers["ServerConnection"][1]
+
+
+# -- lab 3 ------------------------------------------------------------------------------------------
+def test_cbc_padding_oracle_recovers_the_cookie():
+    victim = cbc_padding_oracle.Victim("none")
+    result = cbc_padding_oracle.attack(victim)
+    assert result.succeeded and result.recovered == cbc_padding_oracle.COOKIE
+    assert ("nothing",) in result.answers and len(result.answers) == 2
+    assert result.sessions < 1000
+
+
+@pytest.mark.parametrize("defence", ["uniform errors", "encrypt-then-MAC", "AEAD"])
+def test_cbc_padding_oracle_defences(defence):
+    with pytest.raises(bleichenbacher.AttackFailed) as failed:
+        cbc_padding_oracle.attack(cbc_padding_oracle.Victim(defence))
+    assert failed.value.check == "record_mac" and failed.value.queries == 2
+
+
+def test_padding_first_reader_fails_padding_apart_from_the_mac():
+    suite = cbc_padding_oracle.CBC_SUITE
+    key, mac_key = bytes(range(16)), bytes(20)
+    writer = record.CBC12(suite, key, mac_key, lesson_rng("cbc"))
+    rec = writer.seal(23, 0x0303, b"attack at dawn")
+    flipped_last = rec.fragment[:-17] + bytes([rec.fragment[-17] ^ 1]) + rec.fragment[-16:]
+    flipped_first = rec.fragment[:16] + bytes([rec.fragment[16] ^ 1]) + rec.fragment[17:]
+    checks = []
+    for fragment in (flipped_last, flipped_first):
+        reader = cbc_padding_oracle.PaddingFirstCBC12(suite, key, mac_key)
+        with pytest.raises(Exception) as error:
+            reader.open(record.Record(23, 0x0303, fragment))
+        checks.append(error.value.check)
+    assert checks == ["record_padding", "record_mac"]
+
+
+# -- lab 4 ------------------------------------------------------------------------------------------
+def test_triple_handshake_without_ems_gives_two_connections_one_master_secret():
+    result = triple_handshake.synchronize(ems=False)
+    assert result.same_master_secret and result.forwarded_accepted and result.succeeded
+    assert result.client_finished[0] != result.client_finished[1]   # different transcripts
+    c_cert = result.to_mallory.server.hs.identity.certificate
+    s_cert = result.to_server.server.hs.identity.certificate
+    assert c_cert != s_cert
+
+
+def test_triple_handshake_with_ems_fails_at_record_mac():
+    result = triple_handshake.synchronize(ems=True)
+    assert not result.same_master_secret and not result.forwarded_accepted
+    assert result.check == "record_mac" and result.extended_master_secret == (True, True)
+
+
+def test_triple_handshake_stripping_ems_leaves_sessions_marked_without_it():
+    result = triple_handshake.synchronize(ems=True, mallory_keeps_ems=False)
+    assert result.same_master_secret
+    assert result.extended_master_secret == (False, False)   # RFC 7627 §5.3: not resumable
+
+
+# -- lab 5 ------------------------------------------------------------------------------------------
+def test_ghash_matches_cryptography():
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    key, nonce, aad, plain = bytes(range(16)), bytes(12), b"header", b"x" * 37
+    sealed = AESGCM(key).encrypt(nonce, plain, aad)
+    enc = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+    h = gcm.to_field(enc.update(bytes(16)))
+    mask = gcm.to_field(enc.update(nonce + b"\0\0\0\1"))
+    assert gcm.from_field(gcm.ghash(h, aad, sealed[:-16]) ^ mask) == sealed[-16:]
+
+
+def test_roots_are_found():
+    rng = lesson_rng("roots")
+    a, b = 0x1234, 1 << 100 | 7
+    f = gcm.p_mul(gcm.p_mul([a, 1], [b, 1]), [0, 0, 1, 1])   # (X+a)(X+b)X^2(X+1)
+    assert gcm.roots(f, rng) == sorted({0, 1, a, b})
+
+
+def test_gcm_nonce_reuse_forges_a_record_the_client_accepts():
+    result = gcm.attack(weakened=True)
+    assert len(set(result.nonces)) == 1
+    assert result.xor_of_plaintexts == bytes(a ^ b for a, b in zip(gcm.RESPONSES[0],
+                                                                    gcm.RESPONSES[1]))
+    assert result.h == result.true_h and result.succeeded
+    assert result.client_received == gcm.FORGED
+
+
+def test_gcm_unique_nonces_make_the_forgery_fail_at_record_mac():
+    result = gcm.attack(weakened=False)
+    assert len(set(result.nonces)) == 3 and result.h is None
+    assert not result.succeeded and result.check == "record_mac"
+
+
+# -- lab 6 ------------------------------------------------------------------------------------------
+def test_downgrade_succeeds_against_a_client_ignoring_the_sentinel():
+    result = downgrade.downgrade(check_sentinel=False)
+    assert result.succeeded and result.version == "1.2"
+    assert result.cookie == b"5be0c41d27a9f836" and result.oracle_queries > 0
+
+
+def test_the_sentinel_stops_the_downgrade():
+    result = downgrade.downgrade(check_sentinel=True)
+    assert not result.succeeded and result.check == "downgrade_sentinel"
+    assert result.oracle_queries == 0
+
+
+def test_rewriting_the_sentinel_is_caught_by_the_ske_signature_but_not_with_static_rsa():
+    ecdhe = downgrade.downgrade(check_sentinel=True, rewrite_sentinel=True, rsa_only=False)
+    assert ecdhe.check == "ske_signature"
+    rsa = downgrade.downgrade(check_sentinel=True, rewrite_sentinel=True, rsa_only=True)
+    assert rsa.check != "downgrade_sentinel" and rsa.version == "1.2"
+
+
+# -- lesson only --------------------------------------------------------------------------------
+def test_labs_table_names_real_modules_and_classes():
+    for lab in LABS:
+        module = importlib.import_module(f"tlslesson.attacks.{lab.module}")
+        name = lab.weakened.split("(")[0]
+        assert name in ("ClientConfig", "ems=False") or hasattr(module, name), lab
+    assert [lab.number for lab in LABS] == list(range(1, len(LABS) + 1))
+
+
+def test_weakened_classes_are_not_reachable_outside_attacks():
+    """No module of the package outside attacks/ names a weakened class, and none but the
+    notebook widget (lesson/attack_lab.py, a view over attacks.lab) imports attacks/."""
+    outside = [p for p in (ROOT / "tlslesson").rglob("*.py") if "attacks" not in p.parts]
+    assert len(outside) > 20
+    imports = re.compile(r"(from|import)\s+(\.+|tlslesson\.)attacks\b")
+    for path in outside:
+        text = path.read_text(encoding="utf-8")
+        assert not imports.search(text) or path.name == "attack_lab.py", path
+        for name in WEAKENED:
+            assert name not in text, (name, path)
+
+
+def test_defaults_are_the_defended_ones():
+    client, server = connection.ClientConfig(), connection.ServerConfig()
+    assert client.verify and client.ems and server.ems
+    lesson_client, lesson_server = lesson_configs()
+    assert lesson_client.verify and lesson_client.ems and lesson_server.ems
+    assert type(ClientConnection(client)) is ClientConnection
+
+
+def test_command_line_offers_no_attack():
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "tlslesson", "--help"], capture_output=True,
+                         text=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 0 and "attack" not in out.stdout.lower()
+    for command in ("connect", "serve"):
+        out = subprocess.run([sys.executable, "-m", "tlslesson", command, "--help"],
+                             capture_output=True, text=True, cwd=ROOT, timeout=60)
+        assert not re.search(r"oracle|nonce|sentinel|attack", out.stdout, re.I), command
+
+
+@pytest.mark.parametrize("number", [1, 3, 4, 5])
+def test_lab_model_runs_both_ways(number):
+    from tlslesson.attacks import lab
+    off, on = lab.run(number, defence=False), lab.run(number, defence=True)
+    assert off.succeeded and off.check is None and off.lines
+    assert not on.succeeded and on.check == LABS[number - 1].stopped_by
+
+
+def test_attack_lab_widget_builds(capsys):
+    pytest.importorskip("ipywidgets")
+    from tlslesson.lesson import attack_lab
+    view = attack_lab(5)
+    toggle, button, counter = view.children[0].children
+    toggle.value = True
+    assert toggle.description == "defence: on"
+    button.click()
+    # outside a kernel the Output widget captures nothing: the print reaches stdout
+    assert "record_mac" in str(view.children[1].outputs) + capsys.readouterr().out
