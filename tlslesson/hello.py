@@ -58,10 +58,11 @@ def is_ip(name: str) -> bool:
 
 
 def client_hello(config, random: bytes, session_id: bytes, key_shares=(),
-                 cookie: bytes | None = None) -> ClientHello:
+                 cookie: bytes | None = None, session_ticket: bytes | None = None) -> ClientHello:
     """The client's offer: versions, suites, groups, signature schemes, and — when TLS 1.3 is
     offered — key shares (``ext.KeyShareEntry``) guessed in advance, which is what saves TLS 1.3
-    a round trip."""
+    a round trip. ``session_ticket``: the RFC 5077 extension, with a ticket to resume or empty
+    (b"": "send me one"); None leaves it out."""
     offers_12, offers_13 = "1.2" in config.versions, "1.3" in config.versions
     # TLS 1.3 suites first, as real clients list them (a 1.2 server skips what it doesn't know)
     suites = [s.code for v in ("1.3", "1.2") if v in config.versions
@@ -80,6 +81,8 @@ def client_hello(config, random: bytes, session_id: bytes, key_shares=(),
     if offers_12 and config.encrypt_then_mac and any(
             not s.aead for s in config.suites if s.version == "1.2"):
         exts.append(ext.encrypt_then_mac())      # RFC 7366 §2: only worth it with a CBC suite
+    if offers_12 and session_ticket is not None:
+        exts.append(ext.session_ticket(session_ticket))
     if config.record_size_limit is not None:     # RFC 8449 §4
         exts.append(ext.record_size_limit(our_record_size_limit(
             config, "1.3" if offers_13 else "1.2")))
