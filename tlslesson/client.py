@@ -2,10 +2,14 @@
 
 TLS 1.3 (RFC 8446 App. A.1):  START -> WAIT_SH -> WAIT_EE -> WAIT_CERT_CR -> [WAIT_CERT] ->
 WAIT_CV -> WAIT_FINISHED -> CONNECTED. TLS 1.2 (RFC 5246 §7.3): START -> WAIT_SH -> WAIT_CERT ->
-[WAIT_SKE] -> WAIT_CR_OR_SHD -> [WAIT_SHD] -> SEND_FLIGHT -> WAIT_CCS -> WAIT_FINISHED -> CONNECTED.
+[WAIT_SKE] -> WAIT_CR_OR_SHD -> [WAIT_SHD] -> SEND_FLIGHT -> [WAIT_TICKET] -> WAIT_CCS -> WAIT_FINISHED
+-> CONNECTED; when the server resumes our session: START -> WAIT_SH -> [WAIT_TICKET] -> WAIT_CCS ->
+WAIT_FINISHED -> SEND_FINISHED -> CONNECTED.
 The tables are in ``states.py``; ``HANDLERS`` below names the method for each of their entries.
 """
 from __future__ import annotations
+
+from dataclasses import replace
 
 from . import extensions as ext
 from . import groups, hello, pki, states, tls12, tls13
@@ -14,7 +18,13 @@ from .constants import (AlertDescription as AD, DOWNGRADE_TLS12, ExtensionType a
                         HandshakeType as HT, ProtocolVersion)
 from .errors import AlertError
 from .messages import (Certificate, CertificateRequest, CertificateVerify, ClientHello,
-                       EncryptedExtensions, Finished, ServerHello, ServerHelloDone)
+                       EncryptedExtensions, Finished, NewSessionTicket, ServerHello,
+                       ServerHelloDone)
+from .sessions import Session
+
+# How long we keep a 1.2 session the server gave no lifetime for (a bare session ID, or a
+# ticket hint of 0, "unspecified": RFC 5077 §3.3): OpenSSL's default session timeout.
+SESSION_LIFETIME = 7200
 
 
 def _lesson_trust():
@@ -37,6 +47,8 @@ class ClientConnection(Connection):
         cfg, hs = self.config, self.hs
         hs.client_random = self.rng.bytes(32)
         session_id = cfg.session_id
+        if "1.2" in cfg.versions:
+            session_id = self._offer_session12(session_id)
         if session_id is None:    # RFC 8446 App. D.4: a 1.3 client in compatibility mode sends one
             session_id = self.rng.bytes(32) if "1.3" in cfg.versions else b""
         shares = []
@@ -50,8 +62,47 @@ class ClientConnection(Connection):
             self._show({"client_share": shares[0].key_exchange,
                         "client_private": groups.get(shares[0].group).private_bytes(
                             hs.key_shares[shares[0].group])})
-        self._send_client_hello(hello.client_hello(cfg, hs.client_random, session_id, shares))
+        self._send_client_hello(hello.client_hello(cfg, hs.client_random, session_id, shares,
+                                                   session_ticket=hs.session_ticket))
         self._enter("WAIT_SH")
+
+    def _offer_session12(self, session_id: bytes | None) -> bytes | None:
+        """A TLS 1.2 session to resume (``config.session``), if it is fit to offer: its ID as
+        our session ID, or its ticket in session_ticket with a fresh random session ID, which
+        the server echoes if it resumes (RFC 5077 §3.4). Returns the session ID to send."""
+        cfg, hs = self.config, self.hs
+        session = cfg.session
+        if session is not None and session.version != "1.2":
+            session = None                           # a TLS 1.3 ticket goes in pre_shared_key
+        reason = None if session is None else self._unfit12(session)
+        if reason is not None:
+            self._show({"session_resumed": False, "resumption": f"not offered: {reason}"})
+        elif session is not None:
+            hs.offered_session = session
+            if session.ticket:
+                hs.session_ticket = session.ticket
+                session_id = self.rng.bytes(32)
+            else:
+                session_id = session.session_id
+        if hs.session_ticket is None and cfg.session_tickets:
+            hs.session_ticket = b""                  # no ticket yet: "send me one"
+        return session_id
+
+    def _unfit12(self, session: Session) -> str | None:
+        cfg = self.config
+        if not (session.ticket or session.session_id):
+            return "neither a ticket nor a session ID to resume it by"
+        if session.expired(self._now_ms()):
+            return "expired"
+        if session.server_name != (cfg.server_name or ""):
+            return f"made for {session.server_name!r}, not {cfg.server_name!r}"
+        if session.cipher_suite not in [s.code for s in cfg.suites if s.version == "1.2"]:
+            return "its cipher suite is not in our offer"   # RFC 5246 §7.4.1.2: it must be
+        if cfg.ems and not session.extended_master_secret:
+            # RFC 7627 §5.3: "The client SHOULD NOT offer an abbreviated handshake to resume a
+            # session that does not use an extended master secret."
+            return "no extended master secret in the session (RFC 7627 §5.3)"
+        return None
 
     def _send_client_hello(self, message: ClientHello) -> None:
         if self.config.customize_hello is not None:
@@ -102,8 +153,37 @@ class ClientConnection(Connection):
         self._peer_record_size_limit(sh.extensions)
         self._show({"server_random": sh.random,
                     "extended_master_secret": hs.extended_master_secret})
+        hs.session_id = sh.session_id
+        hs.ticket_expected = sh.extension(ET.session_ticket) is not None
         hs.transcript.add(raw)
+        if hs.offered_session is not None:
+            if sh.session_id and sh.session_id == hs.client_hello.session_id:
+                return self._resumed12(sh)
+            self._show({"session_resumed": False,
+                        "resumption": "the server chose a full handshake"})
         self._enter("WAIT_CERT")
+
+    def _resumed12(self, sh: ServerHello) -> None:
+        """The server echoed our session ID: it resumes the session we offered (RFC 5246
+        §7.4.1.3), so the keys come from its master secret and the two new randoms, and the
+        server's ChangeCipherSpec and Finished come next."""
+        hs = self.hs
+        session = hs.offered_session
+        if sh.cipher_suite != session.cipher_suite:
+            raise AlertError(AD.illegal_parameter, "server resumed the session with another "
+                             "cipher suite than the session's", check="resumption")
+        if hs.extended_master_secret != session.extended_master_secret:
+            # RFC 7627 §5.3: the client MUST abort (handshake_failure, §5.2) either way round
+            raise AlertError(AD.handshake_failure, "server resumed a session "
+                             + ("with" if session.extended_master_secret else "without")
+                             + " extended master secret, and its ServerHello "
+                             + ("does not say so" if session.extended_master_secret else
+                                "says it has one"), check="extended_master_secret")
+        hs.resumed, hs.master_secret = True, session.secret
+        how = "ticket" if hs.session_ticket else "session ID"
+        self._show({"session_resumed": True, "resumption": f"resumed by {how}"})
+        self._tls12_keys()
+        self._enter("WAIT_TICKET" if hs.ticket_expected else "WAIT_CCS")
 
     def _peer_record_size_limit(self, extensions) -> None:
         """The server's record_size_limit (only ever an answer to ours): from now on our
@@ -189,11 +269,42 @@ class ClientConnection(Connection):
                 cfg.identity.key, request.signature_algorithms, bytes(hs.transcript),
                 cfg.signature_preference))
         self._send_ccs_and_finished12()
+        self._enter("WAIT_TICKET" if hs.ticket_expected else "WAIT_CCS")
+
+    def on_new_session_ticket12(self, message: NewSessionTicket, raw: bytes) -> None:
+        """RFC 5077 §3.3: the ticket to bring back next time (empty: the server changed its
+        mind). Part of the transcript, unlike TLS 1.3's."""
+        self.hs.new_ticket = message
+        self.hs.transcript.add(raw)
         self._enter("WAIT_CCS")
 
     def on_finished12(self, message: Finished, raw: bytes) -> None:
+        hs = self.hs
         self._check_finished(message, self._tls12_finished("server").message.verify_data, raw)
+        if hs.resumed:                     # abbreviated: our ChangeCipherSpec, Finished now
+            self._enter("SEND_FINISHED")
+            self._send_ccs_and_finished12()
+        hs.session = self._session_after12()
         self._complete()
+
+    def _session_after12(self) -> Session | None:
+        """What to keep for next time: the resumed session (with the new ticket, if one came),
+        or the new session, if the server gave an ID or a ticket to resume it by."""
+        cfg, hs = self.config, self.hs
+        ticket = hs.new_ticket.ticket if hs.new_ticket is not None else b""
+        lifetime = (hs.new_ticket.ticket_lifetime if ticket and hs.new_ticket.ticket_lifetime
+                    else SESSION_LIFETIME)
+        if hs.resumed:
+            if not ticket:
+                return hs.offered_session
+            return replace(hs.offered_session, ticket=ticket, lifetime=lifetime,
+                           issued_ms=self._now_ms())
+        if not (ticket or hs.session_id):
+            return None
+        return Session("1.2", hs.suite.code, hs.master_secret, self._now_ms(), lifetime,
+                       extended_master_secret=hs.extended_master_secret,
+                       server_name=cfg.server_name or "", ticket=ticket,
+                       session_id=hs.session_id)
 
     # -- TLS 1.3 -----------------------------------------------------------------------------
     def _server_hello13(self, sh: ServerHello, raw: bytes) -> None:
@@ -246,7 +357,8 @@ class ClientConnection(Connection):
         self._send_client_hello(hello.client_hello(
             cfg, hs.client_random, hs.client_hello.session_id,
             [ext.KeyShareEntry(group, share)],
-            ext.value(cookie, "hello_retry_request") if cookie else None))
+            ext.value(cookie, "hello_retry_request") if cookie else None,
+            session_ticket=hs.session_ticket))
         self._enter("WAIT_SH")
 
     def on_encrypted_extensions(self, message: EncryptedExtensions, raw: bytes) -> None:
@@ -305,6 +417,7 @@ class ClientConnection(Connection):
                 HT.server_key_exchange: on_server_key_exchange,
                 HT.certificate_request: on_certificate_request12,
                 HT.server_hello_done: on_server_hello_done,
+                HT.new_session_ticket: on_new_session_ticket12,
                 states.CCS: Connection.on_change_cipher_spec,
                 HT.finished: on_finished12,
                 ("CONNECTED", HT.hello_request): Connection.on_renegotiation},

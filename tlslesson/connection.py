@@ -34,6 +34,7 @@ from .messages import (Alert, Certificate, CertificateRequest, ChangeCipherSpec,
 from .prf import Transcript
 from .record import AEAD12, AEAD13, CBC12, CBC12EtM, MAX_PLAINTEXT, RecordLayer, fragment
 from .rng import SystemRandom
+from .sessions import Session, SessionCache, TicketKeys, now_ms
 from .suites import SUITES, CipherSuite
 
 # A peer could announce a 16 MiB message and make us buffer it: OpenSSL's largest limit per
@@ -59,6 +60,8 @@ class ClientConfig:
     signature_preference: tuple[int, ...] = signatures.SUPPORTED   # the order we pick ours by
     now: _dt.datetime | None = None                    # clock for certificate validity (None: now)
     session_id: bytes | None = None                    # None: 32 random bytes when offering 1.3
+    session: Session | None = None                     # a session to resume (1.2: by its ticket or ID)
+    session_tickets: bool = False                      # 1.2: offer session_ticket (RFC 5077), to get one
     rng: object = field(default_factory=SystemRandom)
     log_records: bool = False                          # also log every application-data record
     # Lesson/test hook: rewrite the ClientHello before it is sent (reproduce another client's
@@ -87,6 +90,12 @@ class ServerConfig:
     now: _dt.datetime | None = None
     rng: object = field(default_factory=SystemRandom)
     log_records: bool = False
+    # TLS 1.2 resumption (RFC 5246 §7.3, RFC 5077). One cache and one ticket key per ServerConfig:
+    # copies of it (net.Server makes one per connection) share them. None: no resumption that way.
+    session_cache: SessionCache | None = field(default_factory=SessionCache)
+    ticket_keys: TicketKeys | None = field(default_factory=TicketKeys)
+    session_lifetime: int = 7200                       # seconds a 1.2 session may be resumed
+    resume_without_ems: bool = False                   # RFC 7627 §5.3: legacy insecure resumption
 
 
 # -- events -------------------------------------------------------------------------------------
@@ -151,6 +160,14 @@ class HandshakeData:
     peer_record_size_limit: int | None = None    # RFC 8449: what the peer takes in a record
     record_size_limit: int | None = None     # RFC 8449: what we announced (and enforce)
     master_secret: bytes = b""               # 1.2
+    # 1.2 resumption
+    resumed: bool = False                    # an abbreviated handshake (RFC 5246 §7.3, Figure 2)
+    session: Session | None = None           # the session this connection resumed or made
+    offered_session: Session | None = None   # client: the session its ClientHello offered
+    session_id: bytes = b""                  # the ServerHello's session ID
+    session_ticket: bytes | None = None      # client: the session_ticket extension it sent
+    ticket_expected: bool = False            # the ServerHello echoed session_ticket
+    new_ticket: object = None                # client: the NewSessionTicket received
     pending_keys: tuple | None = None        # 1.2: (our write, our read) protection until CCS
     schedule: tls13.KeySchedule | None = None    # 1.3
     traffic_secrets: dict = field(default_factory=dict)   # 1.3 role -> current application secret
@@ -210,6 +227,16 @@ class Connection:
     @property
     def transcript(self) -> Transcript:
         return self.hs.transcript
+
+    @property
+    def resumed(self) -> bool:
+        """Was this an abbreviated handshake (OpenSSL: "Reused" rather than "New")?"""
+        return self.hs.resumed
+
+    @property
+    def session(self) -> Session | None:
+        """The session made or resumed here, to keep for resuming later (None: none to keep)."""
+        return self.hs.session
 
     @property
     def peer(self) -> str:
@@ -509,10 +536,16 @@ class Connection:
         else:
             hs.master_secret = tls12.master_secret(pre_master, hs.client_random,
                                                    hs.server_random, hs.suite)
+        self._show({"pre_master_secret": pre_master})
+        self._tls12_keys()
+
+    def _tls12_keys(self) -> None:
+        """From the master secret (new, or the resumed session's) and this connection's two
+        randoms: the key block and the protection each direction switches to at its CCS."""
+        hs = self.hs
         self.keylog.append(keylog.line("CLIENT_RANDOM", hs.client_random, hs.master_secret))
         kb = tls12.key_block(hs.master_secret, hs.client_random, hs.server_random, hs.suite)
-        self._show({"pre_master_secret": pre_master, "master_secret": hs.master_secret,
-                    "key_block": kb})
+        self._show({"master_secret": hs.master_secret, "key_block": kb})
 
         def protection(mac_key, key, iv):
             if hs.suite.aead:
@@ -523,6 +556,12 @@ class Connection:
         client = protection(kb.client_write_mac_key, kb.client_write_key, kb.client_write_iv)
         server = protection(kb.server_write_mac_key, kb.server_write_key, kb.server_write_iv)
         hs.pending_keys = (client, server) if self.role == "client" else (server, client)
+
+    def _now_ms(self) -> int:
+        """The clock sessions are issued and expire by: the configuration's ``now`` if it has one
+        (the certificates' clock, so a test can step forward), else the wall clock."""
+        now = self.config.now
+        return now_ms() if now is None else int(now.timestamp() * 1000)
 
     def _tls12_finished(self, sender: str):
         hs = self.hs

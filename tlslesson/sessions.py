@@ -161,6 +161,11 @@ class SessionCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def __contains__(self, session_id: bytes) -> bool:
+        """An entry is kept for ``session_id``, expired or not (``get`` says if it is usable):
+        so a server can say "expired" rather than "unknown"."""
+        return session_id in self._entries
+
 
 class SessionStore:
     """The client's sessions, newest last. TLS 1.3 tickets are used once (RFC 8446 App. C.4:

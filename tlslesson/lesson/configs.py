@@ -10,7 +10,10 @@ and for a live connection, and only these values differ.
 * application-data records kept in the log, so a lesson can show them;
 * no encrypt_then_mac (RFC 7366) and no record_size_limit (RFC 8449) in the hellos: the lessons
   teach the ClientHello and CBC's MAC-then-encrypt as RFC 5246 has them, and notebook 07 turns
-  encrypt_then_mac on (``encrypt_then_mac=True``) to show the difference.
+  encrypt_then_mac on (``encrypt_then_mac=True``) to show the difference;
+* no TLS 1.2 resumption unless a lesson asks for it (``session_cache=SessionCache()``,
+  ``ticket_keys=TicketKeys(rng)``, ``session_tickets=True``): a session ID in every ServerHello
+  would change the bytes of every other lesson.
 
 A real TLS stack uses fresh randomness and prefers RSA-PSS: ``ClientConfig()`` / ``ServerConfig()``.
 
@@ -41,6 +44,7 @@ def lesson_client(**options) -> ClientConfig:
     options.setdefault("log_records", True)
     options.setdefault("encrypt_then_mac", False)
     options.setdefault("record_size_limit", None)
+    options.setdefault("session_tickets", False)
     return ClientConfig(**options)
 
 
@@ -52,6 +56,8 @@ def lesson_server(**options) -> ServerConfig:
     options.setdefault("log_records", True)
     options.setdefault("encrypt_then_mac", False)
     options.setdefault("record_size_limit", None)
+    options.setdefault("session_cache", None)
+    options.setdefault("ticket_keys", None)
     return ServerConfig(**options)
 
 
