@@ -4,6 +4,7 @@
     python -m tlslesson connect HOST PORT [--version 1.2|1.3] [--suite NAME]... [--group NAME]...
             [--cafile PEM] [--servername NAME] [--cert PEM --key PEM] [--no-ems] [--send TEXT]
             [--keylog FILE] [--timeout SECONDS] [--insecure] [--keep-open]
+            [--sess-in FILE] [--sess-out FILE]
     python -m tlslesson serve --port PORT --cert PEM --key PEM [--host 127.0.0.1]
             [--version 1.2|1.3] [--suite NAME]... [--group NAME]... [--client-ca PEM]
             [--keylog FILE] [--once] [--timeout SECONDS]
@@ -198,6 +199,8 @@ def describe_step(step, conn) -> str:
         fields = f"{len(msg.extensions)} extension(s)"
     elif name == "Finished":
         fields = f"verify_data={msg.verify_data.hex()}"
+    elif name == "NewSessionTicket" and not msg.tls13:
+        fields = f"lifetime {msg.ticket_lifetime} s, ticket of {len(msg.ticket)} bytes"
     elif name == "NewSessionTicket":
         fields = f"lifetime {msg.ticket_lifetime} s (shown, not used: no resumption)"
     elif name == "KeyUpdate":
@@ -286,6 +289,44 @@ def _connect_arguments(p):
                    help="skip certificate validation (never outside a lesson)")
     p.add_argument("--keep-open", action="store_true",
                    help="don't send close_notify after TEXT: wait for the server to close first")
+    _session_arguments(p)
+
+
+# -- connect --sess-in / --sess-out (as openssl s_client -sess_in / -sess_out) -------------------
+def _session_arguments(p) -> None:
+    p.add_argument("--sess-in", metavar="FILE",
+                   help="resume a session saved in FILE by --sess-out (TLS 1.2: by its ticket "
+                        "or session ID)")
+    p.add_argument("--sess-out", metavar="FILE",
+                   help="save the session to FILE after the handshake (asks for a ticket)")
+
+
+def _session_in(args, server_name: str):
+    """The session to offer, from --sess-in (None without it, or with no fitting session)."""
+    from .sessions import SessionStore
+    if not args.sess_in:
+        return None
+    try:
+        store = SessionStore.load(args.sess_in)
+    except OSError as exc:
+        raise UsageError(f"cannot read session file {args.sess_in}: {exc.strerror or exc}") \
+            from None
+    return store.find(server_name, ("1.2",))
+
+
+def _session_out(args, conn) -> None:
+    """--sess-out: the session this connection made or resumed, in a file --sess-in reads."""
+    from .sessions import SessionStore
+    if not args.sess_out:
+        return
+    if conn.session is None:
+        err("no session to save: the server gave neither a session ID nor a ticket")
+        return
+    try:
+        SessionStore([conn.session]).save(args.sess_out)
+    except OSError as exc:
+        raise UsageError(f"cannot write session file {args.sess_out}: "
+                         f"{exc.strerror or exc}") from None
 
 
 @command("connect", "handshake with a TLS server, send TEXT, print what comes back",
@@ -307,7 +348,9 @@ def run_connect(args) -> int:
             raise UsageError("no system trust store found: give --cafile")
     config = ClientConfig(versions=versions, suites=chosen, groups=offer,
                           server_name=args.servername or args.host, trusted=trusted,
-                          verify=not args.insecure, identity=identity, ems=not args.no_ems)
+                          verify=not args.insecure, identity=identity, ems=not args.no_ems,
+                          session=_session_in(args, args.servername or args.host),
+                          session_tickets=bool(args.sess_out))
     conn = ClientConnection(config)
     stdout = sys.stdout.buffer
 
@@ -316,7 +359,7 @@ def run_connect(args) -> int:
 
     def on_handshake(c):
         suite = c.suite.openssl_name if c.version == "1.2" else c.suite.name
-        err(f"handshake complete: TLS {c.version} {suite}")
+        err(f"handshake complete: TLS {c.version} {suite}" + (", Reused" if c.resumed else ""))
 
     def on_data(data: bytes):
         stdout.write(data)
@@ -325,6 +368,7 @@ def run_connect(args) -> int:
     net.connect(args.host, args.port, config, timeout=args.timeout, send=unescape(args.send),
                 on_stage=on_stage, keylog=args.keylog, close=not args.keep_open,
                 on_data=on_data, on_handshake=on_handshake, connection=conn)
+    _session_out(args, conn)
     return 0
 
 

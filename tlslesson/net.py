@@ -319,6 +319,8 @@ class ConnectionReport:
     echoed: int = 0
     error: TLSError | None = None
     connection: ServerConnection | None = None
+    resumed: bool = False               # TLS 1.2: an abbreviated handshake
+    resumption: str = ""                # "resumed by ticket", "full handshake: ticket: expired"
 
     @property
     def ok(self) -> bool:
@@ -332,6 +334,8 @@ class ConnectionReport:
             line += f" {self.group}"
         if self.client_certificate:
             line += f", client certificate {self.client_certificate}"
+        if self.resumption:
+            line += f", {self.resumption}"
         return line + f", {self.echoed} bytes echoed"
 
 
@@ -494,6 +498,8 @@ class Server:
                 if isinstance(event, HandshakeComplete):
                     report.version, report.suite = event.version, event.suite
                     report.group = conn.values.get("group")
+                    report.resumed = conn.resumed
+                    report.resumption = conn.values.get("resumption", "")
                     checks = conn.values.get("client_certificate_checks")
                     if checks is not None and checks.path:
                         report.client_certificate = checks.path[0].subject.rfc4514_string()
