@@ -141,6 +141,9 @@ def test_full_handshake_issues_a_ticket_before_the_servers_ccs():
     assert run.steps[0].message.extension(ET.session_ticket).data == b""     # asked, empty
     ticket = run.steps[-3].message
     assert session.ticket == ticket.ticket and ticket.ticket_lifetime == srv.session_lifetime
+    # RFC 5077 §3.4: issuing a ticket, the server SHOULD send an empty session ID (and cache nothing)
+    assert run.steps[1].message.session_id == session.session_id == b""
+    assert len(srv.session_cache) == 0
     inside = srv.ticket_keys.open(session.ticket)
     assert inside.secret == session.secret and inside.extended_master_secret
     assert inside.cipher_suite == ECDHE.code and inside.server_name == "localhost"
@@ -171,11 +174,12 @@ def test_a_ticket_is_tried_before_the_session_id():
     """RFC 5077 §3.4: with a ticket, the server does not look the session ID up — so a bad
     ticket with a good session ID is a full handshake."""
     srv = server()
-    _, session = first(srv, session_tickets=True)
+    _, session = first(srv)                              # resumable by its ID
     bad = dataclasses.replace(session, ticket=TicketKeys().seal(session))
 
     def offer_cached_id(hello):
         return dataclasses.replace(hello, session_id=session.session_id)
+    assert resume(srv, session).server.resumed
     run = resume(srv, bad, customize_hello=offer_cached_id)
     assert run.ok and not run.server.resumed
     assert run.server.values["resumption"].startswith("full handshake: ticket: ticket key")

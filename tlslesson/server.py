@@ -92,7 +92,9 @@ class ServerConnection(Connection):
         suite = hs.suite
         hs.extended_master_secret = cfg.ems and ch.extension(ET.extended_master_secret) is not None
         hs.ticket_expected = self._will_issue_ticket12(ch)
-        self._send_server_hello12(ch, self._new_session_id12())
+        # RFC 5077 §3.4: a server that will issue a ticket SHOULD send an empty session ID (a
+        # non-empty one says "I also keep this session in a cache")
+        self._send_server_hello12(ch, b"" if hs.ticket_expected else self._new_session_id12())
         self._send_stage(tls12.certificate(hs.identity))
         if suite.kx in ("ECDHE", "DHE"):
             if suite.kx == "ECDHE":
