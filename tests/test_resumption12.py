@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import time
 
 import pytest
 
@@ -141,7 +142,7 @@ def test_full_handshake_issues_a_ticket_before_the_servers_ccs():
     assert run.steps[0].message.extension(ET.session_ticket).data == b""     # asked, empty
     ticket = run.steps[-3].message
     assert session.ticket == ticket.ticket and ticket.ticket_lifetime == srv.session_lifetime
-    # RFC 5077 §3.4: issuing a ticket, the server SHOULD send an empty session ID (and cache nothing)
+    # RFC 5077 §3.4: issuing a ticket, the server SHOULD send an empty session ID: nothing cached
     assert run.steps[1].message.session_id == session.session_id == b""
     assert len(srv.session_cache) == 0
     inside = srv.ticket_keys.open(session.ticket)
@@ -187,7 +188,7 @@ def test_a_ticket_is_tried_before_the_session_id():
 
 def test_the_server_keeps_one_cache_and_key_for_all_its_connections():
     cfg = server()
-    copy = dataclasses.replace(cfg, rng=cfg.rng)            # how net.Server makes its per-connection configs
+    copy = dataclasses.replace(cfg, rng=cfg.rng)     # as net.Server makes per-connection configs
     assert copy.session_cache is cfg.session_cache and copy.ticket_keys is cfg.ticket_keys
     assert ServerConfig().session_cache is not cfg.session_cache    # but not across servers
 
@@ -201,9 +202,9 @@ def test_over_loopback_the_second_connection_resumes():
                                        client(session=session, session_tickets=True),
                                        send=b"ping", timeout=5))
             session = results[-1].connection.session
-        end = __import__("time").monotonic() + 5
-        while srv.served < 2 and __import__("time").monotonic() < end:
-            __import__("time").sleep(0.01)
+        end = time.monotonic() + 5
+        while srv.served < 2 and time.monotonic() < end:
+            time.sleep(0.01)
         reports = list(srv.reports)
     assert [r.connection.resumed for r in results] == [False, True]
     assert [r.data for r in results] == [b"ping", b"ping"]
@@ -211,7 +212,7 @@ def test_over_loopback_the_second_connection_resumes():
     assert "resumed by ticket" in str(reports[1])
 
 
-# -- every reason to fall back to a full handshake --------------------------------------------------
+# -- every reason to fall back to a full handshake ----------------------------------------------
 def later(hours: float) -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=hours)
 
@@ -353,7 +354,7 @@ def test_the_client_does_not_offer_an_unfit_session(change, reason):
     assert "resumption" not in run.server.values
 
 
-# -- RFC 7627 §5.3 ----------------------------------------------------------------------------------
+# -- RFC 7627 §5.3 ------------------------------------------------------------------------------
 def no_ems_session(srv) -> Session:
     """A session without an extended master secret (a legacy client made it)."""
     _, session = first(srv, ems=False)

@@ -60,8 +60,8 @@ class ClientConfig:
     signature_preference: tuple[int, ...] = signatures.SUPPORTED   # the order we pick ours by
     now: _dt.datetime | None = None                    # clock for certificate validity (None: now)
     session_id: bytes | None = None                    # None: 32 random bytes when offering 1.3
-    session: Session | None = None                     # a session to resume (1.2: by its ticket or ID)
-    session_tickets: bool = False                      # 1.2: offer session_ticket (RFC 5077), to get one
+    session: Session | None = None                     # a session to resume (1.2: ticket or ID)
+    session_tickets: bool = False                      # 1.2: offer session_ticket (RFC 5077)
     rng: object = field(default_factory=SystemRandom)
     log_records: bool = False                          # also log every application-data record
     # Lesson/test hook: rewrite the ClientHello before it is sent (reproduce another client's
