@@ -386,6 +386,8 @@ def test_server_aborts_a_session_with_ems_offered_without_it():
     assert run.error is not None and run.error.alert == AD.handshake_failure
     assert run.error.check == "extended_master_secret"
     assert names(run) == [("client", "ClientHello"), ("server", "Alert")]
+    from tlslesson.lesson.models import failed_check
+    assert failed_check(run.error)[0] == "extended master secret on resumption (RFC 7627 §5.3)"
 
 
 def test_server_aborts_when_neither_has_ems():
