@@ -498,3 +498,17 @@ def test_the_session_ticket_extension_codec():
         ext.read_extensions(Reader(ext.encode_all([ext.session_ticket(b"x")])), "server_hello")
     message = tls12.new_session_ticket(b"\x01" * 5, 300).wire
     assert message == bytes.fromhex("04 00000b 0000012c 0005 0101010101")
+
+
+def test_a_server_hello_promising_a_ticket_must_send_one():
+    """RFC 5077 §3.3: NewSessionTicket "MUST be sent if the server included a SessionTicket
+    extension in the ServerHello": a ChangeCipherSpec in WAIT_TICKET is unexpected_message."""
+    srv = server(ticket_keys=None)
+    _, session = first(srv)              # resumed by ID: the server's CCS follows ServerHello
+
+    def promise(sh: ServerHello):
+        return dataclasses.replace(sh, extensions=sh.extensions + (ext.session_ticket(),))
+    run = handshake(client(session=session, session_tickets=True), srv,
+                    tamper=rewrite_server_hello(promise))
+    assert run.error.alert == AD.unexpected_message and run.error.check == "state"
+    assert "ChangeCipherSpec in state WAIT_TICKET" in str(run.error)
