@@ -115,7 +115,7 @@ def test_a_walk_highlights_exactly_its_states_and_steps(kind):
 @pytest.mark.parametrize("walk, named", [
     (["START", "WAIT_SH", "WAIT_HELLO"], "'WAIT_HELLO'"),            # no such state
     (["START", "WAIT_SH", "WAIT_EE"], "'WAIT_EE'"),                  # a TLS 1.3 state, not 1.2's
-    (["START", "WAIT_SH", "WAIT_CCS"], "WAIT_SH to WAIT_CCS"),       # resumption: not in the table
+    (["START", "WAIT_SH", "WAIT_FINISHED"], "WAIT_SH to WAIT_FINISHED"),   # CCS comes first
     (["START", "CONNECTED"], "START to CONNECTED"),
 ])
 def test_an_impossible_walk_is_a_value_error_naming_the_state(walk, named):

@@ -4,6 +4,7 @@
     python -m tlslesson connect HOST PORT [--version 1.2|1.3] [--suite NAME]... [--group NAME]...
             [--cafile PEM] [--servername NAME] [--cert PEM --key PEM] [--no-ems] [--send TEXT]
             [--alpn h2,http/1.1] [--keylog FILE] [--timeout SECONDS] [--insecure] [--keep-open]
+            [--sess-in FILE] [--sess-out FILE] [--early-data TEXT]
     python -m tlslesson serve --port PORT --cert PEM --key PEM [--host 127.0.0.1]
             [--version 1.2|1.3] [--suite NAME]... [--group NAME]... [--client-ca PEM]
             [--alpn LIST] [--keylog FILE] [--once] [--timeout SECONDS]
@@ -230,6 +231,8 @@ def describe_step(step, conn) -> str:
             fields += f" alpn={_protocols(ext.value(alpn, 'encrypted_extensions'))}"
     elif name == "Finished":
         fields = f"verify_data={msg.verify_data.hex()}"
+    elif name == "NewSessionTicket" and not msg.tls13:
+        fields = f"lifetime {msg.ticket_lifetime} s, ticket of {len(msg.ticket)} bytes"
     elif name == "NewSessionTicket":
         fields = f"lifetime {msg.ticket_lifetime} s, ticket of {len(msg.ticket)} bytes"
         if msg.tls13 and ext.find(msg.extensions, ET.early_data) is not None:
@@ -364,7 +367,8 @@ def run_connect(args) -> int:
     config = ClientConfig(versions=versions, suites=chosen, groups=offer,
                           server_name=server_name, trusted=trusted,
                           verify=not args.insecure, identity=identity, ems=not args.no_ems,
-                          session=session, early_data=early, alpn=parse_alpn(args.alpn))
+                          session=session, early_data=early, alpn=parse_alpn(args.alpn),
+                          session_tickets=bool(args.sess_out))
     conn = ClientConnection(config)
     stdout = sys.stdout.buffer
 
@@ -375,7 +379,7 @@ def run_connect(args) -> int:
         suite = c.suite.openssl_name if c.version == "1.2" else c.suite.name
         alpn = f", ALPN {c.alpn_protocol}" if c.alpn_protocol is not None else ""
         err(f"handshake complete: TLS {c.version} {suite}{alpn}"
-            + (" (resumed: Reused)" if c.resumed else ""))
+            + (", Reused" if c.resumed else ""))
         if c.early_data_accepted is not None:
             err(f"early data {'accepted' if c.early_data_accepted else 'rejected'} "
                 f"({len(early)} bytes)")
@@ -386,16 +390,21 @@ def run_connect(args) -> int:
         stdout.write(data)
         stdout.flush()
 
+    made = []
     try:
         net.connect(args.host, args.port, config, timeout=args.timeout,
                     send=unescape(args.send), on_stage=on_stage, keylog=args.keylog,
                     close=not args.keep_open, on_data=on_data, on_handshake=on_handshake,
                     connection=conn)
     finally:
-        if args.sess_out and conn.sessions:      # even if the connection ended badly later
-            save_sessions(args.sess_out, conn.sessions)
-    if args.sess_out and not conn.sessions:
-        err(f"the server sent no session ticket: nothing saved to {args.sess_out}")
+        # what a later --sess-in can resume: 1.3 tickets, or the 1.2 session (ID or ticket);
+        # saved even if the connection ended badly after the handshake
+        made = list(conn.sessions) + ([conn.session] if conn.version == "1.2"
+                                      and conn.session is not None else [])
+        if args.sess_out and made:
+            save_sessions(args.sess_out, made)
+    if args.sess_out and not made:
+        err(f"no session to save: the server gave no ticket or session ID ({args.sess_out})")
     return 0
 
 

@@ -2,10 +2,14 @@
 
 TLS 1.3 (RFC 8446 App. A.1):  START -> WAIT_SH -> WAIT_EE -> WAIT_CERT_CR -> [WAIT_CERT] ->
 WAIT_CV -> WAIT_FINISHED -> CONNECTED. TLS 1.2 (RFC 5246 §7.3): START -> WAIT_SH -> WAIT_CERT ->
-[WAIT_SKE] -> WAIT_CR_OR_SHD -> [WAIT_SHD] -> SEND_FLIGHT -> WAIT_CCS -> WAIT_FINISHED -> CONNECTED.
+[WAIT_SKE] -> WAIT_CR_OR_SHD -> [WAIT_SHD] -> SEND_FLIGHT -> [WAIT_TICKET] -> WAIT_CCS -> WAIT_FINISHED
+-> CONNECTED; when the server resumes our session: START -> WAIT_SH -> [WAIT_TICKET] -> WAIT_CCS ->
+WAIT_FINISHED -> SEND_FINISHED -> CONNECTED.
 The tables are in ``states.py``; ``HANDLERS`` below names the method for each of their entries.
 """
 from __future__ import annotations
+
+from dataclasses import replace
 
 from . import extensions as ext
 from . import groups, hello, pki, sessions, states, tls12, tls13
@@ -18,9 +22,13 @@ from .messages import (Certificate, CertificateRequest, CertificateVerify, Clien
                        ServerHello, ServerHelloDone, encode_handshake)
 from .prf import HASHES
 from .record import AEAD13, NullProtection, fragment
+from .sessions import Session
 from .suites import BY_CODE
 
 MAX_SESSIONS_KEPT = 8         # tickets from one connection the client keeps (a server may send many)
+# How long we keep a 1.2 session the server gave no lifetime for (a bare session ID, or a
+# ticket hint of 0, "unspecified": RFC 5077 §3.3): OpenSSL's default session timeout.
+SESSION_LIFETIME = 7200
 
 
 def _lesson_trust():
@@ -44,6 +52,8 @@ class ClientConnection(Connection):
         cfg, hs = self.config, self.hs
         hs.client_random = self.rng.bytes(32)
         session_id = cfg.session_id
+        if "1.2" in cfg.versions:
+            session_id = self._offer_session12(session_id)
         if session_id is None:    # RFC 8446 App. D.4: a 1.3 client in compatibility mode sends one
             session_id = self.rng.bytes(32) if "1.3" in cfg.versions else b""
         shares = []
@@ -57,18 +67,58 @@ class ClientConnection(Connection):
             self._show({"client_share": shares[0].key_exchange,
                         "client_private": groups.get(shares[0].group).private_bytes(
                             hs.key_shares[shares[0].group])})
-        hs.session = self._session_to_offer()
-        early = self._early_data_to_send(hs.session)
+        hs.offered_session = hs.offered_session or self._session_to_offer()
+        early = self._early_data_to_send()
         self._send_client_hello(hello.client_hello(cfg, hs.client_random, session_id, shares,
-                                                   early_data=early is not None))
+                                                   early_data=early is not None,
+                                                   session_ticket=hs.session_ticket))
         if early is not None:
             self._send_early_data(early)
         self._enter("WAIT_SH")
 
+    def _offer_session12(self, session_id: bytes | None) -> bytes | None:
+        """A TLS 1.2 session to resume (``config.session``), if it is fit to offer: its ID as
+        our session ID, or its ticket in session_ticket with a fresh random session ID, which
+        the server echoes if it resumes (RFC 5077 §3.4). Returns the session ID to send."""
+        cfg, hs = self.config, self.hs
+        session = cfg.session
+        if session is not None and session.version != "1.2":
+            session = None                           # a TLS 1.3 ticket goes in pre_shared_key
+        reason = None if session is None else self._unfit12(session)
+        if reason is not None:
+            self._show({"session_resumed": False, "resumption": f"not offered: {reason}"})
+        elif session is not None:
+            hs.offered_session = session
+            if session.ticket:
+                hs.session_ticket = session.ticket
+                session_id = self.rng.bytes(32)
+            else:
+                session_id = session.session_id
+        if hs.session_ticket is None and cfg.session_tickets:
+            hs.session_ticket = b""                  # no ticket yet: "send me one"
+        return session_id
+
+    def _unfit12(self, session: Session) -> str | None:
+        cfg = self.config
+        if not (session.ticket or session.session_id):
+            return "neither a ticket nor a session ID to resume it by"
+        if session.expired(self._now_ms()):
+            return "expired"
+        if session.server_name != (cfg.server_name or ""):
+            return f"made for {session.server_name!r}, not {cfg.server_name!r}"
+        if session.cipher_suite not in [s.code for s in cfg.suites if s.version == "1.2"]:
+            return "its cipher suite is not in our offer"   # RFC 5246 §7.4.1.2: it must be
+        if cfg.ems and not session.extended_master_secret:
+            # RFC 7627 §5.3: "The client SHOULD NOT offer an abbreviated handshake to resume a
+            # session that does not use an extended master secret."
+            return "no extended master secret in the session (RFC 7627 §5.3)"
+        return None
+
     def _send_client_hello(self, message: ClientHello) -> None:
         if self.config.customize_hello is not None:
             message = self.config.customize_hello(message)
-        if self.hs.session is not None:
+        offered = self.hs.offered_session
+        if offered is not None and offered.version == "1.3":
             message = self._bind_psk(message)
         self.hs.client_hello = message
         self.records.write_version = ProtocolVersion.TLS10   # like OpenSSL: 0x0301 on the first
@@ -89,8 +139,11 @@ class ClientConnection(Connection):
             return None
         return session
 
-    def _early_data_to_send(self, session) -> bytes | None:
-        data = self.config.early_data
+    def _early_data_to_send(self) -> bytes | None:
+        """0-RTT data, if we resume a TLS 1.3 session that allows this much of it."""
+        session, data = self.hs.offered_session, self.config.early_data
+        if session is not None and session.version != "1.3":
+            return None
         if session is None or data is None:
             return None
         if len(data) > session.max_early_data:       # RFC 8446 §4.2.10: never more than allowed
@@ -102,7 +155,7 @@ class ClientConnection(Connection):
     def _bind_psk(self, message: ClientHello) -> ClientHello:
         """Add pre_shared_key (the ticket and its obfuscated age) as the last extension, and
         its binder: a Finished-like HMAC with the binder_key over the hello up to the binders."""
-        hs, session = self.hs, self.hs.session
+        hs, session = self.hs, self.hs.offered_session
         suite = BY_CODE[session.cipher_suite]
         age_ms = max(0, self._now_ms() - session.issued_ms)
         identity = ext.PskIdentity(session.ticket,
@@ -145,21 +198,21 @@ class ClientConnection(Connection):
         if ext.value(found, "server_hello") != 0:      # we offer exactly one identity
             raise AlertError(AD.illegal_parameter, "server selected a PSK identity we did not "
                              "offer", check="pre_shared_key")
-        session_suite = BY_CODE[hs.session.cipher_suite]
+        session_suite = BY_CODE[hs.offered_session.cipher_suite]
         if session_suite.hash != hs.suite.hash:
             raise AlertError(AD.illegal_parameter, f"server chose {hs.suite.name} with a PSK "
                              f"for {session_suite.hash}", check="pre_shared_key")
         if sh.extension(ET.key_share) is None and PSK_KE not in self.config.psk_modes:
             missing("key_share")
-        hs.psk, hs.resumed = hs.session.secret, True
-        self._show({"resumed": True})
+        hs.psk, hs.resumed = hs.offered_session.secret, True
+        self._show({"resumed": True, "resumption": "resumed by ticket (PSK)"})
 
     def _early_data_answer(self, message: EncryptedExtensions) -> None:
         """EncryptedExtensions says whether the server takes our 0-RTT data (§4.2.10)."""
         hs = self.hs
         accepted = ext.find(message.extensions, ET.early_data) is not None
         if accepted and (hs.early_data != "offered" or not hs.resumed
-                         or hs.suite.code != hs.session.cipher_suite):
+                         or hs.suite.code != hs.offered_session.cipher_suite):
             raise AlertError(AD.illegal_parameter, "server accepted early data it could not "
                              "accept", check="early_data")
         if hs.early_data == "offered":
@@ -226,8 +279,37 @@ class ClientConnection(Connection):
         self._accept_alpn(sh.extensions)                 # RFC 7301 §3.1: 1.2 answers here
         self._show({"server_random": sh.random,
                     "extended_master_secret": hs.extended_master_secret})
+        hs.session_id = sh.session_id
+        hs.ticket_expected = sh.extension(ET.session_ticket) is not None
         hs.transcript.add(raw)
+        if hs.offered_session is not None:
+            if sh.session_id and sh.session_id == hs.client_hello.session_id:
+                return self._resumed12(sh)
+            self._show({"session_resumed": False,
+                        "resumption": "the server chose a full handshake"})
         self._enter("WAIT_CERT")
+
+    def _resumed12(self, sh: ServerHello) -> None:
+        """The server echoed our session ID: it resumes the session we offered (RFC 5246
+        §7.4.1.3), so the keys come from its master secret and the two new randoms, and the
+        server's ChangeCipherSpec and Finished come next."""
+        hs = self.hs
+        session = hs.offered_session
+        if sh.cipher_suite != session.cipher_suite:
+            raise AlertError(AD.illegal_parameter, "server resumed the session with another "
+                             "cipher suite than the session's", check="resumption")
+        if hs.extended_master_secret != session.extended_master_secret:
+            # RFC 7627 §5.3: the client MUST abort (handshake_failure, §5.2) either way round
+            raise AlertError(AD.handshake_failure, "server resumed a session "
+                             + ("with" if session.extended_master_secret else "without")
+                             + " extended master secret, and its ServerHello "
+                             + ("does not say so" if session.extended_master_secret else
+                                "says it has one"), check="extended_master_secret")
+        hs.resumed, hs.master_secret = True, session.secret
+        how = "ticket" if hs.session_ticket else "session ID"
+        self._show({"session_resumed": True, "resumption": f"resumed by {how}"})
+        self._tls12_keys()
+        self._enter("WAIT_TICKET" if hs.ticket_expected else "WAIT_CCS")
 
     def _peer_record_size_limit(self, extensions) -> None:
         """The server's record_size_limit (only ever an answer to ours): from now on our
@@ -318,11 +400,42 @@ class ClientConnection(Connection):
                 cfg.identity.key, request.signature_algorithms, bytes(hs.transcript),
                 cfg.signature_preference))
         self._send_ccs_and_finished12()
+        self._enter("WAIT_TICKET" if hs.ticket_expected else "WAIT_CCS")
+
+    def on_new_session_ticket12(self, message: NewSessionTicket, raw: bytes) -> None:
+        """RFC 5077 §3.3: the ticket to bring back next time (empty: the server changed its
+        mind). Part of the transcript, unlike TLS 1.3's."""
+        self.hs.new_ticket = message
+        self.hs.transcript.add(raw)
         self._enter("WAIT_CCS")
 
     def on_finished12(self, message: Finished, raw: bytes) -> None:
+        hs = self.hs
         self._check_finished(message, self._tls12_finished("server").message.verify_data, raw)
+        if hs.resumed:                     # abbreviated: our ChangeCipherSpec, Finished now
+            self._enter("SEND_FINISHED")
+            self._send_ccs_and_finished12()
+        hs.session = self._session_after12()
         self._complete()
+
+    def _session_after12(self) -> Session | None:
+        """What to keep for next time: the resumed session (with the new ticket, if one came),
+        or the new session, if the server gave an ID or a ticket to resume it by."""
+        cfg, hs = self.config, self.hs
+        ticket = hs.new_ticket.ticket if hs.new_ticket is not None else b""
+        lifetime = (hs.new_ticket.ticket_lifetime if ticket and hs.new_ticket.ticket_lifetime
+                    else SESSION_LIFETIME)
+        if hs.resumed:
+            if not ticket:
+                return hs.offered_session
+            return replace(hs.offered_session, ticket=ticket, lifetime=lifetime,
+                           issued_ms=self._now_ms())
+        if not (ticket or hs.session_id):
+            return None
+        return Session("1.2", hs.suite.code, hs.master_secret, self._now_ms(), lifetime,
+                       extended_master_secret=hs.extended_master_secret,
+                       server_name=cfg.server_name or "", ticket=ticket,
+                       session_id=hs.session_id)
 
     # -- TLS 1.3 -----------------------------------------------------------------------------
     def _server_hello13(self, sh: ServerHello, raw: bytes) -> None:
@@ -332,7 +445,8 @@ class ClientConnection(Connection):
                              check="session_id_echo")
         if sh.is_hello_retry_request:
             return self._hello_retry_request(sh, raw)
-        if sh.extension(ET.pre_shared_key) is not None or hs.session is not None:
+        if sh.extension(ET.pre_shared_key) is not None or hs.offered_session is not None:
+            # (a 1.2 session offered to a server that chose 1.3: no pre_shared_key, full handshake)
             self._server_psk(sh)
         hs.server_random = sh.random
         if hs.psk is not None and sh.extension(ET.key_share) is None:      # psk_ke: no (EC)DHE
@@ -375,8 +489,9 @@ class ClientConnection(Connection):
         if hs.early_data == "offered":       # §4.2.10: no early data after a HelloRetryRequest
             hs.early_data = "rejected"
             self.records.write = NullProtection()
-        if hs.session is not None and BY_CODE[hs.session.cipher_suite].hash != hs.suite.hash:
-            hs.session = None                # §4.1.2: drop a PSK the server's suite cannot use
+        offered = hs.offered_session
+        if offered is not None and BY_CODE[offered.cipher_suite].hash != hs.suite.hash:
+            hs.offered_session = None        # §4.1.2: drop a PSK the server's suite cannot use
         self._restart_transcript()
         hs.transcript.add(raw)
         private, share = groups.get(group).client_share(self.rng)
@@ -388,7 +503,8 @@ class ClientConnection(Connection):
         self._send_client_hello(hello.client_hello(
             cfg, hs.client_random, hs.client_hello.session_id,
             [ext.KeyShareEntry(group, share)],
-            ext.value(cookie, "hello_retry_request") if cookie else None))
+            ext.value(cookie, "hello_retry_request") if cookie else None,
+            session_ticket=hs.session_ticket))
         self._enter("WAIT_SH")
 
     def on_encrypted_extensions(self, message: EncryptedExtensions, raw: bytes) -> None:
@@ -448,6 +564,7 @@ class ClientConnection(Connection):
                 HT.server_key_exchange: on_server_key_exchange,
                 HT.certificate_request: on_certificate_request12,
                 HT.server_hello_done: on_server_hello_done,
+                HT.new_session_ticket: on_new_session_ticket12,
                 states.CCS: Connection.on_change_cipher_spec,
                 HT.finished: on_finished12,
                 ("CONNECTED", HT.hello_request): Connection.on_renegotiation},

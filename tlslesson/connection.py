@@ -34,6 +34,7 @@ from .messages import (Alert, Certificate, CertificateRequest, ChangeCipherSpec,
 from .prf import Transcript
 from .record import AEAD12, AEAD13, CBC12, CBC12EtM, MAX_PLAINTEXT, RecordLayer, fragment
 from .rng import SystemRandom
+from .sessions import Session, SessionCache, TicketKeys, now_ms
 from .suites import SUITES, CipherSuite
 
 # A peer could announce a 16 MiB message and make us buffer it: OpenSSL's largest limit per
@@ -62,10 +63,12 @@ class ClientConfig:
     alpn: tuple[str, ...] = ()                         # RFC 7301 protocols, preferred first (): not sent
     now: _dt.datetime | None = None                    # clock for certificate validity (None: now)
     session_id: bytes | None = None                    # None: 32 random bytes when offering 1.3
+    # resumption: a session from an earlier connection (1.2: by ticket or ID; 1.3: a ticket,
+    # offered as a PSK, RFC 8446 §2.2)
+    session: sessions.Session | None = None
+    session_tickets: bool = False                      # 1.2: offer session_ticket (RFC 5077)
     rng: object = field(default_factory=SystemRandom)
     log_records: bool = False                          # also log every application-data record
-    # resumption (RFC 8446 §2.2): a session from an earlier connection's ticket, offered as a PSK
-    session: sessions.Session | None = None
     psk_modes: tuple[int, ...] = (PSK_DHE_KE,)         # psk_key_exchange_modes (§4.2.9) we offer
     early_data: bytes | None = None                    # 0-RTT data to send with the hello (§2.3)
     clock: Callable[[], int] | None = None             # ms since 1970 for ticket ages (None: now)
@@ -96,9 +99,14 @@ class ServerConfig:
     now: _dt.datetime | None = None
     rng: object = field(default_factory=SystemRandom)
     log_records: bool = False
-    # resumption (RFC 8446 §4.6.1): tickets sealed under ``ticket_keys`` (None: issue none);
-    # one TicketKeys and one AntiReplay are shared by all connections of a server
+    # resumption. One cache, one ticket key and one AntiReplay per ServerConfig: copies of it
+    # (net.Server makes one per connection) share them. None: no resumption that way.
     ticket_keys: sessions.TicketKeys | None = field(default_factory=sessions.TicketKeys)
+    # TLS 1.2 (RFC 5246 §7.3, RFC 5077)
+    session_cache: sessions.SessionCache | None = field(default_factory=sessions.SessionCache)
+    session_lifetime: int = 7200                       # seconds a 1.2 session may be resumed
+    resume_without_ems: bool = False                   # RFC 7627 §5.3: legacy insecure resumption
+    # TLS 1.3 (RFC 8446 §4.6.1, §4.2.10, §8)
     tickets: int = 2                                   # NewSessionTickets after each handshake
     ticket_lifetime: int = 7200                        # seconds (RFC 8446 §4.6.1: at most 604800)
     ticket_nonce_length: int = 8                       # the n-th ticket's nonce: n in this many bytes
@@ -177,6 +185,14 @@ class HandshakeData:
     record_size_limit: int | None = None     # RFC 8449: what we announced (and enforce)
     alpn_protocol: bytes | None = None       # RFC 7301: the application protocol agreed on
     master_secret: bytes = b""               # 1.2
+    # 1.2 resumption
+    resumed: bool = False                    # an abbreviated handshake (RFC 5246 §7.3, Figure 2)
+    session: Session | None = None           # 1.2: the session made or resumed; 1.3 server: resumed
+    offered_session: Session | None = None   # client: the session its ClientHello offered
+    session_id: bytes = b""                  # the ServerHello's session ID
+    session_ticket: bytes | None = None      # client: the session_ticket extension it sent
+    ticket_expected: bool = False            # the ServerHello echoed session_ticket
+    new_ticket: object = None                # client: the NewSessionTicket received
     pending_keys: tuple | None = None        # 1.2: (our write, our read) protection until CCS
     schedule: tls13.KeySchedule | None = None    # 1.3
     traffic_secrets: dict = field(default_factory=dict)   # 1.3 role -> current application secret
@@ -185,9 +201,7 @@ class HandshakeData:
     client_certified: bool = False           # server: the client sent a certificate
     sent_compat_ccs: bool = False            # 1.3: middlebox-compatibility CCS already sent
     # resumption and 0-RTT (1.3)
-    session: sessions.Session | None = None  # client: the session offered; server: resumed
     psk: bytes | None = None                 # the PSK both use, once the server accepted it
-    resumed: bool = False                    # the handshake resumed a session
     psk_index: int = 0                       # server: which offered identity it chose
     psk_identity: bytes = b""                # server: that ticket, as the client sent it
     client_ticket_age: int = 0               # server: the age the client reports (ms, §4.2.11.1)
@@ -246,13 +260,14 @@ class Connection:
         return self.hs.suite
 
     def _now_ms(self) -> int:
-        """The clock tickets are dated and aged by (a lesson fixes it, so its bytes repeat)."""
-        return self.config.clock() if self.config.clock is not None else sessions.now_ms()
+        """The clock sessions are issued, aged and expired by: the configuration's ``clock`` (a
+        lesson fixes it, so its bytes repeat), else its ``now`` (the certificates' clock, so a
+        test can step forward), else the wall clock."""
+        if self.config.clock is not None:
+            return self.config.clock()
+        now = self.config.now
+        return sessions.now_ms() if now is None else int(now.timestamp() * 1000)
 
-    @property
-    def resumed(self) -> bool:
-        """Did this handshake resume an earlier session (RFC 8446 §2.2, RFC 5246 §7.3)?"""
-        return self.hs.resumed
 
     @property
     def early_data_accepted(self) -> bool | None:
@@ -269,6 +284,16 @@ class Connection:
     @property
     def transcript(self) -> Transcript:
         return self.hs.transcript
+
+    @property
+    def resumed(self) -> bool:
+        """Was this an abbreviated handshake (OpenSSL: "Reused" rather than "New")?"""
+        return self.hs.resumed
+
+    @property
+    def session(self) -> Session | None:
+        """The session made or resumed here, to keep for resuming later (None: none to keep)."""
+        return self.hs.session
 
     @property
     def peer(self) -> str:
@@ -617,10 +642,16 @@ class Connection:
         else:
             hs.master_secret = tls12.master_secret(pre_master, hs.client_random,
                                                    hs.server_random, hs.suite)
+        self._show({"pre_master_secret": pre_master})
+        self._tls12_keys()
+
+    def _tls12_keys(self) -> None:
+        """From the master secret (new, or the resumed session's) and this connection's two
+        randoms: the key block and the protection each direction switches to at its CCS."""
+        hs = self.hs
         self.keylog.append(keylog.line("CLIENT_RANDOM", hs.client_random, hs.master_secret))
         kb = tls12.key_block(hs.master_secret, hs.client_random, hs.server_random, hs.suite)
-        self._show({"pre_master_secret": pre_master, "master_secret": hs.master_secret,
-                    "key_block": kb})
+        self._show({"master_secret": hs.master_secret, "key_block": kb})
 
         def protection(mac_key, key, iv):
             if hs.suite.aead:

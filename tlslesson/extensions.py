@@ -1,4 +1,4 @@
-"""Extension codecs (RFC 6066, 8422, 8446, 7627, 5746, 7366, 8449, 7301).
+"""Extension codecs (RFC 6066, 8422, 8446, 7627, 5746, 7366, 8449, 7301, 5077).
 
 An ``Extension`` keeps its raw bytes, so unknown extensions are kept and shown, never dropped.
 ``read_extension_body`` parses the known ones as they are read, which both validates them (a real
@@ -94,6 +94,12 @@ def encrypt_then_mac() -> Extension:              # RFC 7366 §2: empty
 
 def record_size_limit(limit: int) -> Extension:   # RFC 8449 §4: uint16 RecordSizeLimit
     return Extension(ET.record_size_limit, u16(limit))
+
+
+def session_ticket(ticket: bytes = b"") -> Extension:
+    """RFC 5077 §3.2: the ticket itself is the extension_data (no length of its own). Empty from
+    a client: "I take tickets"; from the server (ServerHello): "NewSessionTicket will follow"."""
+    return Extension(ET.session_ticket, ticket)
 
 
 def renegotiation_info(renegotiated_connection: bytes = b"") -> Extension:   # RFC 5746
@@ -259,6 +265,15 @@ def _record_size_limit(r: Reader, where: str):
     return r.uint16("record_size_limit")
 
 
+def _session_ticket(r: Reader, where: str):
+    if where == "client_hello":
+        return r.rest("ticket")           # empty: no ticket yet, but send me one
+    if r.at_end():
+        return True
+    raise DecodeError("session_ticket", r.base + r.pos,          # RFC 5077 §3.2: the server's
+                      "the server's session_ticket extension must be empty")   # is empty
+
+
 def _empty(r: Reader, where: str):
     return True
 
@@ -273,6 +288,7 @@ PARSERS = {
     ET.encrypt_then_mac: _empty,
     ET.record_size_limit: _record_size_limit,
     ET.renegotiation_info: _renegotiation,
+    ET.session_ticket: _session_ticket,
     ET.supported_versions: _versions,
     ET.key_share: _key_share,
     ET.psk_key_exchange_modes: _psk_modes,

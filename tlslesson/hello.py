@@ -74,11 +74,13 @@ def default_key_share_groups(offer) -> tuple[int, ...]:
 
 
 def client_hello(config, random: bytes, session_id: bytes, key_shares=(),
-                 cookie: bytes | None = None, early_data: bool = False) -> ClientHello:
+                 cookie: bytes | None = None, early_data: bool = False,
+                 session_ticket: bytes | None = None) -> ClientHello:
     """The client's offer: versions, suites, groups, signature schemes, and — when TLS 1.3 is
     offered — key shares (``ext.KeyShareEntry``) guessed in advance, which is what saves TLS 1.3
-    a round trip. A PSK to resume is added afterwards (``with_psk``): pre_shared_key must be the
-    last extension, and its binder covers everything before it."""
+    a round trip. ``session_ticket``: the RFC 5077 extension, with a ticket to resume or empty
+    (b"": "send me one"); None leaves it out. A TLS 1.3 PSK is added afterwards (``with_psk``):
+    pre_shared_key must be the last extension, and its binder covers everything before it."""
     offers_12, offers_13 = "1.2" in config.versions, "1.3" in config.versions
     # TLS 1.3 suites first, as real clients list them (a 1.2 server skips what it doesn't know)
     suites = [s.code for v in ("1.3", "1.2") if v in config.versions
@@ -97,6 +99,8 @@ def client_hello(config, random: bytes, session_id: bytes, key_shares=(),
     if offers_12 and config.encrypt_then_mac and any(
             not s.aead for s in config.suites if s.version == "1.2"):
         exts.append(ext.encrypt_then_mac())      # RFC 7366 §2: only worth it with a CBC suite
+    if offers_12 and session_ticket is not None:
+        exts.append(ext.session_ticket(session_ticket))
     if config.record_size_limit is not None:     # RFC 8449 §4
         exts.append(ext.record_size_limit(our_record_size_limit(
             config, "1.3" if offers_13 else "1.2")))

@@ -289,7 +289,7 @@ class EncryptedExtensions:
 @dataclass(frozen=True)
 class NewSessionTicket:
     """TLS 1.2 (RFC 5077): lifetime hint + ticket. TLS 1.3 (RFC 8446 §4.6.1) adds age_add, a
-    nonce and extensions. Decoded and shown; this package does not resume sessions."""
+    nonce and extensions. TLS 1.2 tickets are resumed (client.py, server.py)."""
     msg_type: ClassVar[int] = HT.new_session_ticket
     ticket_lifetime: int
     ticket: bytes

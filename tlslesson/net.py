@@ -317,12 +317,12 @@ class ConnectionReport:
     group: str | None = None
     alpn: str | None = None                    # the application protocol ALPN agreed on
     client_certificate: str | None = None
-    resumed: bool = False
     early_data: int | None = None         # 0-RTT bytes accepted (None: none offered or rejected)
-    psk_rejected: str = ""                # why an offered ticket could not be used
     echoed: int = 0
     error: TLSError | None = None
     connection: ServerConnection | None = None
+    resumed: bool = False               # a resumed (abbreviated / PSK) handshake
+    resumption: str = ""                # "resumed by ticket", "full handshake: ticket: expired"
 
     @property
     def ok(self) -> bool:
@@ -338,10 +338,8 @@ class ConnectionReport:
             line += f", ALPN {self.alpn}"
         if self.client_certificate:
             line += f", client certificate {self.client_certificate}"
-        if self.resumed:
-            line += ", resumed"
-        if self.psk_rejected:
-            line += f", ticket not used ({self.psk_rejected})"
+        if self.resumption:
+            line += f", {self.resumption}"
         if self.early_data is not None:
             line += f", {self.early_data} bytes of early data"
         return line + f", {self.echoed} bytes echoed"
@@ -508,12 +506,12 @@ class Server:
                     report.version, report.suite = event.version, event.suite
                     report.group = conn.values.get("group")
                     report.alpn = conn.alpn_protocol
+                    report.resumed = conn.resumed
+                    report.resumption = conn.values.get("resumption", "")
                     checks = conn.values.get("client_certificate_checks")
                     if checks is not None and checks.path:
                         report.client_certificate = checks.path[0].subject.rfc4514_string()
                     write_keylog(self.keylog, conn.keylog)
-                    report.resumed = conn.resumed
-                    report.psk_rejected = conn.values.get("psk_rejected", "")
                     for data in early:
                         conn.send(data)
                         report.echoed += len(data)

@@ -3,13 +3,14 @@
 TLS 1.3 (RFC 8446 App. A.2):  START -> RECVD_CH -> NEGOTIATED -> WAIT_FLIGHT2 -> [WAIT_CERT ->
 WAIT_CV] -> WAIT_FINISHED -> CONNECTED, with RECVD_CH -> START after a HelloRetryRequest.
 TLS 1.2 (RFC 5246 §7.3): START -> RECVD_CH -> [WAIT_CERT] -> WAIT_CKE -> [WAIT_CV] -> WAIT_CCS ->
-WAIT_FINISHED -> SEND_FINISHED -> CONNECTED.
+WAIT_FINISHED -> SEND_FINISHED -> CONNECTED; resuming a session (by session ID or RFC 5077
+ticket): START -> RECVD_CH -> WAIT_CCS -> WAIT_FINISHED -> CONNECTED, our Finished first.
 The tables are in ``states.py``; ``HANDLERS`` below names the method for each of their entries.
 """
 from __future__ import annotations
 
 from . import extensions as ext
-from . import groups, hello, sessions, signatures, states, tls12, tls13
+from . import groups, hello, sessions, signatures, states, suites, tls12, tls13
 from .client import missing
 from .connection import PSK_DHE_KE, PSK_KE, Connection, ServerConfig, hash_after
 from .constants import (AlertDescription as AD, DOWNGRADE_TLS12, ExtensionType as ET,
@@ -20,6 +21,7 @@ from .prf import HASHES
 from .suites import BY_CODE
 
 PSK_MODE_NAMES = {PSK_KE: "psk_ke", PSK_DHE_KE: "psk_dhe_ke"}
+from .sessions import Session, TicketError
 
 
 class ServerConnection(Connection):
@@ -63,18 +65,21 @@ class ServerConnection(Connection):
         if hs.version == "1.3":
             return self._client_hello13(ch)
         self._use_table("1.2")
+        session = self._resumable_session12(ch)
+        if session is not None:
+            return self._resume12(ch, session)
         self._server_flight12(ch)
 
     # -- TLS 1.2 -----------------------------------------------------------------------------
-    def _server_flight12(self, ch: ClientHello) -> None:
-        """ServerHello, Certificate, [ServerKeyExchange], [CertificateRequest], ServerHelloDone."""
+    def _send_server_hello12(self, ch: ClientHello, session_id: bytes) -> None:
+        """ServerHello of a full or an abbreviated handshake (hs.extended_master_secret and
+        hs.ticket_expected already decided)."""
         cfg, hs = self.config, self.hs
         suite = hs.suite
         random = self.rng.bytes(32)
         if "1.3" in cfg.versions:          # RFC 8446 §4.1.3: tell a 1.3 client we were downgraded
             random = random[:24] + DOWNGRADE_TLS12
-        hs.server_random = random
-        hs.extended_master_secret = cfg.ems and ch.extension(ET.extended_master_secret) is not None
+        hs.server_random, hs.session_id = random, session_id
         # RFC 7366 §2: only for a CBC suite, and only if the client asked
         hs.encrypt_then_mac = (cfg.encrypt_then_mac and not suite.aead
                                and ch.extension(ET.encrypt_then_mac) is not None)
@@ -84,9 +89,20 @@ class ServerConnection(Connection):
                                   or ch.extension(ET.renegotiation_info) is not None),
             point_formats=ch.extension(ET.ec_point_formats) is not None,
             etm=hs.encrypt_then_mac, record_size_limit=hs.record_size_limit,
-            alpn=hs.alpn_protocol))
+            alpn=hs.alpn_protocol, session_id=session_id,
+            session_ticket=hs.ticket_expected))
         if hs.encrypt_then_mac:
             self._show({"encrypt_then_mac": True})
+
+    def _server_flight12(self, ch: ClientHello) -> None:
+        """ServerHello, Certificate, [ServerKeyExchange], [CertificateRequest], ServerHelloDone."""
+        cfg, hs = self.config, self.hs
+        suite = hs.suite
+        hs.extended_master_secret = cfg.ems and ch.extension(ET.extended_master_secret) is not None
+        hs.ticket_expected = self._will_issue_ticket12(ch)
+        # RFC 5077 §3.4: a server that will issue a ticket SHOULD send an empty session ID (a
+        # non-empty one says "I also keep this session in a cache")
+        self._send_server_hello12(ch, b"" if hs.ticket_expected else self._new_session_id12())
         self._send_stage(tls12.certificate(hs.identity))
         if suite.kx in ("ECDHE", "DHE"):
             if suite.kx == "ECDHE":
@@ -99,7 +115,7 @@ class ServerConnection(Connection):
             hs.kx_private, public = hs.kx_group.client_share(self.rng)
             scheme = signatures.choose(hs.identity.key, hs.peer_schemes, cfg.signature_preference)
             stage = tls12.server_key_exchange(suite, hs.kx_group, public, hs.identity.key, scheme,
-                                              ch.random, random)
+                                              ch.random, hs.server_random)
             stage.values["server_private"] = hs.kx_group.private_bytes(hs.kx_private)
             self._send_stage(stage)
         if cfg.client_ca:
@@ -149,10 +165,144 @@ class ServerConnection(Connection):
         self._enter("WAIT_CCS")
 
     def on_finished12(self, message: Finished, raw: bytes) -> None:
+        cfg, hs = self.config, self.hs
         self._check_finished(message, self._tls12_finished("client").message.verify_data, raw)
+        if hs.resumed:                       # our Finished came first: the handshake is done
+            return self._complete()
         self._enter("SEND_FINISHED")
+        hs.session = self._new_session12()
+        if hs.ticket_expected:               # RFC 5077 §3.3: after the client's Finished
+            self._send_new_session_ticket12(hs.session)
         self._send_ccs_and_finished12()
+        if hs.session.session_id:            # only now: a session whose handshake completed
+            cfg.session_cache.put(hs.session.session_id, hs.session)
         self._complete()
+
+    # -- TLS 1.2 resumption (RFC 5246 §7.3 Figure 2, RFC 5077, RFC 7627 §5.3) -----------------
+    def _new_session_id12(self) -> bytes:
+        """A fresh session ID if we keep a cache (RFC 5246 §7.4.1.3); empty: "not resumable by
+        ID"."""
+        return self.rng.bytes(32) if self.config.session_cache is not None else b""
+
+    def _will_issue_ticket12(self, ch: ClientHello) -> bool:
+        """RFC 5077 §3.2: a ticket only for a client that sent session_ticket. Not when we ask for
+        client certificates: a Session does not remember the client's, so resuming would let a
+        client skip the authentication we want."""
+        cfg = self.config
+        return (cfg.ticket_keys is not None and cfg.client_ca is None
+                and ch.extension(ET.session_ticket) is not None)
+
+    def _new_session12(self) -> Session:
+        cfg, hs = self.config, self.hs
+        return Session("1.2", hs.suite.code, hs.master_secret, self._now_ms(),
+                       lifetime=cfg.session_lifetime,
+                       extended_master_secret=hs.extended_master_secret,
+                       server_name=_server_name(hs.client_hello), session_id=hs.session_id)
+
+    def _send_new_session_ticket12(self, session: Session) -> None:
+        """The session sealed under our ticket key; the hint is the time it has left."""
+        left = (session.issued_ms + 1000 * session.lifetime - self._now_ms()) // 1000
+        self._send_stage(tls12.new_session_ticket(self.config.ticket_keys.seal(session),
+                                                  max(1, left)))
+
+    def _full_handshake_because(self, reason: str) -> None:
+        """We won't resume what the client offered: say why (the server's log shows it)."""
+        self._show({"session_resumed": False, "resumption": f"full handshake: {reason}"})
+        return None
+
+    def _resumable_session12(self, ch: ClientHello) -> Session | None:
+        """The session this ClientHello asks to resume, if we can resume it; otherwise None and a
+        full handshake, with the reason in values["resumption"]. A ticket is tried first, and
+        then the session ID is not looked at (RFC 5077 §3.4)."""
+        cfg = self.config
+        found = ch.extension(ET.session_ticket)
+        ticket = ext.value(found, "client_hello") if found is not None else b""
+        now = self._now_ms()
+        if ticket and cfg.ticket_keys is not None:
+            how = "ticket"
+            try:
+                session = cfg.ticket_keys.open(ticket)
+            except TicketError as error:
+                return self._full_handshake_because(f"ticket: {error}")
+        elif ch.session_id and cfg.session_cache is not None:
+            how = "session ID"
+            known = ch.session_id in cfg.session_cache
+            session = cfg.session_cache.get(ch.session_id, now)
+            if session is None:
+                return self._full_handshake_because(
+                    "session ID: expired" if known else "session ID: not in our cache")
+        else:
+            return None                      # nothing offered (or nothing we keep)
+        reason = self._unusable12(session, ch, now)
+        if reason is not None:
+            return self._full_handshake_because(f"{how}: {reason}")
+        self._check_ems_on_resumption(session, ch)
+        self._show({"session_resumed": True, "resumption": f"resumed by {how}"})
+        return session
+
+    def _unusable12(self, session: Session, ch: ClientHello, now: int) -> str | None:
+        """Why ``session`` can't be resumed with this ClientHello (None: it can)."""
+        cfg = self.config
+        if session.version != "1.2":
+            return f"a TLS {session.version} session"
+        if session.expired(now):
+            return "expired"
+        if cfg.client_ca is not None:
+            return "we ask for client certificates, and a session does not remember one"
+        ours = [s.code for s in cfg.suites if s.version == "1.2"]
+        name = suites.BY_CODE[session.cipher_suite].name \
+            if session.cipher_suite in suites.BY_CODE else f"0x{session.cipher_suite:04x}"
+        if session.cipher_suite not in ours:         # RFC 5246 §7.4.1.3: resumed with its suite
+            return f"we no longer accept its cipher suite {name}"
+        if session.cipher_suite not in ch.cipher_suites:    # §7.4.1.2: the client MUST offer it
+            return f"the client does not offer its cipher suite {name}"
+        if session.server_name != _server_name(ch):          # RFC 6066 §3
+            return (f"made for server name {session.server_name!r}, not "
+                    f"{_server_name(ch)!r}")
+        if (cfg.ems and not session.extended_master_secret
+                and ch.extension(ET.extended_master_secret) is not None):
+            # RFC 7627 §5.3: "the server MUST NOT perform the abbreviated handshake. Instead, it
+            # SHOULD continue with a full handshake" (which gives the session EMS)
+            return "no extended master secret in the session, and the client now offers it"
+        return None
+
+    def _check_ems_on_resumption(self, session: Session, ch: ClientHello) -> None:
+        """RFC 7627 §5.3, the cases where the server aborts (handshake_failure, §5.2): the
+        session had an extended master secret and this ClientHello does not offer one; or
+        neither has one — a "legacy insecure resumption" we allow only if configured (or as a
+        server that implements no RFC 7627 at all, ems=False)."""
+        cfg = self.config
+        offered = ch.extension(ET.extended_master_secret) is not None
+        if session.extended_master_secret and not offered:
+            raise AlertError(AD.handshake_failure, "the session was made with an extended master "
+                             "secret, and this ClientHello does not offer one (RFC 7627 §5.3)",
+                             check="extended_master_secret")
+        if not session.extended_master_secret and not offered and cfg.ems \
+                and not cfg.resume_without_ems:
+            raise AlertError(AD.handshake_failure, "neither the session nor this ClientHello has "
+                             "an extended master secret: no insecure resumption (RFC 7627 §5.3)",
+                             check="extended_master_secret")
+
+    def _resume12(self, ch: ClientHello, session: Session) -> None:
+        """The abbreviated handshake: ServerHello echoing the client's session ID, [a fresh
+        NewSessionTicket], ChangeCipherSpec, Finished — keys from the session's master secret
+        and this connection's two new randoms (RFC 5246 §7.3 Figure 2)."""
+        cfg, hs = self.config, self.hs
+        hs.resumed, hs.session = True, session
+        hs.suite = next(s for s in cfg.suites if s.code == session.cipher_suite
+                        and s.version == "1.2")
+        hs.extended_master_secret = session.extended_master_secret
+        hs.master_secret = session.secret
+        # A new ticket each time (RFC 5077 §3.1, Figure 2): the same ticket twice would let an
+        # onlooker link the two connections.
+        hs.ticket_expected = self._will_issue_ticket12(ch)
+        self._show({"cipher_suite": hs.suite.name})
+        self._send_server_hello12(ch, ch.session_id)    # RFC 5077 §3.4: echo even for a ticket
+        self._tls12_keys()
+        if hs.ticket_expected:
+            self._send_new_session_ticket12(session)
+        self._send_ccs_and_finished12()
+        self._enter("WAIT_CCS")
 
     # -- TLS 1.3 -----------------------------------------------------------------------------
     def _client_hello13(self, ch: ClientHello) -> None:
@@ -295,11 +445,13 @@ class ServerConnection(Connection):
             hs.psk_identity = identity.identity
             hs.client_ticket_age = (identity.obfuscated_ticket_age - session.ticket_age_add) \
                 % 2 ** 32
-            self._show({"resumed": True, "psk": session.secret, "psk_mode": PSK_MODE_NAMES[mode],
+            self._show({"resumed": True, "resumption": f"resumed by ticket ({PSK_MODE_NAMES[mode]})",
+                        "psk": session.secret, "psk_mode": PSK_MODE_NAMES[mode],
                         "ticket_contents": session.state_fields(),
                         "client_ticket_age_ms": hs.client_ticket_age})
             return mode
-        self._show({"psk_rejected": "; ".join(reasons)})   # a full handshake instead
+        self._show({"psk_rejected": "; ".join(reasons),      # a full handshake instead
+                    "resumption": "full handshake: " + "; ".join(reasons)})
         return None
 
     def _unusable(self, session: sessions.Session, ch: ClientHello) -> str | None:
@@ -429,3 +581,10 @@ class ServerConnection(Connection):
                 HT.finished: on_finished12,
                 ("CONNECTED", HT.client_hello): Connection.on_renegotiation},
     }
+
+
+def _server_name(ch: ClientHello | None) -> str:
+    """The host name a ClientHello asks for (SNI), or "" without one."""
+    found = ch.extension(ET.server_name) if ch is not None else None
+    names = ext.value(found, "client_hello") if found is not None else None
+    return names[0] if names else ""

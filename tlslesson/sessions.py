@@ -161,6 +161,11 @@ class SessionCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def __contains__(self, session_id: bytes) -> bool:
+        """An entry is kept for ``session_id``, expired or not (``get`` says if it is usable):
+        so a server can say "expired" rather than "unknown"."""
+        return session_id in self._entries
+
 
 class AntiReplay:
     """RFC 8446 §8: 0-RTT data can be replayed — it depends on nothing the server contributes.

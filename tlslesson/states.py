@@ -43,31 +43,42 @@ SERVER_13 = {
     "CONNECTED":     {HT.key_update: ("CONNECTED",)},
 }
 
-# -- TLS 1.2 (RFC 5246 §7.3, Figure 1: a full handshake) -------------------------------------------
+# -- TLS 1.2 (RFC 5246 §7.3: Figure 1, a full handshake; Figure 2, an abbreviated one) ----------
+# Resumption (a session ID or an RFC 5077 ticket the server accepts) leaves out certificates and
+# key exchange: the server answers ServerHello with its ChangeCipherSpec and Finished at once, and
+# the client's come last. A server that echoed the session_ticket extension sends NewSessionTicket
+# just before its ChangeCipherSpec (RFC 5077 §3.3), in either kind of handshake.
 CLIENT_12 = {
     "START":         {"send ClientHello": ("WAIT_SH",)},
-    "WAIT_SH":       {HT.server_hello: ("WAIT_CERT",)},
+    "WAIT_SH":       {HT.server_hello: ("WAIT_CERT",                    # a full handshake
+                                        "WAIT_TICKET", "WAIT_CCS")},    # the server resumes
     "WAIT_CERT":     {HT.certificate: ("WAIT_SKE", "WAIT_CR_OR_SHD")},   # RSA key transport: no SKE
     "WAIT_SKE":      {HT.server_key_exchange: ("WAIT_CR_OR_SHD",)},
     "WAIT_CR_OR_SHD": {HT.certificate_request: ("WAIT_SHD",),
                        HT.server_hello_done: ("SEND_FLIGHT",)},
     "WAIT_SHD":      {HT.server_hello_done: ("SEND_FLIGHT",)},
     "SEND_FLIGHT":   {"send [Certificate] ClientKeyExchange [CertificateVerify] "
-                      "ChangeCipherSpec Finished": ("WAIT_CCS",)},
+                      "ChangeCipherSpec Finished": ("WAIT_TICKET", "WAIT_CCS")},
+    "WAIT_TICKET":   {HT.new_session_ticket: ("WAIT_CCS",)},     # the server echoed session_ticket
     "WAIT_CCS":      {CCS: ("WAIT_FINISHED",)},
-    "WAIT_FINISHED": {HT.finished: ("CONNECTED",)},
+    "WAIT_FINISHED": {HT.finished: ("CONNECTED",                 # a full handshake: ours came first
+                                    "SEND_FINISHED")},           # resumed: ours come now
+    "SEND_FINISHED": {"send ChangeCipherSpec Finished": ("CONNECTED",)},
     "CONNECTED":     {HT.hello_request: ("CONNECTED",)},      # renegotiation: declined
 }
 
 SERVER_12 = {
     "START":         {HT.client_hello: ("RECVD_CH",)},
-    "RECVD_CH":      {"send ServerHello ... ServerHelloDone": ("WAIT_CERT", "WAIT_CKE")},
+    "RECVD_CH":      {"send ServerHello ... ServerHelloDone": ("WAIT_CERT", "WAIT_CKE"),
+                      "resume: send ServerHello ... Finished":
+                          ("WAIT_CCS",)},
     "WAIT_CERT":     {HT.certificate: ("WAIT_CKE",)},                  # we sent CertificateRequest
     "WAIT_CKE":      {HT.client_key_exchange: ("WAIT_CV", "WAIT_CCS")},
     "WAIT_CV":       {HT.certificate_verify: ("WAIT_CCS",)},
     "WAIT_CCS":      {CCS: ("WAIT_FINISHED",)},
-    "WAIT_FINISHED": {HT.finished: ("SEND_FINISHED",)},
-    "SEND_FINISHED": {"send ChangeCipherSpec Finished": ("CONNECTED",)},
+    "WAIT_FINISHED": {HT.finished: ("SEND_FINISHED",             # a full handshake: ours now
+                                    "CONNECTED")},               # resumed: ours came first
+    "SEND_FINISHED": {"send [NewSessionTicket] ChangeCipherSpec Finished": ("CONNECTED",)},
     "CONNECTED":     {HT.client_hello: ("CONNECTED",)},       # renegotiation: declined
 }
 

@@ -14,7 +14,8 @@ from .constants import AlertDescription
 from .errors import AlertError
 from . import extensions as ext
 from .messages import (Certificate, CertificateRequest, CertificateVerify, ClientKeyExchange,
-                       Context, Finished, ServerHello, ServerHelloDone, ServerKeyExchange, Stage)
+                       Context, Finished, NewSessionTicket, ServerHello, ServerHelloDone,
+                       ServerKeyExchange, Stage)
 from .prf import hmac_digest
 from .suites import CipherSuite
 
@@ -119,14 +120,19 @@ def export_keying_material(master: bytes, label: str, client_random: bytes,
 def server_hello(suite: CipherSuite, server_random: bytes, ems: bool,
                  secure_renegotiation: bool = True, point_formats: bool = True,
                  etm: bool = False, record_size_limit: int | None = None,
-                 alpn: bytes | None = None) -> Stage:
+                 alpn: bytes | None = None, session_id: bytes = b"",
+                 session_ticket: bool = False) -> Stage:
     """The server's choice: version 1.2 (legacy_version 0x0303), one suite, its own random, and the
     extensions it agrees to — each only in answer to the client's (RFC 5246 §7.4.1.4):
     renegotiation_info if the client signalled RFC 5746 (an OpenSSL 3 client insists on it),
     extended_master_secret if both want it (RFC 7627), ec_point_formats for ECDHE if the client
     sent its own (RFC 8422 §5.2), encrypt_then_mac for a CBC suite if the client offered it (RFC
     7366 §2), our record_size_limit if the client sent its own (RFC 8449 §4), the one
-    application protocol chosen from the client's list (RFC 7301 §3.1)."""
+    application protocol chosen from the client's list (RFC 7301 §3.1), an empty
+    session_ticket if a NewSessionTicket will follow (RFC 5077 §3.2).
+
+    ``session_id``: a new session's ID for our cache (empty: not cached), or, when resuming, the
+    client's ID echoed — which is how the client learns it is resumed (RFC 5246 §7.4.1.3)."""
     exts = [ext.renegotiation_info()] if secure_renegotiation else []
     if ems:
         exts.append(ext.extended_master_secret())
@@ -138,7 +144,9 @@ def server_hello(suite: CipherSuite, server_random: bytes, ems: bool,
         exts.append(ext.record_size_limit(record_size_limit))
     if alpn is not None:
         exts.append(ext.application_layer_protocol_negotiation([alpn]))
-    return Stage(ServerHello(server_random, suite.code, tuple(exts)),
+    if session_ticket:
+        exts.append(ext.session_ticket())
+    return Stage(ServerHello(server_random, suite.code, tuple(exts), session_id),
                  {"server_random": server_random, "cipher_suite": suite.name,
                   "extended_master_secret": ems})
 
@@ -230,6 +238,14 @@ def verify_certificate_verify(message: CertificateVerify, public_key,
                               handshake_messages: bytes) -> None:
     signatures.verify(public_key, message.scheme, handshake_messages, message.signature,
                       "client CertificateVerify", "certificate_verify")
+
+
+def new_session_ticket(ticket: bytes, lifetime_hint: int) -> Stage:
+    """RFC 5077 §3.3: the server's sealed session state, for the client to bring back in a
+    session_ticket extension. Sent just before the server's ChangeCipherSpec, and part of the
+    transcript both Finished messages cover. A lifetime hint of 0 means "not specified"."""
+    return Stage(NewSessionTicket(lifetime_hint, ticket),
+                 {"ticket": ticket, "ticket_lifetime_hint": lifetime_hint})
 
 
 def finished(master: bytes, sender: str, handshake_hash: bytes, suite: CipherSuite) -> Stage:

@@ -17,7 +17,10 @@ and for a live connection, and only these values differ.
   stay the bytes they explain; notebook 13 offers X25519MLKEM768 by name (``groups=``);
 * no encrypt_then_mac (RFC 7366) and no record_size_limit (RFC 8449) in the hellos: the lessons
   teach the ClientHello and CBC's MAC-then-encrypt as RFC 5246 has them, and notebook 07 turns
-  encrypt_then_mac on (``encrypt_then_mac=True``) to show the difference.
+  encrypt_then_mac on (``encrypt_then_mac=True``) to show the difference;
+* no TLS 1.2 resumption unless a lesson asks for it (``session_cache=SessionCache()``,
+  ``ticket_keys=TicketKeys(rng)``, ``session_tickets=True``): a session ID in every ServerHello
+  would change the bytes of every other lesson.
 
 A real TLS stack uses fresh randomness and prefers RSA-PSS: ``ClientConfig()`` / ``ServerConfig()``.
 
@@ -58,6 +61,7 @@ def lesson_client(**options) -> ClientConfig:
     options.setdefault("record_size_limit", None)
     options.setdefault("clock", LESSON_CLOCK)
     options.setdefault("groups", groups.CLASSICAL)      # see above: the notebooks' bytes
+    options.setdefault("session_tickets", False)
     return ClientConfig(**options)
 
 
@@ -71,7 +75,8 @@ def lesson_server(**options) -> ServerConfig:
     options.setdefault("record_size_limit", None)
     options.setdefault("clock", LESSON_CLOCK)
     options.setdefault("tickets", 0)
-    if "ticket_keys" not in options:
+    options.setdefault("session_cache", None)
+    if "ticket_keys" not in options:     # seeded, so tickets repeat; none sent unless asked for
         seed = getattr(options["rng"], "seed", "tls-lesson/server")
         options["ticket_keys"] = TicketKeys(LessonRandom(f"{seed}/ticket-keys"))
     options.setdefault("groups", groups.CLASSICAL)      # see above: the notebooks' bytes

@@ -588,15 +588,31 @@ def _lanes(spans: dict) -> dict:
     return lanes
 
 
-def _lane_label_gap(pair, spans: dict, lanes: dict) -> int:
-    """The gap (g: between rows g and g+1) where the label of ``pair``'s lane goes: one that no
-    lane further out crosses (the label is written out to the right), nearest the middle."""
-    lo, hi = spans[pair]
+def _crossing_lanes(pair, g: int, spans: dict, lanes: dict) -> list:
+    """The lanes further out than ``pair``'s whose edges pass through gap ``g``."""
+    return [p for p in lanes if lanes[p] > lanes[pair] and spans[p][0] <= g < spans[p][1]]
 
-    def crossings(g):
-        return sum(lanes[p] > lanes[pair] and spans[p][0] <= g < spans[p][1] for p in lanes)
 
-    return min(range(lo, hi), key=lambda g: (crossings(g), abs(g - (lo + hi - 1) / 2), g))
+def _lane_label_gaps(spans: dict, lanes: dict) -> dict:
+    """The gap (g: between rows g and g+1) where the label of each lane goes: one no other lane
+    label has taken, then one that no lane further out crosses (the label is written out to the
+    right), nearest the middle. Where every gap is crossed, the label moves out beyond the
+    crossing lanes (``_label_lane``)."""
+    gaps, used = {}, set()
+    for pair in sorted(lanes, key=lambda p: (lanes[p], spans[p])):
+        lo, hi = spans[pair]
+        gaps[pair] = min(range(lo, hi), key=lambda g: (
+            g in used, len(_crossing_lanes(pair, g, spans, lanes)), abs(g - (lo + hi - 1) / 2), g))
+        used.add(gaps[pair])
+    return gaps
+
+
+def _label_lane(pair, layout: dict) -> int:
+    """The lane a lane edge's label is written right of: its own, or the outermost lane that
+    crosses the label's gap (so no arrow runs through the words)."""
+    lanes, spans = layout["lanes"], layout["spans"]
+    g = layout["label_gap"][pair]
+    return max([lanes[pair]] + [lanes[p] for p in _crossing_lanes(pair, g, spans, lanes)])
 
 
 def _state_layout(table: dict) -> dict:
@@ -613,7 +629,7 @@ def _state_layout(table: dict) -> dict:
             for a, b in groups}
     spans = {(a, b): tuple(sorted((row[a], row[b]))) for (a, b) in groups if kind[a, b] == "lane"}
     lanes = _lanes(spans)
-    label_gap = {pair: _lane_label_gap(pair, spans, lanes) for pair in lanes}
+    label_gap = _lane_label_gaps(spans, lanes)
     gap_lines = [0] * len(table)
     for (a, b), labels in groups.items():
         g = row[a] if kind[a, b] == "down" else label_gap.get((a, b))
@@ -629,7 +645,8 @@ def _state_layout(table: dict) -> dict:
     box_w = max(1.3, max(_text_width(s, STATE_NAME_SIZE, family="monospace", weight="bold")
                          for s in table) + 0.3)
     return {"y": y, "gap_mid": gap_mid, "groups": groups, "kind": kind, "lanes": lanes,
-            "label_gap": label_gap, "box_w": box_w, "attach": _attachments(spans, lanes, row),
+            "label_gap": label_gap, "spans": spans, "box_w": box_w,
+            "attach": _attachments(spans, lanes, row),
             "bottom": gap_mid[-1] + 0.1}
 
 
@@ -659,7 +676,8 @@ def _state_extent(layout: dict) -> tuple[float, float]:
         elif layout["kind"][a, b] == "loop":
             left = max(left, half + 0.42 + width)
         else:
-            right = max(right, half + 0.25 + layout["lanes"][a, b] * LANE_GAP + 0.08 + width)
+            right = max(right, half + 0.25 + _label_lane((a, b), layout) * LANE_GAP + 0.08
+                        + width)
     return -left - 0.2, right + 0.2
 
 
@@ -744,7 +762,8 @@ def _state_edge(ax, layout: dict, pair, taken) -> None:
         lane_x = half + 0.25 + layout["lanes"][pair] * LANE_GAP
         y0, y1 = ya + layout["attach"][pair, a], yb + layout["attach"][pair, b]
         path = Path([(half, y0), (lane_x, y0), (lane_x, y1), (half, y1)])
-        x, y, ha = lane_x + 0.08, layout["gap_mid"][layout["label_gap"][pair]], "left"
+        x = half + 0.25 + _label_lane(pair, layout) * LANE_GAP + 0.08
+        y, ha = layout["gap_mid"][layout["label_gap"][pair]], "left"
     ax.add_patch(FancyArrowPatch(path=path, arrowstyle="-|>", mutation_scale=11, color=colour,
                                  lw=2.2 if taken else 1.2, zorder=2, gid=f"edge:{a}->{b}"))
     labels = layout["groups"][pair]

@@ -290,6 +290,11 @@ VALUE_NOTES = {
                      "RFC 7627 §4)",
     "extended_master_secret": "both sides agreed on RFC 7627: the master secret covers the "
                               "session hash",
+    "resumption": "TLS 1.2: whether the session offered was resumed (by session ID or ticket), "
+                  "or why it was not",
+    "ticket": "RFC 5077: the server's session state, sealed with its ticket key; the client "
+              "brings it back in session_ticket",
+    "ticket_lifetime_hint": "seconds the client may keep the ticket (0: not specified)",
     "group": "the (EC)DH group the key exchange uses",
     "server_public": "the server's ephemeral public value (signed in ServerKeyExchange)",
     "client_public": "the client's ephemeral public value (TLS 1.2 ClientKeyExchange)",
@@ -604,6 +609,13 @@ CHECKS = {
     "downgrade_sentinel": ("downgrade sentinel",
                            "ServerHello.random ends in the bytes a TLS 1.3 server puts there when "
                            "it answers with TLS 1.2: someone removed TLS 1.3 from the offer."),
+    "extended_master_secret": ("extended master secret on resumption (RFC 7627 §5.3)",
+                               "a session resumes only as it was made: with an extended master "
+                               "secret on both sides, or — a legacy insecure resumption — "
+                               "without it on both."),
+    "resumption": ("resumed session",
+                   "the server resumed the session with other parameters than the session's "
+                   "(its cipher suite)."),
 }
 
 
