@@ -351,6 +351,28 @@ QUESTIONS: dict[str, tuple[Question | ValueQuestion, ...]] = {
                       answer=1248,
                       explain='1216 (1184-byte encapsulation key + 32-byte X25519 key) plus 32 for the separate x25519 share.'),
     ),
+    "14": (
+        Question(question="Why does the package's default server make Bleichenbacher's oracle useless?",
+                 options=['It refuses RSA key exchange', 'On any decryption failure it continues with a random pre-master, so every query fails the same way at Finished', 'It uses implicit rejection in OpenSSL'],
+                 answer=1,
+                 explain='RFC 5246 §7.4.7.1: the failure is only noticed at the Finished record (record_mac), for valid and invalid padding alike. (Implicit rejection in the library does the same inside the decryption.)'),
+        Question(question='Encrypt-then-MAC (RFC 7366) closes the CBC padding oracle because...',
+                 options=['the padding is encrypted twice', 'the MAC is checked over the ciphertext before anything is decrypted', 'it uses a longer MAC'],
+                 answer=1,
+                 explain='A changed record fails the MAC before the padding exists, so padding and MAC errors cannot be told apart: record_mac every time.'),
+        Question(question='Which value does the extended master secret add that Mallory cannot make equal on both connections?',
+                 options=['The client random', "The hash of the handshake up to ClientKeyExchange, which covers each side's certificate", 'The pre-master secret'],
+                 answer=1,
+                 explain="RFC 7627 §4: session_hash = Hash(ClientHello..ClientKeyExchange); C saw Mallory's certificate, S sent its own."),
+        Question(question='In TLS 1.3, what makes the GCM nonce unique per record?',
+                 options=['A random nonce_explicit', 'The sequence number XORed into the static IV (RFC 8446 §5.3)', 'The record length'],
+                 answer=1,
+                 explain='TLS 1.3 sends no nonce: it is derived from the sequence number, which never repeats under one key.'),
+        Question(question="A MITM strips supported_versions but cannot break TLS 1.2's key exchange. What stops the handshake if the client ignores the sentinel?",
+                 options=['Nothing', 'The Finished messages (each side hashed a different ClientHello)', 'The certificate check'],
+                 answer=1,
+                 explain='The sentinel stops it earlier, and also against an attacker who can break the weaker exchange.'),
+    ),
 }
 LESSONS = tuple(QUESTIONS)
 
