@@ -523,7 +523,12 @@ class Server:
                     report.echoed += len(event.data)
                 elif isinstance(event, ConnectionClosed):
                     conn.close()             # answer close_notify with close_notify
-            link.flush()
+            try:
+                link.flush()
+            except TransportError:
+                if conn.handshake_complete and not link.timed_out:
+                    break       # the client left after the handshake (e.g. while we sent it
+                raise           # tickets), as a TCP close without close_notify: it was done
 
 
 def serve(config: ServerConfig | None = None, host: str = "127.0.0.1", port: int = 0, *,
