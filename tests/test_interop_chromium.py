@@ -345,3 +345,40 @@ def test_chromium_to_serve_p384_certificate(lesson, extra_identities, chromium_h
                        else "TLS_AES_128_GCM_SHA256")
     check(lesson, chromium_home, tmp_path, "--version", version, "--suite", suite.name,
           version=version, suite=suite, certs=("server-ecdsa-p384",))
+
+
+# ------------------------------------------------------------------------------------------------
+# serve --http: a page, and later connections that resume the first (RFC 8446 §2.2)
+# ------------------------------------------------------------------------------------------------
+HTTP_REPORT = re.compile(r"^127\.0\.0\.1:\d+  TLS (\S+) (\S+) (\S+), ALPN (\S+)(, resumed by ticket "
+                         r"\(psk_dhe_ke\))?, HTTP (GET \S+) HTTP/1\.1$", re.M)
+
+
+def test_serve_http_page_and_a_resumed_connection(lesson, chromium_home, tmp_path):
+    """Chromium loads the page and its images, each on a new connection (Connection: close);
+    one that starts after the first connection's NewSessionTickets resumes with a PSK —
+    X25519MLKEM768 chosen every time, and both sides' key logs agree."""
+    ours = tmp_path / "serve.keys"
+    args = ["--cert", lesson["server.crt"], "--key", lesson["server.key"],
+            "--keylog", str(ours), "--timeout", "5", "--http"]
+    with CLIServer(*args) as server:
+        chromium = run_chromium(chromium_home, tmp_path, server.port)
+        done = [c for c in chromium["connections"] if c.get("connect", {}).get("version")]
+        deadline = time.monotonic() + PROCESS_TIMEOUT
+        while len(HTTP_REPORT.findall(server.stdout.text())) < len(done) \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
+        lines = HTTP_REPORT.findall(server.stdout.text())
+    assert "<h1>Your connection</h1>" in chromium["dom"], chromium["dom"][:500]
+    assert "<td>X25519MLKEM768</td>" in chromium["dom"]
+    resumed = [c for c in done if c["connect"].get("is_resumed")]
+    assert len(done) >= 3 and resumed, [c.get("connect") for c in done]
+    assert all(c["connect"]["key_exchange_group"] == 0x11EC for c in done)   # X25519MLKEM768
+    assert {c["connect"]["next_proto"] for c in done} == {"http/1.1"}
+    assert len(lines) == len(done)
+    assert {line[2] for line in lines} == {"X25519MLKEM768"}
+    assert sum(bool(line[4]) for line in lines) == len(resumed)      # serve says "resumed" too
+    assert ("GET /" in {line[5] for line in lines})
+    theirs = keylog.parse("\n".join(chromium["keylog"]))
+    mine = keylog.parse(ours.read_text())
+    assert sorted(theirs) == sorted(mine) and len({r for _, r, _ in mine}) == len(done)

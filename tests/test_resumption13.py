@@ -9,6 +9,7 @@ the interop modules.
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import pytest
 
@@ -453,3 +454,27 @@ def test_lesson_resumption_repeats_byte_for_byte():
         assert second.ok and second.server.early_data_accepted
         return [s.record for s in first.steps + second.steps]
     assert run() == run()
+
+
+# -- over loopback: serve --http, and a second connection that resumes --------------------------------
+def test_http_page_over_loopback_and_the_second_connection_resumes():
+    from tlslesson import net
+    config = ServerConfig(versions=("1.3",), alpn=("http/1.1",))
+    with net.serve_in_background(config, timeout=5, http=True) as server:
+        request = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
+        first = net.connect("127.0.0.1", server.port, ClientConfig(alpn=("http/1.1",)),
+                            send=request, timeout=5)
+        second = net.connect("127.0.0.1", server.port,
+                             ClientConfig(alpn=("http/1.1",), session=first.connection.sessions[0]),
+                             send=request, timeout=5)
+        deadline = time.monotonic() + 5
+        while len(server.reports) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        reports = list(server.reports)
+    head, _, body = second.data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK") and b"Connection: close" in head
+    assert int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0]) == len(body)
+    assert b"<td>resumed by ticket (psk_dhe_ke)</td>" in body
+    assert b"<td>no</td>" in first.data.partition(b"\r\n\r\n")[2]
+    assert [r.http_request for r in reports] == ["GET / HTTP/1.1"] * 2
+    assert "resumed by ticket (psk_dhe_ke), HTTP GET / HTTP/1.1" in str(reports[1])

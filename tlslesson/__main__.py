@@ -440,6 +440,10 @@ def _serve_arguments(p):
     p.add_argument("--max-early-data", type=_non_negative, default=0, metavar="N",
                    help="accept up to N bytes of TLS 1.3 0-RTT data per connection, and say so "
                         "in tickets (default 0: refuse early data)")
+    p.add_argument("--http", action="store_true",
+                   help="answer HTTP requests with a page saying what the connection negotiated "
+                        "(open https://localhost:PORT/ in a browser; ALPN http/1.1) instead of "
+                        "echoing")
     p.add_argument("--no-tickets", action="store_true",
                    help="issue no session tickets (no resumption)")
 
@@ -457,7 +461,8 @@ def run_serve(args) -> int:
     client_ca = (pki.load_pem_chain(read_file(args.client_ca, "client CA file"))
                  if args.client_ca else None)
     config = ServerConfig(identities=identities, versions=versions, suites=chosen,
-                          groups=accept, client_ca=client_ca, alpn=parse_alpn(args.alpn),
+                          groups=accept, client_ca=client_ca,
+                          alpn=parse_alpn(args.alpn) or (("http/1.1",) if args.http else ()),
                           require_client_certificate=args.client_auth == "require",
                           max_early_data=args.max_early_data)
     if args.no_tickets:
@@ -473,7 +478,8 @@ def run_serve(args) -> int:
             print(report, flush=True)
 
     reports = net.serve(config, args.host, args.port, once=args.once, timeout=args.timeout,
-                        keylog=args.keylog, ready=ready, on_connection=on_connection)
+                        keylog=args.keylog, ready=ready, on_connection=on_connection,
+                        http=args.http)
     if args.once and reports and reports[0].error is not None:
         return 1
     return 0

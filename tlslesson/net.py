@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import html
 import socket
 import threading
 import time
@@ -319,6 +320,7 @@ class ConnectionReport:
     client_certificate: str | None = None
     early_data: int | None = None         # 0-RTT bytes accepted (None: none offered or rejected)
     echoed: int = 0
+    http_request: str = ""               # serve --http: the request line answered
     error: TLSError | None = None
     connection: ServerConnection | None = None
     resumed: bool = False               # a resumed (abbreviated / PSK) handshake
@@ -342,7 +344,35 @@ class ConnectionReport:
             line += f", {self.resumption}"
         if self.early_data is not None:
             line += f", {self.early_data} bytes of early data"
+        if self.http_request:
+            return line + f", HTTP {self.http_request}"
         return line + f", {self.echoed} bytes echoed"
+
+
+MAX_HTTP_REQUEST = 16384        # header bytes we wait for before answering anyway
+
+
+def http_page(conn: ServerConnection) -> bytes:
+    """``serve --http``: what a browser gets — an HTML page saying what its connection
+    negotiated, and images on the same server, so the browser opens more connections
+    (``Connection: close``) that resume the first (RFC 8446 §2.2): reload to see it."""
+    rows = [("version", f"TLS {conn.version}"), ("cipher suite", conn.suite.name),
+            ("key exchange", conn.values.get("group") or "none (psk_ke)"),
+            ("ALPN", conn.alpn_protocol or "none"),
+            ("resumed", conn.values.get("resumption") or ("yes" if conn.resumed else "no")),
+            ("0-RTT data", f"{conn.hs.early_data_received} bytes" if conn.hs.early_data_received
+             else "none")]
+    table = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
+                    for k, v in rows)
+    body = (f"<!doctype html><meta charset=utf-8><title>tlslesson serve</title>"
+            f"<h1>Your connection</h1><table>{table}</table>"
+            # two images: a browser may have opened a spare connection before the first ticket
+            # came (Chromium preconnects), so the second image comes on one that resumes
+            f'<img src="/second-connection.svg" alt="" width=1 height=1>'
+            f'<img src="/third-connection.svg" alt="" width=1 height=1>').encode()
+    head = (f"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+    return head + body
 
 
 class Server:
@@ -360,8 +390,9 @@ class Server:
                  on_stage: Callable[[Step], None] | None = None,
                  on_connection: Callable[[ConnectionReport], None] | None = None,
                  keylog=None, max_connections: int = MAX_CONNECTIONS,
-                 keep_reports: int = KEEP_REPORTS):
+                 keep_reports: int = KEEP_REPORTS, http: bool = False):
         self.config = config or ServerConfig()
+        self.http = http                   # answer an HTTP request with http_page, not an echo
         self.timeout, self.on_stage, self.on_connection = timeout, on_stage, on_connection
         self.keylog = keylog
         self.reports: collections.deque[ConnectionReport] = collections.deque(maxlen=keep_reports)
@@ -494,7 +525,24 @@ class Server:
 
     def _run(self, conn: ServerConnection, link: _Link, report: ConnectionReport) -> None:
         deadline = time.monotonic() + self.timeout
-        early: list[bytes] = []               # 0-RTT data, echoed once the handshake is done
+        early: list[bytes] = []               # 0-RTT data, answered once the handshake is done
+        request = bytearray()                 # --http: the request so far
+
+        def answer(data: bytes) -> None:
+            """Echo ``data``, or (--http) answer the request once its header is complete."""
+            if not self.http:
+                conn.send(data)
+                report.echoed += len(data)
+                return
+            request.extend(data)
+            if report.http_request or not (b"\r\n\r\n" in request
+                                            or len(request) > MAX_HTTP_REQUEST):
+                return
+            line = bytes(request).split(b"\r\n", 1)[0]
+            report.http_request = line.decode("ascii", "replace")[:200] or "(empty)"
+            conn.send(http_page(conn))
+            conn.close()
+
         while not conn.closed:
             if self._stopping.is_set():
                 raise TransportError("server stopped")
@@ -507,20 +555,19 @@ class Server:
                     report.group = conn.values.get("group")
                     report.alpn = conn.alpn_protocol
                     report.resumed = conn.resumed
-                    report.resumption = conn.values.get("resumption", "")
+                    if not conn.values.get("session_id_unknown"):
+                        report.resumption = conn.values.get("resumption", "")
                     checks = conn.values.get("client_certificate_checks")
                     if checks is not None and checks.path:
                         report.client_certificate = checks.path[0].subject.rfc4514_string()
                     write_keylog(self.keylog, conn.keylog)
                     for data in early:
-                        conn.send(data)
-                        report.echoed += len(data)
+                        answer(data)
                 elif isinstance(event, EarlyData):
                     early.append(event.data)
                     report.early_data = (report.early_data or 0) + len(event.data)
-                elif isinstance(event, ApplicationData):
-                    conn.send(event.data)
-                    report.echoed += len(event.data)
+                elif isinstance(event, ApplicationData) and not conn.close_sent:
+                    answer(event.data)
                 elif isinstance(event, ConnectionClosed):
                     conn.close()             # answer close_notify with close_notify
             try:
@@ -537,13 +584,13 @@ def serve(config: ServerConfig | None = None, host: str = "127.0.0.1", port: int
           ready: Callable[[int], None] | None = None,
           on_connection: Callable[[ConnectionReport], None] | None = None,
           max_connections: int = MAX_CONNECTIONS,
-          keep_reports: int = 1) -> list[ConnectionReport]:
+          keep_reports: int = 1, http: bool = False) -> list[ConnectionReport]:
     """Listen and echo (blocks). ``ready(port)`` is called once listening; ``once`` returns after
     the first connection ends. Returns the reports of the last ``keep_reports`` connections
     (the command line keeps one: a server serving a class for hours must not grow)."""
     server = Server(config, host, port, timeout=timeout, on_stage=on_stage,
                     on_connection=on_connection, keylog=keylog, max_connections=max_connections,
-                    keep_reports=keep_reports)
+                    keep_reports=keep_reports, http=http)
     try:
         if ready is not None:
             ready(server.port)

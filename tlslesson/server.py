@@ -229,6 +229,9 @@ class ServerConnection(Connection):
             known = ch.session_id in cfg.session_cache
             session = cfg.session_cache.get(ch.session_id, now)
             if session is None:
+                # an unknown ID is what every client in TLS 1.3 compatibility mode sends (32
+                # random bytes, RFC 8446 App. D.4): shown, but not worth the server's log line
+                self._show({"session_id_unknown": not known})
                 return self._full_handshake_because(
                     "session ID: expired" if known else "session ID: not in our cache")
         else:
