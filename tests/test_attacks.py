@@ -298,6 +298,15 @@ def test_lab_model_runs_both_ways(number):
     assert not on.succeeded and on.check == LABS[number - 1].stopped_by
 
 
+def test_notebook_14_has_a_section_and_a_widget_for_every_lab():
+    import json
+    cells = json.loads((ROOT / "notebooks" / "14-attacks-that-work.ipynb").read_text(encoding="utf-8"))["cells"]
+    sources = ["".join(c["source"]) for c in cells]
+    for lab in LABS:
+        assert any(s.startswith(f"## Lab {lab.number} ") for s in sources), lab
+        assert f"attack_lab({lab.number})" in sources, lab
+
+
 def test_attack_lab_widget_builds(capsys):
     pytest.importorskip("ipywidgets")
     from tlslesson.lesson import attack_lab

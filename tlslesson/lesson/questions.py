@@ -405,6 +405,10 @@ QUESTIONS: dict[str, tuple[Question | ValueQuestion, ...]] = {
                  options=['Nothing', 'The Finished messages (each side hashed a different ClientHello)', 'The certificate check'],
                  answer=1,
                  explain='The sentinel stops it earlier, and also against an attacker who can break the weaker exchange.'),
+        Question(question="Mallory replays a recorded ClientHello with 0-RTT data to a server with the default anti-replay. What happens?",
+                 options=['The binder check fails', "The handshake goes on (the PSK is fine) but the early data is refused: the ticket's early data was accepted before", 'The server sends a decrypt_error alert'],
+                 answer=1,
+                 explain="The binder is the client's own and valid. RFC 8446 §8: single use (and a freshness window) refuse the early data; the 1-RTT handshake then needs the client's Finished, which Mallory cannot make."),
     ),
 }
 LESSONS = tuple(QUESTIONS)
