@@ -21,8 +21,8 @@ lab       module                        weakened (lesson only)      stopped by (
 Lab 7's weakened option is ``ServerConfig(anti_replay=sessions.lesson_replayable())``: the one
 lesson-only switch that lives outside this package (``sessions`` holds the anti-replay it turns
 off), named LESSON-ONLY there, never a default, not offered by the command line. Its "check" is
-not an alert: the defended server refuses the replay's early data (``values["early_data_rejected"]``)
-and goes on with a 1-RTT handshake the attacker cannot finish.
+not an alert: the defended server refuses the replay's early data
+(``values["early_data_rejected"]``) and goes on with a 1-RTT handshake the attacker cannot finish.
 
 A new lab is one more module and one more row in ``LABS``; the notebook (14-attacks-that-work)
 and the tests read this table.
