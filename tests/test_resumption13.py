@@ -310,6 +310,10 @@ def test_early_data_accepted(server, clock):
     labels = [line.split()[0] for line in h.client.keylog]
     assert labels[:2] == ["CLIENT_EARLY_TRAFFIC_SECRET", "EARLY_EXPORTER_SECRET"]
     assert h.client.keylog == h.server.keylog
+    # the client's schedule keeps the early secrets it logged, as the server's does
+    client_secrets, server_secrets = (c.hs.schedule.secrets() for c in (h.client, h.server))
+    assert client_secrets == server_secrets
+    assert client_secrets["client_early_traffic_secret"].hex() == h.client.keylog[0].split()[2]
 
 
 def test_early_data_event_reaches_the_server_application(server, clock):

@@ -720,16 +720,18 @@ class Connection:
         """After ServerHello: the key schedule up to the handshake traffic secrets — from the PSK
         (if one was accepted) and the (EC)DHE secret (HashLen zeros in psk_ke mode, §7.1). A
         server taking 0-RTT passes the ClientHello's hash for the early secrets too."""
-        previous = self.hs.schedule        # a 0-RTT client's: its early secrets stay valid
+        before = self.hs.schedule
         s = self.hs.schedule = tls13.KeySchedule(self.hs.suite)
         derived = s.start(self.hs.psk)
-        if previous is not None and self.hs.psk is not None and previous.client_early_traffic_secret:
-            s.client_early_traffic_secret = previous.client_early_traffic_secret
-            s.early_exporter_master_secret = previous.early_exporter_master_secret
-            s.keys["client_early"] = previous.keys["client_early"]
         if early_hello_hash is not None:
             derived.update(s.early(early_hello_hash))
             self._keylog13("client_early_traffic_secret", "early_exporter_master_secret")
+        elif before is not None and before.client_early_traffic_secret and \
+                before.early_secret == s.early_secret:
+            # a client that sent 0-RTT under this PSK: its early secrets stay in the schedule
+            s.client_early_traffic_secret = before.client_early_traffic_secret
+            s.early_exporter_master_secret = before.early_exporter_master_secret
+            s.keys["client_early"] = before.keys["client_early"]
         if shared_secret is None:
             shared_secret = bytes(len(derived["early_secret"]))
         derived.update(s.handshake(shared_secret, self._transcript_hash()))
