@@ -224,6 +224,22 @@ def test_release_command_check(tmp_path):
     assert "Traceback" not in missing.stderr
 
 
+def test_release_makes_a_class_set(tmp_path):
+    roster = tmp_path / "ids.txt"
+    roster.write_text("s0001\ns0002\n# a comment\n")
+    out = tmp_path / "class"
+    done = _run_release("--release", str(tmp_path / "release"), "--students", str(roster),
+                        "--out", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    for who in ("s0001", "s0002"):
+        for name in NAMES:
+            nb = load(notebook_path(out / who, name))
+            cell = next(c for c in nb["cells"] if c["id"] == "student-id")
+            assert source_of(cell).startswith(f'STUDENT = "{who}"')
+    with pytest.raises(release.ReleaseError):
+        release.class_set(RELEASE, ["no spaces please"], tmp_path / "bad")
+
+
 def _cell(cell_type, source, **nbgrader):
     cell = {"cell_type": cell_type, "id": f"c{random.randrange(10 ** 9)}", "metadata": {},
             "source": source}
