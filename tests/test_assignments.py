@@ -32,7 +32,7 @@ from tlslesson import keylog, suites, tls12, tls13
 from tlslesson.assignments import check, checker, data, exercises, release, rfc8448
 from tlslesson.assignments.checker import EXERCISES
 from tlslesson.prf import digest
-from tlslesson.record import AEAD12, RecordBuffer
+from tlslesson.record import AEAD12, RecordBuffer, additional_data_12, nonce_12_gcm
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENTS = ROOT / "notebooks" / "assignments"
@@ -224,6 +224,22 @@ def test_release_command_check(tmp_path):
     assert "Traceback" not in missing.stderr
 
 
+def test_release_makes_a_class_set(tmp_path):
+    roster = tmp_path / "ids.txt"
+    roster.write_text("s0001\ns0002\n# a comment\n")
+    out = tmp_path / "class"
+    done = _run_release("--release", str(tmp_path / "release"), "--students", str(roster),
+                        "--out", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    for who in ("s0001", "s0002"):
+        for name in NAMES:
+            nb = load(notebook_path(out / who, name))
+            cell = next(c for c in nb["cells"] if c["id"] == "student-id")
+            assert source_of(cell).startswith(f'STUDENT = "{who}"')
+    with pytest.raises(release.ReleaseError):
+        release.class_set(RELEASE, ["no spaces please"], tmp_path / "bad")
+
+
 def _cell(cell_type, source, **nbgrader):
     cell = {"cell_type": cell_type, "id": f"c{random.randrange(10 ** 9)}", "metadata": {},
             "source": source}
@@ -300,35 +316,31 @@ def _hello(message):
     return decode_handshake(message, Context("1.2"))
 
 
-# Right answers, written against the package's own functions (not the checker's internals).
-REFERENCE = {
-    "record_header": lambda r: (r[0], int.from_bytes(r[1:3], "big"), int.from_bytes(r[3:5], "big")),
+# Answers that call the package's own functions: right values, but not the student's own code —
+# the checker must say so (the cheating student of issue 18 tries exactly these).
+DELEGATING = {
+    "record_header": lambda r: (r[0], int.from_bytes(r[1:3], "big"), len(_record(r).fragment)),
     "clienthello_fields": lambda m: {
         "msg_type": m[0], "length": int.from_bytes(m[1:4], "big"),
         "legacy_version": _hello(m).legacy_version, "random": _hello(m).random,
         "session_id": _hello(m).session_id, "cipher_suites": list(_hello(m).cipher_suites)},
-    "suite_names": lambda codes: [suites.BY_CODE[c].name if c in suites.BY_CODE
-                                  else f"0x{c:04x}" for c in codes],
     "extension_types": lambda m: [e.type for e in _hello(m).extensions],
     "p_hash": tls12.p_hash,
     "prf": tls12.prf,
     "master_secret": lambda pm, cr, sr, h="SHA256": tls12.prf(pm, b"master secret", cr + sr,
                                                               48, h),
     "key_block": tls12.key_block,
-    "transcript_hash": lambda messages, h="SHA256": digest(h, b"".join(messages)),
-    "verify_data": lambda m, sender, hh, h="SHA256": tls12.prf(
-        m, f"{sender} finished".encode(), hh, 12, h),
-    "find_tampered": lambda a, b: next((i for i, (x, y) in enumerate(zip(a, b)) if x != y),
-                                       None if len(a) == len(b) else min(len(a), len(b))),
+    "transcript_hash": lambda messages, h="SHA256": _transcript(messages).hash(h),
+    "verify_data": lambda m, sender, hh, h="SHA256": tls12.verify_data(
+        m, sender, hh, next(s for s in suites.TLS12_SUITES if s.hash == h)),
+    "expected_verify_data": lambda m, view, h="SHA256": tls12.verify_data(
+        m, "client", digest(h, b"".join(view[:-1])),
+        next(s for s in suites.TLS12_SUITES if s.hash == h)),
     "parse_keylog_line": lambda line: keylog.parse(line)[0],
-    "aead_nonce": lambda iv, fragment: iv + fragment[:8],
-    "additional_data": lambda seq, ct, version, length: (
-        seq.to_bytes(8, "big") + bytes([ct]) + version.to_bytes(2, "big")
-        + length.to_bytes(2, "big")),
+    "aead_nonce": lambda iv, fragment: nonce_12_gcm(iv, fragment[:8]),
+    "additional_data": additional_data_12,
     "decrypt_record": _decrypt,
-    "hkdf_label": lambda label, context, length: (
-        length.to_bytes(2, "big") + bytes([6 + len(label)]) + b"tls13 " + label.encode()
-        + bytes([len(context)]) + context),
+    "hkdf_label": tls13.hkdf_label,
     "hkdf_expand_label": lambda s, label, c, n, h="SHA256": tls13.hkdf_expand_label(
         h, s, label, c, n),
     "derive_secret": lambda s, label, th, h="SHA256": tls13.derive_secret(h, s, label, th),
@@ -337,12 +349,63 @@ REFERENCE = {
         tls13.hkdf_expand_label(h, s, "iv", b"", il)),
     "handshake_traffic_secrets": _hs_secrets,
 }
+
+
+def _record(data_):
+    buffer = RecordBuffer()
+    buffer.feed(data_)
+    return buffer.next_record()
+
+
+def _transcript(messages):
+    from tlslesson.prf import Transcript
+    t = Transcript()
+    for m in messages:
+        t.add(m)
+    return t
+
+
+# The reference answers are the instructor notebooks' own solutions: every code cell of each
+# instructor version except the test cells, run in one namespace per notebook.
+SOLUTION_NAMES = {"clienthello_fields": "client_hello_fields"}
+
+
+def _instructor_namespace(name: str) -> dict:
+    namespace = {"__name__": f"instructor_{name.replace('-', '_')}"}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(SOURCE / name)
+        for cell in load(notebook_path(SOURCE, name))["cells"]:
+            if cell["cell_type"] != "code" or nbgrader_meta(cell).get("grade"):
+                continue
+            code = "\n".join(line for line in source_of(cell).split("\n")
+                              if not line.lstrip().startswith("show("))
+            exec(compile(code, f"<{name}:{cell['id']}>", "exec"), namespace)
+    return namespace
+
+
+def _reference_functions():
+    import contextlib
+    import io
+    found = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        for name in NAMES:
+            namespace = _instructor_namespace(name)
+            for exercise in {e.name for e in EXERCISES.values() if e.takes == "function"}:
+                fn = namespace.get(SOLUTION_NAMES.get(exercise, exercise))
+                if callable(fn) and getattr(fn, "__module__", None) == namespace["__name__"]:
+                    found[exercise] = fn
+    return found
+
+
+REFERENCE = _reference_functions()
 FUNCTION_EXERCISES = sorted({e.name for e in EXERCISES.values() if e.takes == "function"})
 
 
 def _perturb(value):
     """The same type, a wrong value."""
-    value = checker.as_dict(value)
+    import dataclasses
+    if dataclasses.is_dataclass(value):
+        value = dataclasses.asdict(value)
     if isinstance(value, (bytes, bytearray)):
         return bytes(value[:-1]) + bytes([value[-1] ^ 1]) if value else b"\x00"
     if isinstance(value, bool) or value is None:
@@ -366,7 +429,38 @@ def test_every_exercise_the_issue_lists_has_a_checker():
               "aead_nonce", "additional_data", "decrypt_record", "hkdf_expand_label",
               "derive_secret", "traffic_keys", "chain_diagnosis", "clienthello_fields"}
     assert wanted <= set(exercises.names())
-    assert set(FUNCTION_EXERCISES) == set(REFERENCE)
+    assert set(FUNCTION_EXERCISES) == set(REFERENCE), "an instructor solution for every exercise"
+    assert set(DELEGATING) <= set(FUNCTION_EXERCISES)
+
+
+@pytest.mark.parametrize("name", sorted(DELEGATING))
+def test_delegating_to_the_package_is_noticed(name):
+    report = check(name, DELEGATING[name], show=False)
+    assert report.status == checker.DELEGATED and not report, report.text
+    assert "the package's own solution" in report.text and "no marks" in report.text
+    assert "Traceback" not in report.text
+    hidden = check(name, DELEGATING[name], seed="hidden", show=False)
+    assert hidden.status == checker.DELEGATED
+
+
+def test_delegation_is_noticed_however_it_is_imported():
+    import importlib
+    prf_module = importlib.import_module("tlslesson.tls12")
+    renamed = prf_module.p_hash
+
+    def prf(secret, label, seed, length, hash_name="SHA256"):
+        return renamed(hash_name, secret, label + seed, length)       # a sub-exercise too
+    report = check("prf", prf, show=False)
+    assert report.status == checker.DELEGATED and "tlslesson.tls12.p_hash" in report.text
+
+    def sneaky(secret, label, seed, length, hash_name="SHA256"):
+        return exercises.tls12.prf(secret, label, seed, length, hash_name)
+    assert check("prf", sneaky, show=False).status == checker.DELEGATED
+
+    def reads_the_checker(line):
+        case = EXERCISES["parse_keylog_line"].make_cases(random.Random(0))[0]
+        return case.expected
+    assert check("parse_keylog_line", reads_the_checker, show=False).status == checker.DELEGATED
 
 
 @pytest.mark.parametrize("name", FUNCTION_EXERCISES)
@@ -435,17 +529,19 @@ def test_a_stub_called_by_an_answer_is_named():
 
 
 def test_typical_mistakes_get_specific_hints():
+    own_prf, own_p_hash = REFERENCE["prf"], REFERENCE["p_hash"]
+
     def master_secret(pre, cr, sr, h="SHA256"):
-        return tls12.prf(pre, b"master secret", sr + cr, 48, h)
+        return own_prf(pre, b"master secret", sr + cr, 48, h)
     assert "client_random + server_random" in check("master_secret", master_secret,
                                                     show=False).text
 
     def key_block(master, cr, sr, suite):
-        return tls12.key_block(master, sr, cr, suite)
+        return REFERENCE["key_block"](master, sr, cr, suite)
     assert "server_random + client_random" in check("key_block", key_block, show=False).text
 
     def prf(secret, label, seed, length, hash_name="SHA256"):
-        return tls12.p_hash(hash_name, secret, seed + label, length)
+        return own_p_hash(hash_name, secret, seed + label, length)
     assert "label goes in front" in check("prf", prf, show=False).text
 
     def hkdf_label(label, context, length):
@@ -457,9 +553,9 @@ def test_typical_mistakes_get_specific_hints():
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
         return AESGCM(key).decrypt(iv + record[5:13], record[13:], b"")
     text = check("decrypt_record", decrypt_record, show=False).text
-    assert "raised InvalidTag" in text and "nonce or the additional data" in text
+    assert "raised InvalidTag" in text and "length in the additional data" in text
 
-    text = check("prf", lambda *a: tls12.prf(*a).hex(), show=False).text
+    text = check("prf", lambda *a: own_prf(*a).hex(), show=False).text
     assert "returned str, expected bytes" in text and "bytes.fromhex" in text
     text = check("prf", lambda *a: None, show=False).text
     assert "returned None" in text and "return" in text
@@ -506,19 +602,20 @@ def test_an_endless_loop_is_stopped(monkeypatch):
 
 def test_reports_are_deterministic():
     def wrong(*args):
-        return _perturb(tls12.prf(*args))
+        return _perturb(REFERENCE["prf"](*args))
     assert check("prf", wrong, show=False).text == check("prf", wrong, show=False).text
-    one = [c.args for c in EXERCISES["prf"].make_cases(random.Random("tlslesson-check/prf/None"))]
+    one = [c.args for c in EXERCISES["prf"].make_cases(
+        random.Random("tlslesson-check/prf/practice/None"))]
     other = [c.args for c in EXERCISES["prf"].make_cases(
-        random.Random("tlslesson-check/prf/hidden"))]
+        random.Random("tlslesson-check/prf/practice/hidden"))]
     assert one[:3] == other[:3] and one[3:] != other[3:]     # same vectors, other random cases
 
 
 def test_report_displays_once_in_jupyter(capsys):
-    report = check("prf", tls12.prf)
+    report = check("prf", REFERENCE["prf"])
     report._ipython_display_()
     assert capsys.readouterr().out.count("✔ prf") == 1
-    quiet = check("prf", tls12.prf, show=False)
+    quiet = check("prf", REFERENCE["prf"], show=False)
     quiet._ipython_display_()
     assert capsys.readouterr().out.count("✔ prf") == 1
     assert repr(quiet) == f"<Report prf: pass, {quiet.total}/{quiet.total} cases>"
@@ -526,32 +623,187 @@ def test_report_displays_once_in_jupyter(capsys):
 
 # -- chain diagnosis ----------------------------------------------------------------------------
 
+def _validator_says(chain):
+    from tlslesson import pki
+    from tlslesson.errors import CertificateError
+    from tlslesson.assignments.guard import unrecorded
+    try:
+        with unrecorded():
+            pki.validate_chain(list(chain.certificates), data.trusted(), hostname=chain.hostname)
+    except CertificateError as err:
+        return err.step
+    return "accepted"
+
+
 def test_chain_diagnosis():
     chains = data.chains()
-    right = {letter: data.expected_diagnosis(chain) for letter, chain in chains.items()}
+    right = {letter: _validator_says(chain) for letter, chain in chains.items()}
     assert set(right.values()) == set(data.CHOICES), "every step (and 'accepted') is an answer"
     assert check("chain_diagnosis", right, show=False)
-    wrong = dict(right, A="accepted" if right["A"] != "accepted" else "name")
-    report = check("chain_diagnosis", wrong, show=False)
-    assert report.status == checker.FAIL and "not right yet: A" in report.text
-    assert "hint for A" in report.text and right["A"] not in report.lines[-1]   # no give-away
-    assert report.passed == len(chains) - 1
     assert check("chain_diagnosis", {}, show=False).status == checker.UNANSWERED
     bad = check("chain_diagnosis", dict(right, B="expired"), show=False)
     assert "not one of the choices" in bad.text
     assert check("chain_diagnosis", ["A"], show=False).status == checker.WRONG_TYPE
 
 
+def test_chain_diagnosis_feedback_counts_and_hints_by_the_mistake():
+    """The report says how many are right — not which — and the hint depends on what the student
+    said, not on the right answer."""
+    chains = data.chains()
+    right = {letter: _validator_says(chain) for letter, chain in chains.items()}
+    texts = []
+    for letter in ("A", "E"):
+        claim = "accepted" if right[letter] != "accepted" else "name"
+        report = check("chain_diagnosis", dict(right, **{letter: claim}), show=False)
+        assert report.status == checker.FAIL and report.passed == len(chains) - 1
+        assert f"{len(chains) - 1} of {len(chains)}" in report.text
+        assert f"you diagnosed as {claim!r}" in report.text
+        assert right[letter] not in report.text.split("hint:")[1]
+        texts.append((claim, report.text))
+    for letter in chains:                                   # no letter named: which is wrong?
+        assert f" {letter}," not in texts[0][1] and f": {letter}" not in texts[0][1]
+    if texts[0][0] == texts[1][0]:
+        assert texts[0][1] == texts[1][1], "same mistake, same feedback, whatever the answer"
+
+
+def test_chain_diagnosis_by_the_validator_gets_no_marks():
+    from tlslesson import pki
+    chains = data.chains()
+    right = {letter: _validator_says(chain) for letter, chain in chains.items()}
+    assert check("chain_diagnosis", right, show=False)
+    student = dict(right)
+    try:                                  # what the old "check yourself" cell printed
+        pki.validate_chain(list(chains["C"].certificates), data.trusted(),
+                           hostname=chains["C"].hostname)
+    except Exception:
+        pass
+    report = check("chain_diagnosis", student, show=False)
+    assert report.status == checker.FAIL and report.passed == len(chains) - 1
+    assert "chains C: you asked pki's validation" in report.text
+
+
 def test_chains_fail_where_they_should():
+    from tlslesson import pki
     from tlslesson.errors import CertificateError
-    for letter, chain in data.chains().items():
-        expected = data.expected_diagnosis(chain)
+    seen = set()
+    for letter, chain in data.chains("someone").items():
+        expected = exercises._diagnosis(chain)
+        seen.add(expected)
         if expected == "accepted":
-            assert chain.validate().ok
+            assert pki.validate_chain(list(chain.certificates), data.trusted(),
+                                      hostname=chain.hostname).ok
         else:
             with pytest.raises(CertificateError) as err:
-                chain.validate()
+                pki.validate_chain(list(chain.certificates), data.trusted(),
+                                   hostname=chain.hostname)
             assert err.value.step == expected
+    assert seen == set(data.CHOICES)
+
+
+def test_the_data_has_no_answers():
+    """What a student imports holds inputs only: no diagnosis, no shared secret."""
+    assert not hasattr(data, "expected_diagnosis")
+    assert not hasattr(data.Chain, "validate")
+    hellos = data.tls13_hellos()
+    fields = {f: getattr(hellos, f) for f in hellos.__dataclass_fields__}
+    from cryptography.hazmat.primitives.asymmetric.x25519 import (X25519PrivateKey,
+                                                                    X25519PublicKey)
+    shared = X25519PrivateKey.from_private_bytes(hellos.client_private_key).exchange(
+        X25519PublicKey.from_public_bytes(hellos.server_public_key))
+    assert shared not in fields.values()
+    assert digest("SHA256", hellos.client_hello + hellos.server_hello) not in fields.values()
+
+
+# -- variants ------------------------------------------------------------------------------------
+
+def test_every_student_has_their_own_data():
+    one, other = "s0001", "s0002"
+    assert data.clienthello_record(one) != data.clienthello_record(other)
+    assert data.tls12_session(one).keylog != data.tls12_session(other).keylog
+    assert data.tampered_handshake(one).master_secret != data.tampered_handshake(other).master_secret
+    assert data.tls13_hellos(one).client_hello != data.tls13_hellos(other).client_hello
+    letters = [{letter: exercises._diagnosis(c) for letter, c in data.chains(who).items()}
+               for who in ("s0001", "s0002", "s0003")]
+    assert len({tuple(sorted(d.items())) for d in letters}) > 1
+    assert data.tls12_session(one) is data.tls12_session(one)          # cached, same bytes
+
+
+def test_a_neighbours_answers_fail(monkeypatch):
+    from tlslesson.assignments import variant
+    chains_of = {who: {letter: _validator_says(c) for letter, c in data.chains(who).items()}
+                 for who in ("s0001", "s0002")}
+    assert chains_of["s0001"] != chains_of["s0002"]
+    monkeypatch.setattr(variant, "_current", "s0001")
+    assert check("chain_diagnosis", chains_of["s0001"], show=False)
+    assert not check("chain_diagnosis", chains_of["s0002"], show=False)
+    from cryptography.hazmat.primitives.asymmetric.x25519 import (X25519PrivateKey,
+                                                                    X25519PublicKey)
+
+    def inputs(who):
+        h = data.tls13_hellos(who)
+        return {"shared_secret": X25519PrivateKey.from_private_bytes(h.client_private_key)
+                .exchange(X25519PublicKey.from_public_bytes(h.server_public_key)),
+                "hello_hash": digest("SHA256", h.client_hello + h.server_hello)}
+    assert check("tls13_inputs", inputs("s0001"), show=False)
+    neighbour = check("tls13_inputs", inputs("s0002"), show=False)
+    assert neighbour.status == checker.FAIL and neighbour.passed == 0
+    rfc = check("tls13_inputs", {"shared_secret": rfc8448.value("shared_secret"),
+                                 "hello_hash": rfc8448.value("hello_hash")}, show=False)
+    assert rfc.passed == 0, "the RFC's values, which the notebook shows, are not the answer"
+
+
+def test_nbgrader_student_id_wins_over_what_was_typed(tmp_path, monkeypatch, capsys):
+    from tlslesson.assignments import variant
+    monkeypatch.setattr(variant, "_current", None)
+    assert variant.use("") == variant.PRACTICE and "practice variant" in capsys.readouterr().out
+    assert variant.use("  s42 ") == "s42"
+    where = tmp_path / "autograded" / "bob" / "02-prf-and-keys"
+    where.mkdir(parents=True)
+    monkeypatch.chdir(where)
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert variant.use("alice") == "bob"
+    assert "Graded as 'bob'" in capsys.readouterr().out
+    monkeypatch.setenv("TLSLESSON_STUDENT", "carol")
+    assert variant.use("alice") == "carol"
+    monkeypatch.setenv("NBGRADER_EXECUTION", "validate")
+    assert variant.use("alice") == "alice"
+
+
+def test_targeted_hints_for_transcript_boundaries():
+    own_vd, own_th = REFERENCE["verify_data"], REFERENCE["transcript_hash"]
+
+    def with_the_finished(master, view, hash_name="SHA256"):
+        return own_vd(master, "client", own_th(view, hash_name), hash_name)
+    text = check("expected_verify_data", with_the_finished, show=False).text
+    assert "leave the last message out" in text
+
+    def one_too_few(master, view, hash_name="SHA256"):
+        return own_vd(master, "client", own_th(view[:-2], hash_name), hash_name)
+    assert "one message too few" in check("expected_verify_data", one_too_few, show=False).text
+
+    def reads_the_finished(master, view, hash_name="SHA256"):
+        return view[-1][4:]
+    assert not check("expected_verify_data", reads_the_finished, show=False)
+
+
+def test_targeted_hint_for_the_additional_data_length():
+    own_aad, own_nonce = REFERENCE["additional_data"], REFERENCE["aead_nonce"]
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    def additional_data(seq_num, content_type, version, length):
+        return own_aad(seq_num, content_type, version, length)
+
+    def aead_nonce(write_iv, fragment):
+        return own_nonce(write_iv, fragment)
+
+    def decrypt_record(record, key, write_iv, seq_num):
+        fragment = record[5:]
+        aad = additional_data(seq_num, record[0], int.from_bytes(record[1:3], "big"),
+                              len(fragment) - 8)               # the ciphertext's length
+        return AESGCM(key).decrypt(aead_nonce(write_iv, fragment), fragment[8:], aad)
+    report = check("decrypt_record", decrypt_record, show=False)
+    assert "raised InvalidTag" in report.text
+    assert "not of the plaintext" in report.text and "your additional data is" in report.text
 
 
 # -- the data the assignments work on -----------------------------------------------------------

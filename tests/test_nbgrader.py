@@ -2,12 +2,15 @@
 
 In a temporary course directory (source/ = notebooks/assignments/source): `nbgrader
 generate_assignment` makes the student versions, then two students submit every assignment —
-"solution" hands in the instructor version, "unanswered" the generated student version untouched —
-and `nbgrader autograde` grades them. Scores are read with nbgrader's gradebook API:
+"solution" (and "solution2", another variant) hands in the instructor version, "unanswered" the
+generated student version untouched, and three cheating students (tests/cheating_students.py:
+delegating to the package, copying a neighbour's values, answering with what the notebook shows)
+hand in the instructor version with their cheats — and `nbgrader autograde` grades them. Scores are read with nbgrader's gradebook API:
 
 * the solution gets full marks on every autograded cell (the written answers are left for a
   human: nbgrader marks them "needs manual grade");
 * the unanswered copy gets zero on every graded cell;
+* every cheated exercise gets zero (a copied A6 diagnosis: only what the variants share by chance);
 * nbgrader's student versions have the same cells as the ones `python -m tlslesson.assignments
   release` commits (so handing out either is the same).
 
@@ -35,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "notebooks" / "assignments" / "source"
 RELEASE = ROOT / "notebooks" / "assignments" / "release"
 NAMES = sorted(p.name for p in SOURCE.iterdir() if p.is_dir())
-STUDENTS = ("solution", "unanswered")
+STUDENTS = ("solution", "unanswered", "solution2", "delegator", "neighbour", "reader")
 pytestmark = pytest.mark.slow            # about a minute: two nbgrader runs, 12 notebooks graded
 
 
@@ -74,12 +77,24 @@ def course(tmp_path_factory):
                                                 env.get("PATH")]))
     timings = {"generate_assignment": _nbgrader(course, env, "generate_assignment", "*",
                                                 "--force", timeout=600)}
+    sys.path.insert(0, str(ROOT / "tests"))
+    import cheating_students as cs
+    copied = cs.neighbour_cheats(cs.neighbour_values("solution"))
     for name in NAMES:
-        for student, origin in (("solution", course / "source"), ("unanswered",
-                                                                  course / "release")):
+        # "solution2": the same reference solution, graded on another student's variant
+        for student, origin in (("solution", course / "source"), ("solution2", course / "source"),
+                                ("unanswered", course / "release")):
             target = course / "submitted" / student / name
             target.mkdir(parents=True)
             shutil.copy(origin / name / f"{name}.ipynb", target / f"{name}.ipynb")
+        for student, cheats, typed in (("delegator", cs.DELEGATOR, None),
+                                       ("neighbour", copied, "solution"),
+                                       ("reader", cs.READER, None)):
+            target = course / "submitted" / student / name
+            target.mkdir(parents=True)
+            nb = cs.cheat(cs.load(course / "source" / name / f"{name}.ipynb"),
+                          cheats.get(name, {}), typed)
+            (target / f"{name}.ipynb").write_text(json.dumps(nb), encoding="utf-8")
     timings["autograde"] = _nbgrader(course, env, "autograde", "*", "--force", timeout=1200)
 
     from nbgrader.api import Gradebook
@@ -96,10 +111,11 @@ def course(tmp_path_factory):
     return course, grades, timings
 
 
+@pytest.mark.parametrize("student", ["solution", "solution2"])
 @pytest.mark.parametrize("name", NAMES)
-def test_solution_scores_full_marks(course, name):
+def test_solution_scores_full_marks(course, name, student):
     _, grades, _ = course
-    cells = grades["solution", name]
+    cells = grades[student, name]
     autograded = [g for g in cells if g[1] == "code"]
     assert autograded, f"{name}: no autograded cells"
     for cell, _, score, max_score, _ in autograded:
@@ -130,3 +146,34 @@ def test_nbgrader_hands_out_what_we_commit(course, name):
                 for c in nb["cells"]]
     assert cells(ours) == cells(theirs)
     assert ours["metadata"] == theirs["metadata"]
+
+
+CHEATERS = ("delegator", "neighbour", "reader")
+
+
+@pytest.mark.parametrize("student", CHEATERS)
+@pytest.mark.parametrize("name", NAMES)
+def test_cheating_gets_no_marks(course, name, student):
+    """Issue 18's cheating student: each cheated exercise scores zero, the rest full marks."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    import cheating_students as cs
+    cheats = {"delegator": cs.DELEGATOR, "reader": cs.READER,
+              "neighbour": cs.neighbour_cheats(cs.neighbour_values("solution"))}[student]
+    cheated = cheats.get(name, {})
+    if not cheated:
+        pytest.skip(f"{student} has no cheat for {name}")
+    source = cs.load(SOURCE / name / f"{name}.ipynb")
+    zero = set(cs.graded_after(source, cheated))
+    _, grades, _ = course
+    for cell, cell_type, score, max_score, _ in grades[student, name]:
+        if cell in zero and student == "neighbour" and name == "06-certificate-diagnosis":
+            # letters are a per-student shuffle: the copy earns only the letters where the two
+            # variants happen to agree, what a blind guess earns too
+            values = {who: cs.neighbour_values(who)["answers"] for who in ("solution",
+                                                                           "neighbour")}
+            same = sum(values["solution"][k] == values["neighbour"][k] for k in values["solution"])
+            assert score == same < max_score / 3, f"{score} of {max_score} ({same} agree)"
+        elif cell in zero:
+            assert score == 0, f"{student} scored {score} of {max_score} on {name}/{cell}"
+        elif cell_type == "code":
+            assert score == max_score, f"{student}: {name}/{cell} {score} of {max_score}"

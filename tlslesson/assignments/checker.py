@@ -33,8 +33,9 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-PASS, FAIL, ERROR, WRONG_TYPE, UNANSWERED, UNKNOWN, BAD_ANSWER = (
-    "pass", "fail", "error", "wrong type", "unanswered", "unknown exercise", "bad answer")
+PASS, FAIL, ERROR, WRONG_TYPE, UNANSWERED, UNKNOWN, BAD_ANSWER, DELEGATED = (
+    "pass", "fail", "error", "wrong type", "unanswered", "unknown exercise", "bad answer",
+    "delegated")
 
 TIME_BUDGET = 10.0            # seconds for all the cases of one check (an endless loop ends here)
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -69,6 +70,14 @@ class Exercise:
     takes: str = "function"                          # "function", or "value" (a dict of answers)
     value_check: Callable[[Any], "Report"] | None = None       # for takes == "value"
     aliases: tuple[str, ...] = ()
+    # the package functions that solve this exercise (specs for guard.watching): an answer that
+    # calls one is not the student's own; ``own_tools`` says what the exercise does allow
+    forbidden: tuple[str, ...] = ()
+    own_tools: str = ""
+    # when the answer raises: a hint for a known mistake, from the case, the exception and what
+    # the student's own helpers (named in ``spy``) were given and returned (guard.Watch.seen)
+    explain: Callable[[Case, BaseException, dict], str | None] | None = None
+    spy: tuple[str, ...] = ()
 
 
 EXERCISES: dict[str, Exercise] = {}
@@ -237,7 +246,9 @@ def check(name: str, answer: Any = _MISSING, *, seed: Any = None, show: bool = T
     """Check ``answer`` (your function, or for a few exercises your dict of answers) for exercise
     ``name``; print a friendly report (unless ``show=False``) and return it.
 
-    ``seed`` picks another set of random cases (the hidden tests use one you haven't seen).
+    ``seed`` picks another set of random cases (the hidden tests use one you haven't seen); the
+    fixed cases are your own variant's data (``variant.current()``). An answer that calls the
+    package's own solution of the exercise is reported as such and does not pass.
     The report is truthy only when every case is right.
     """
     # importing here registers the exercises and keeps `import checker` light
@@ -276,19 +287,25 @@ def _check(name: str, answer: Any, seed: Any) -> Report:
             f"✘ {label}: check wants your function itself, got {type_name(answer)} ({what}).",
             f"  Write check({label!r}, {fn}) — no parentheses after {fn}."])
 
-    rng = random.Random(f"tlslesson-check/{exercise.name}/{seed}")
+    from .variant import current
+    rng = random.Random(f"tlslesson-check/{exercise.name}/{current()}/{seed}")
     cases = exercise.make_cases(rng)
     return _run_cases(exercise, answer, cases)
 
 
 def _run_cases(exercise: Exercise, answer: Callable, cases: list[Case]) -> Report:
+    from .guard import watching
     label = exercise.name
     passed, first_wrong, right_kinds = 0, None, {"fixed": [0, 0], "random": [0, 0]}
     with _Budget():
         for case in cases:
             right_kinds[case.kind][1] += 1
+            watch = None
             try:
-                got = answer(*case.args)
+                with watching(exercise.forbidden, exercise.spy) as watch:
+                    got = answer(*case.args)
+                if watch.hits:
+                    return delegated(exercise, answer, watch.first())
             except NotImplementedError as exc:
                 return _unanswered(exercise, answer, exc)
             except _OutOfTime:
@@ -302,9 +319,11 @@ def _run_cases(exercise: Exercise, answer: Callable, cases: list[Case]) -> Repor
                         f"✘ {label}: your function can't be called the way the exercise calls it "
                         f"({_one_line(exc)}).",
                         f"  It should look like: def {exercise.signature}"])
-                return _raised(exercise, case, exc, passed, len(cases))
+                return _raised(exercise, case, exc, passed, len(cases), watch)
             except Exception as exc:
-                return _raised(exercise, case, exc, passed, len(cases))
+                if watch is not None and watch.hits:
+                    return delegated(exercise, answer, watch.first())
+                return _raised(exercise, case, exc, passed, len(cases), watch)
             if not exercise.type_ok(got):
                 return _wrong_type(exercise, case, got, passed, len(cases))
             got = exercise.normalize(got)
@@ -349,6 +368,19 @@ def _kinds(counts, only_right: bool = False) -> str:
     return ", ".join(out)
 
 
+def delegated(exercise: Exercise, answer, called: str) -> Report:
+    """The answer called the package's solution: say so kindly; no marks."""
+    own = getattr(answer, "__name__", exercise.name)
+    tools = f" {exercise.own_tools}" if exercise.own_tools else ""
+    return Report(exercise.name, DELEGATED, lines=[
+        f"✘ {exercise.name}: your {own} calls {called}, the package's own solution of this "
+        "exercise.",
+        "  The checker compares answers with that very code, so it can't tell whether yours "
+        "works — and it earns no marks when graded.",
+        f"  Write it yourself{' — what you need:' + tools if tools else ''} (comparing with the "
+        "package in a scratch cell is fine)."])
+
+
 def _unanswered(exercise: Exercise, answer, exc: NotImplementedError) -> Report:
     own = getattr(answer, "__name__", exercise.name)
     culprit = _raised_in(exc)
@@ -361,8 +393,12 @@ def _unanswered(exercise: Exercise, answer, exc: NotImplementedError) -> Report:
         "with your code, run that cell, then check again."])
 
 
-def _raised(exercise: Exercise, case: Case, exc: Exception, passed: int, total: int) -> Report:
-    hint = _exception_hint(exc) or exercise.hint
+def _raised(exercise: Exercise, case: Case, exc: Exception, passed: int, total: int,
+            watch=None) -> Report:
+    specific = None
+    if exercise.explain is not None:
+        specific = exercise.explain(case, exc, watch.seen if watch is not None else {})
+    hint = specific or _exception_hint(exc) or exercise.hint
     return Report(exercise.name, ERROR, passed, total, [
         f"✘ {exercise.name} raised {_one_line(exc)}{_where(exc)} (case “{case.label}”).",
         f"  call: {_call_text(exercise, case)}",

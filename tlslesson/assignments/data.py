@@ -1,9 +1,14 @@
-"""The real bytes the assignments work on, made by the package itself and the same on every run.
+"""The real bytes the assignments work on, made by the package itself: one variant per student.
 
 Every handshake here is a real in-memory run of ``connection.handshake`` (the same code that talks
-to OpenSSL), made reproducible by lesson seeds (``lesson_rng``): randoms, ephemeral keys and
-sequence numbers come from the seed, and signatures use RSA PKCS#1 v1.5, which is deterministic.
-So a student, the checker and the hidden tests all see exactly the same bytes.
+to OpenSSL), made reproducible by lesson seeds (``lesson_rng``) that include the student's id
+(``variant.seed``): randoms, ephemeral keys and sequence numbers come from the seed, and
+signatures use RSA PKCS#1 v1.5, which is deterministic. So a student, the checker and the hidden
+tests all see the same bytes — and the student next door sees other bytes. Each function takes
+``student=`` (default: ``variant.current()``).
+
+What is here is what the student works *from*; the answers (a diagnosis, a shared secret) are
+not: the checker computes them when it checks.
 
 A LESSON-ONLY choice: a real stack takes fresh randomness for every connection.
 
@@ -28,24 +33,29 @@ from cryptography.hazmat.primitives import serialization
 from .. import pki, suites
 from ..connection import handshake
 from ..lesson.configs import lesson_client, lesson_server
-from ..constants import ContentType, SignatureScheme
+from ..constants import ContentType, NamedGroup, SignatureScheme
 from ..messages import Context, decode_handshake, encode_handshake
 from ..record import Record
 from ..rng import lesson_rng
+from . import variant
+
+
+def _who(student: str | None) -> str:
+    return variant._clean(student) or variant.current()
 
 # -- assignment 01: a ClientHello --------------------------------------------------------------
 
 
 @functools.lru_cache(maxsize=None)
-def _clienthello_run():
-    return handshake(lesson_client(rng=lesson_rng("assignment-01 client")),
-                     lesson_server(rng=lesson_rng("assignment-01 server")))
+def _clienthello_run(student: str):
+    return handshake(lesson_client(rng=lesson_rng(variant.seed("01", "client", student))),
+                     lesson_server(rng=lesson_rng(variant.seed("01", "server", student))))
 
 
-def clienthello_record() -> bytes:
+def clienthello_record(student: str | None = None) -> bytes:
     """The first record a TLS 1.3 client (offering 1.2 too) sent: 5-byte record header, then the
     ClientHello handshake message. The server accepted it (the handshake completed)."""
-    run = _clienthello_run()
+    run = _clienthello_run(_who(student))
     first = run.steps[0]
     assert first.name == "ClientHello" and run.ok
     return first.record
@@ -124,10 +134,15 @@ def _messages(log, role):
                  if step.name not in ("ChangeCipherSpec", "Alert", "ApplicationData"))
 
 
-@functools.lru_cache(maxsize=None)
-def tls12_session() -> TLS12Session:
+def tls12_session(student: str | None = None) -> TLS12Session:
     """A TLS 1.2 handshake (ECDHE-RSA-AES128-GCM-SHA256), then one HTTP request and response."""
-    client_cfg, server_cfg = _tls12_configs("assignment-tls12", (TLS12_SUITE,))
+    return _tls12_session(_who(student))
+
+
+@functools.lru_cache(maxsize=None)
+def _tls12_session(student: str) -> TLS12Session:
+    client_cfg, server_cfg = _tls12_configs(variant.seed("02-04", "session", student),
+                                            (TLS12_SUITE,))
     run = handshake(client_cfg, server_cfg)
     if not run.ok:
         raise RuntimeError(f"the recorded handshake failed: {run.error}")
@@ -183,9 +198,13 @@ class TamperedHandshake:
     error: str                 # the failing check's message
 
 
+def tampered_handshake(student: str | None = None) -> TamperedHandshake:
+    return _tampered_handshake(_who(student))
+
+
 @functools.lru_cache(maxsize=None)
-def tampered_handshake() -> TamperedHandshake:
-    client_cfg, server_cfg = _tls12_configs("assignment-03 tamper", TAMPER_OFFER)
+def _tampered_handshake(student: str) -> TamperedHandshake:
+    client_cfg, server_cfg = _tls12_configs(variant.seed("03", "tamper", student), TAMPER_OFFER)
     with warnings.catch_warnings():
         # cryptography calls finite-field DH deprecated; a warning on stderr would cost the
         # student the points of an nbgrader test cell, and says nothing about the exercise
@@ -204,14 +223,10 @@ def tampered_handshake() -> TamperedHandshake:
 
 @dataclass(frozen=True)
 class Chain:
-    """What a server sent in its Certificate message (leaf first), and the name we connected to."""
+    """What a server sent in its Certificate message (leaf first), and the name we connected to.
+    (Which step rejects it is for the student to find; the checker asks ``pki.validate_chain``.)"""
     certificates: tuple[x509.Certificate, ...]
     hostname: str
-
-    def validate(self, now: _dt.datetime | None = None):
-        """``pki.validate_chain`` with the lesson trust store (raises ``CertificateError``)."""
-        return pki.validate_chain(list(self.certificates), trusted(), hostname=self.hostname,
-                                  now=now)
 
 
 def trusted() -> list[x509.Certificate]:
@@ -244,7 +259,9 @@ def _scenarios():
         "expired": served(pki.issue(inter, "localhost", key_type="ecdsa", **past)),
         "wrong name": served(pki.issue(inter, "www.example.com", key_type="ecdsa",
                                        dns_names=("www.example.com",))),
-        "missing intermediate": Chain((good.certificate,), "localhost"),
+        # (every chain has a leaf of its own: the checker tells the chains apart by their leaf)
+        "missing intermediate": Chain((pki.issue(inter, "localhost", key_type="ecdsa")
+                                       .certificate,), "localhost"),
         # the server sends its own root along: it is self-signed, but not in our trust store
         "unknown root": Chain((pki.issue(other_root, "localhost", key_type="ecdsa").certificate,
                                other_root.certificate), "localhost"),
@@ -265,22 +282,57 @@ CHOICES = (*pki.STEPS, "accepted")
 "accepted" when every step passes."""
 
 
-@functools.lru_cache(maxsize=None)
-def chains() -> dict[str, Chain]:
+def chains(student: str | None = None) -> dict[str, Chain]:
     """Chains "A", "B", ...: each fails one validation step (or none). Made fresh at run time with
-    ``tlslesson.pki`` (new keys, the lesson CA signs), cached for the session; which step each
-    fails is fixed, which letter each scenario gets is shuffled once with a fixed seed."""
+    ``tlslesson.pki`` (new keys, the lesson CA signs), cached for the session; which letter each
+    defect gets is shuffled with the student's seed, so every student has their own key.
+
+    From the first call on, the notebook's calls to ``pki``'s validation are remembered: the
+    checker does not count a chain the student handed to the validator itself."""
+    from .guard import PKI_VALIDATORS, record_calls
+    record_calls("tlslesson.pki", PKI_VALIDATORS)
+    return _chains(_who(student))
+
+
+@functools.lru_cache(maxsize=None)
+def _chains(student: str) -> dict[str, Chain]:
     made = _scenarios()
     names = sorted(made)
-    _random.Random("assignment-06 letters").shuffle(names)
+    _random.Random(variant.seed("06", "letters", student)).shuffle(names)
     return {chr(ord("A") + i): made[name] for i, name in enumerate(names)}
 
 
-def expected_diagnosis(chain: Chain) -> str:
-    """What ``validate_chain`` says: the failing step's name, or "accepted"."""
-    from ..errors import CertificateError
-    try:
-        chain.validate()
-    except CertificateError as err:
-        return err.step
-    return "accepted"
+# -- assignment 05: a TLS 1.3 handshake of the student's own -----------------------------------
+
+
+@dataclass(frozen=True)
+class TLS13Hellos:
+    """The start of a TLS 1.3 handshake (x25519, TLS_AES_128_GCM_SHA256) the lesson client made:
+    its ephemeral private key, the two hellos (handshake messages, 4-byte headers included), the
+    server's key share, and the server's first encrypted record (EncryptedExtensions), which the
+    server handshake key and IV decrypt."""
+    client_private_key: bytes
+    client_hello: bytes
+    server_hello: bytes
+    server_public_key: bytes
+    encrypted_extensions_record: bytes
+
+
+def tls13_hellos(student: str | None = None) -> TLS13Hellos:
+    return _tls13_hellos(_who(student))
+
+
+@functools.lru_cache(maxsize=None)
+def _tls13_hellos(student: str) -> TLS13Hellos:
+    client = lesson_client(versions=("1.3",), groups=(NamedGroup.x25519,),
+                           suites=(suites.get("TLS_AES_128_GCM_SHA256"),),
+                           rng=lesson_rng(variant.seed("05", "client", student)))
+    server = lesson_server(versions=("1.3",), rng=lesson_rng(variant.seed("05", "server", student)))
+    run = handshake(client, server)
+    if not run.ok:
+        raise RuntimeError(f"the recorded handshake failed: {run.error}")
+    wire = {(m.sender, m.name): m.wire for m in run.client.log}
+    record = next(s.record for s in run.steps if s.name == "EncryptedExtensions")
+    values = run.client.values
+    return TLS13Hellos(values["client_private"], wire["client", "ClientHello"],
+                       wire["server", "ServerHello"], values["server_share"], record)

@@ -634,6 +634,71 @@ register(Exercise(
 ))
 
 
+def _finished(rng) -> bytes:
+    return bytes([20, 0, 0, 12]) + rbytes(rng, 12)
+
+
+def _client_verify_over(master, view, h):
+    """What the endpoint that logged ``view`` (ending with the client's Finished) expects."""
+    return tls12.prf(master, b"client finished", digest(h, b"".join(view[:-1])), 12, h)
+
+
+def _expected_vd_cases(rng):
+    s = data.tls12_session()
+    master = keylog.parse(s.keylog)[0][2]
+    upto = [m.wire for m in s.messages]
+    upto = upto[:next(i for i, m in enumerate(s.messages)
+                      if m.sender == "client" and m.name == "Finished") + 1]
+    t = data.tampered_handshake()
+    cases = [Case("your recorded session, the client's view", (master, upto, "SHA256"),
+                  _client_verify_over(master, upto, "SHA256"), "fixed")]
+    for who, view in (("client", t.client_view), ("server", t.server_view)):
+        wires = [m.wire for m in view]
+        cases.append(Case(f"your tampered handshake, the {who}'s view",
+                          (t.master_secret, wires, "SHA256"),
+                          _client_verify_over(t.master_secret, wires, "SHA256"), "fixed"))
+    for i in range(5):
+        h = rng.choice(["SHA256", "SHA384"])
+        view = [rbytes(rng, rng.randint(8, 200)) for _ in range(rng.randint(2, 8))]
+        view.append(_finished(rng))
+        master = rbytes(rng, 48)
+        cases.append(Case(f"random #{i + 1} ({h})", (master, view, h),
+                          _client_verify_over(master, view, h)))
+    return cases
+
+
+def _expected_vd_diagnose(case, got):
+    master, view, h = case.args
+
+    def over(messages, label=b"client finished"):
+        return tls12.prf(master, label, digest(h, b"".join(messages)), 12, h)
+    if got == over(view):
+        return ("the hash covers the messages BEFORE the client's Finished: the view ends with "
+                "that Finished, so leave the last message out (view[:-1]).")
+    if len(view) > 2 and got == over(view[:-2]):
+        return "one message too few: only the client's Finished itself (the last) is left out."
+    if got == over([m[4:] for m in view[:-1]]):
+        return "hash each message whole, its 4-byte handshake header included."
+    if got == over(view[:-1], b"server finished"):
+        return 'this is the CLIENT\'s Finished: the label is b"client finished".'
+    if h != "SHA256" and got == tls12.prf(master, b"client finished",
+                                          digest("SHA256", b"".join(view[:-1])), 12, "SHA256"):
+        return "use hash_name for the transcript hash and the PRF."
+    return None
+
+
+_bytes_exercise(
+    name="expected_verify_data",
+    signature="expected_verify_data(master: bytes, view: list[bytes], hash_name: str = 'SHA256') "
+              "-> bytes",
+    params=("master", "view", "hash_name"),
+    make_cases=_expected_vd_cases,
+    hint="the endpoint hashes its own view of the handshake up to, not including, the client's "
+         "Finished, then verify_data(master, \"client\", that hash).",
+    diagnose=_expected_vd_diagnose,
+)
+
+
 # ================================================================================================
 # 04 — decrypt a record
 # ================================================================================================
@@ -778,10 +843,43 @@ _bytes_exercise(
     signature="decrypt_record(record: bytes, key: bytes, write_iv: bytes, seq_num: int) -> bytes",
     params=("record", "key", "write_iv", "seq_num"),
     make_cases=_decrypt_cases,
-    hint="fragment = record[5:]; nonce = aead_nonce(write_iv, fragment); the ciphertext+tag is "
-         "fragment[8:]; the plaintext length in the additional data is len(fragment) - 8 - 16; "
-         "AESGCM(key).decrypt(nonce, ciphertext_and_tag, additional_data).",
+    hint="the fragment is explicit nonce, ciphertext, tag (see the picture in section 3): "
+         "decrypt what follows the explicit nonce, with your aead_nonce and an additional_data "
+         "that describes the PLAINTEXT (RFC 5246 §6.2.3.3).",
+    explain=lambda case, exc, seen: _decrypt_explain(case, exc, seen),
+    spy=("additional_data", "aead_nonce"),
 )
+
+
+def _decrypt_explain(case, exc, seen):
+    if type(exc).__name__ != "InvalidTag":
+        return None
+    record, key, iv, seq = case.args
+    fragment = record[5:]
+    plain = len(fragment) - 8 - 16
+    if "aead_nonce" in seen:
+        _, nonce = seen["aead_nonce"]
+        if nonce != iv + fragment[:8]:
+            return ("the tag did not verify, and the nonce your aead_nonce gave is not "
+                    "write_iv + the record's explicit nonce: check what you pass it.")
+    if "additional_data" in seen:
+        args, aad = seen["additional_data"]
+        length = args.get("length")
+        if length is not None and length != plain:
+            if length in (len(fragment), len(fragment) - 8, len(record), len(fragment) - 16):
+                return (f"the tag did not verify: the length in your additional data is {length}, "
+                        f"the length of the bytes you have, not of the plaintext ({plain} = "
+                        "fragment − 8-byte explicit nonce − 16-byte tag). The sender built the "
+                        "additional data before encrypting, from the plaintext's length.")
+            return (f"the tag did not verify: the length in your additional data is {length}; "
+                    "it is the plaintext's length (fragment − 8 − 16).")
+        if args.get("seq_num") is not None and args.get("seq_num") != seq:
+            return "the tag did not verify: use the seq_num you are given in the additional data."
+        if args.get("content_type") not in (None, record[0]):
+            return "the tag did not verify: the content type in the additional data is record[0]."
+    return ("the tag did not verify. The usual culprit is the length in the additional data: "
+            "it is the plaintext's length (fragment − 8-byte explicit nonce − 16-byte tag), not "
+            "the ciphertext's. Then check the nonce and the sequence number.")
 
 
 # ================================================================================================
@@ -1010,18 +1108,45 @@ register(Exercise(
 # 06 — certificate chains: why is each rejected?
 # ================================================================================================
 
-# where to look, per step, without saying the answer
-LOOK = {
-    "chain building / trust anchor": "follow the issuers: is every issuer either sent in the "
-                                     "chain or in the trust store (data.trusted())?",
-    "signature": "the names all line up; would each signature verify with its issuer's key?",
-    "validity period": "compare each certificate's dates with today's.",
-    "basic constraints": "which certificates may sign other certificates (CA:TRUE)?",
-    "key usage": "what is each key allowed to do (keyUsage)?",
-    "extended key usage": "what is the leaf for (extendedKeyUsage)?",
-    "name": "which names does the leaf cover (subjectAltName), and which name did we ask for?",
-    "accepted": "walk every step for this chain: does any of them really fail?",
+# A hint is chosen by what the student said, never by the right answer: how to confirm that the
+# step they named really fails, and the reminder that the first failing step counts.
+IF_YOU_SAID = {
+    "chain building / trust anchor": "follow the issuers from the leaf: is each issuer sent in the "
+                                     "chain or in data.trusted()? If so, the path is built.",
+    "signature": "does cert.verify_directly_issued_by(issuer) really raise for one of them?",
+    "validity period": "compare every certificate's not_before and not_after with today.",
+    "basic constraints": "is a certificate that signed another one really not a CA (is_ca)?",
+    "key usage": "does the leaf really lack digital_signature (or a CA key_cert_sign)?",
+    "extended key usage": "does the leaf's extended_key_usage really leave out serverAuth?",
+    "name": "compare chain.hostname with every DNS name in the leaf's san.",
+    "accepted": "run all seven steps on it, in order: does every one of them pass?",
 }
+def _diagnosis(chain) -> str:
+    """What ``pki.validate_chain`` says: the failing step's name, or "accepted"."""
+    from .. import pki
+    from ..errors import CertificateError
+    from .guard import unrecorded
+    try:
+        with unrecorded():
+            pki.validate_chain(list(chain.certificates), data.trusted(), hostname=chain.hostname)
+    except CertificateError as err:
+        return err.step
+    return "accepted"
+
+
+def _asked_validator(chains) -> list[str]:
+    """The letters whose chain the notebook handed to pki's validation itself."""
+    from .guard import calls_made
+
+    def certs(value):
+        if isinstance(value, (list, tuple)):
+            for v in value:
+                yield from certs(v)
+        elif hasattr(value, "public_bytes"):
+            yield value
+    seen = [c for _, args, kwargs in calls_made()
+            for c in certs(list(args) + list(kwargs.values()))]
+    return [letter for letter, chain in chains.items() if chain.certificates[0] in seen]
 
 
 def _diagnosis_check(answers) -> Report:
@@ -1036,34 +1161,40 @@ def _diagnosis_check(answers) -> Report:
         return Report(name, UNANSWERED, 0, len(chains), [
             f"… {name}: not answered yet. Fill in `answers` ({{letter: step name}} for chains "
             f"{', '.join(chains)}), run that cell, then check again."])
-    missing = [k for k in chains if k not in answers]
-    lines, right, wrong = [], [], []
-    unknown = [(k, v) for k, v in answers.items() if k in chains and v not in data.CHOICES]
-    for letter, chain in chains.items():
-        if letter not in answers:
-            continue
-        expected = data.expected_diagnosis(chain)
-        (right if answers[letter] == expected else wrong).append((letter, expected))
     total = len(chains)
-    if not missing and not wrong and not unknown:
+    missing = [k for k in chains if k not in answers]
+    unknown = [(k, v) for k, v in answers.items() if k in chains and v not in data.CHOICES]
+    asked = _asked_validator(chains)
+    right, wrong_claims = 0, []
+    for letter, chain in chains.items():
+        if letter not in answers or letter in asked or answers[letter] not in data.CHOICES:
+            continue
+        if answers[letter] == _diagnosis(chain):
+            right += 1
+        else:
+            wrong_claims.append(answers[letter])
+    if right == total:
         return Report(name, PASS, total, total, [
             f"✔ {name}: all {total} chains diagnosed right. Well done!"])
-    lines.append(f"✘ {name}: {len(right)} of {total} chains right.")
-    if right:
-        lines.append(f"  right: {', '.join(letter for letter, _ in right)}")
+    lines = [f"✘ {name}: {right} of {total} chains right."]
+    if asked:
+        lines.append(f"  chains {', '.join(asked)}: you asked pki's validation itself about them — "
+                     "it is the check this exercise asks you to do by hand, so they count as not "
+                     "answered. Diagnose them from pki.describe(...) and the certificates "
+                     "(then restart the kernel: the calls are remembered until it restarts).")
     if missing:
         lines.append(f"  not answered: {', '.join(missing)}")
     if unknown:
         letter, value = unknown[0]
         lines.append(f"  {letter}: {value!r} is not one of the choices: "
                      + ", ".join(repr(c) for c in data.CHOICES))
-    not_right = [(k, e) for k, e in wrong if answers[k] in data.CHOICES]
-    if not_right:
-        lines.append(f"  not right yet: {', '.join(letter for letter, _ in not_right)}")
-        letter, expected = not_right[0]
-        lines.append(f"  hint for {letter}: {LOOK[expected]}")
-    status = BAD_ANSWER if (unknown and not not_right) else FAIL
-    return Report(name, status, len(right), total, lines)
+    if wrong_claims:
+        claim = sorted(set(wrong_claims), key=wrong_claims.index)[0]
+        lines.append(f"  hint: a chain you diagnosed as {claim!r} is not rejected there (or not "
+                     f"first). {IF_YOU_SAID[claim]} And run the earlier steps too: the first "
+                     "step that fails is the answer.")
+    status = BAD_ANSWER if (unknown and not wrong_claims) else FAIL
+    return Report(name, status, right, total, lines)
 
 
 register(Exercise(
@@ -1080,7 +1211,108 @@ register(Exercise(
 ))
 
 
+# ================================================================================================
+# 05, exercise 4 — the inputs of the key schedule, from the student's own handshake
+# ================================================================================================
+
+def _inputs_check(answers) -> Report:
+    from cryptography.hazmat.primitives.asymmetric.x25519 import (X25519PrivateKey,
+                                                                    X25519PublicKey)
+    name = "tls13_inputs"
+    keys = ("shared_secret", "hello_hash")
+    if not isinstance(answers, dict) or any(not is_bytes(answers.get(k)) for k in keys):
+        return Report(name, "wrong type", lines=[
+            f"✘ {name}: expected a dict {{'shared_secret': bytes, 'hello_hash': bytes}}, got "
+            f"{short(answers, 80)}."])
+    hellos = data.tls13_hellos()
+    private = X25519PrivateKey.from_private_bytes(hellos.client_private_key)
+    shared = private.exchange(X25519PublicKey.from_public_bytes(hellos.server_public_key))
+    ch, sh = hellos.client_hello, hellos.server_hello
+    expected = {"shared_secret": shared, "hello_hash": digest("SHA256", ch + sh)}
+    got = {k: as_bytes(answers[k]) for k in keys}
+    right = [k for k in keys if got[k] == expected[k]]
+    if len(right) == 2:
+        return Report(name, PASS, 2, 2, [f"✔ {name}: both right. Well done!"])
+    lines = [f"✘ {name}: {len(right)} of 2 right."]
+    if got["shared_secret"] != shared:
+        public = private.public_key().public_bytes_raw()
+        if got["shared_secret"] in (hellos.server_public_key, public, hellos.client_private_key):
+            lines.append("  shared_secret: that is one of the keys itself; the shared secret is "
+                         "what private_key.exchange(peer_public_key) returns.")
+        else:
+            lines.append("  shared_secret: exchange the CLIENT's private key (hellos."
+                         "client_private_key) with the SERVER's public key (hellos."
+                         "server_public_key) — each side uses its own private key.")
+    if got["hello_hash"] != expected["hello_hash"]:
+        variants = {digest("SHA256", sh + ch): "ClientHello first, then ServerHello.",
+                    digest("SHA256", ch): "the hash covers ServerHello too.",
+                    digest("SHA256", ch[4:] + sh[4:]): "keep each message's 4-byte header.",
+                    digest("SHA384", ch + sh)[:32]: "TLS_AES_128_GCM_SHA256 hashes with SHA-256."}
+        lines.append("  hello_hash: " + variants.get(
+            got["hello_hash"], "the SHA-256 of the two handshake messages, concatenated "
+                               "(ClientHello + ServerHello, headers included)."))
+    return Report(name, FAIL, len(right), 2, lines)
+
+
+register(Exercise(
+    name="tls13_inputs",
+    signature="{'shared_secret': ..., 'hello_hash': ...}",
+    params=(),
+    returns="a dict",
+    make_cases=lambda rng: [],
+    hint="",
+    type_ok=lambda v: isinstance(v, dict),
+    takes="value",
+    value_check=_inputs_check,
+))
+
+
 # ------------------------------------------------------------------------------------------------
+# The package functions that solve each exercise: an answer calling one is not the student's own.
+# (The assignments package itself, with the checker's reference answers, is always off limits.)
+_DECODERS = ("tlslesson.messages", "tlslesson.extensions", "tlslesson.wire", "tlslesson.record",
+             "tlslesson.connection")
+_TLS12_PRF = ("tlslesson.tls12", "tlslesson.connection")
+_TLS13 = ("tlslesson.tls13", "tlslesson.connection",
+          "cryptography.hazmat.primitives.kdf.hkdf")
+_FINISHED = ("tlslesson.tls12:verify_data", "tlslesson.tls12:finished", "tlslesson.connection")
+OWN = {
+    "record_header": (_DECODERS, "int.from_bytes and slicing."),
+    "clienthello_fields": (_DECODERS, "int.from_bytes, slicing and an offset you move along."),
+    "suite_names": (("tlslesson.messages",), "suites.BY_CODE."),
+    "extension_types": (_DECODERS, "int.from_bytes, slicing and an offset you move along."),
+    "p_hash": (_TLS12_PRF, "hmac_digest."),
+    "prf": (_TLS12_PRF, "your p_hash."),
+    "master_secret": (_TLS12_PRF, "your prf."),
+    "key_block": (_TLS12_PRF, "your prf and the suite's lengths."),
+    "transcript_hash": (("tlslesson.tls12", "tlslesson.connection", "tlslesson.prf:Transcript.hash"),
+                        "digest."),
+    "verify_data": (_FINISHED, "tls12.prf (allowed here) and the Finished label."),
+    "expected_verify_data": (_FINISHED, "your transcript_hash and verify_data."),
+    "find_tampered": ((), ""),
+    "parse_keylog_line": (("tlslesson.keylog",), "str.split and bytes.fromhex."),
+    "aead_nonce": (("tlslesson.record", "tlslesson.connection"), "slicing and +."),
+    "additional_data": (("tlslesson.record", "tlslesson.connection"), "int.to_bytes."),
+    "decrypt_record": (("tlslesson.record", "tlslesson.connection"),
+                       "AESGCM with your aead_nonce and additional_data."),
+    "hkdf_label": (_TLS13, "int.to_bytes and len."),
+    "hkdf_expand_label": (_TLS13, "hmac_digest and your hkdf_label."),
+    "derive_secret": (_TLS13, "your hkdf_expand_label."),
+    "traffic_keys": (_TLS13, "your hkdf_expand_label."),
+    "handshake_traffic_secrets": (_TLS13, "hmac_digest, digest and your derive_secret."),
+}
+
+
+def _own_code_rules() -> None:
+    from .checker import EXERCISES
+    for exercise in {id(e): e for e in EXERCISES.values()}.values():
+        if exercise.takes == "function":
+            exercise.forbidden, exercise.own_tools = OWN[exercise.name]
+
+
+_own_code_rules()
+
+
 def names() -> list[str]:
     """Every exercise name ``check`` knows."""
     from .checker import EXERCISES

@@ -2,6 +2,8 @@
 
     python -m tlslesson.assignments release            # write notebooks/assignments/release/
     python -m tlslesson.assignments release --check    # exit 1 if the committed copies are stale
+    python -m tlslesson.assignments release --students ids.txt --out class/
+                          # a class set: class/<id>/<assignment>/..., STUDENT filled in for each
 
 What it does to each ``source/<assignment>/*.ipynb`` is what ``nbgrader generate_assignment`` does
 to the cells (so nbgrader and this command hand out the same notebook):
@@ -183,6 +185,36 @@ def stale(source_dir, release_dir) -> list[str]:
     return problems
 
 
+STUDENT_CELL = "student-id"
+
+
+def class_set(release_dir, students, out_dir) -> list[Path]:
+    """One copy of the release per student, with the notebook's ``STUDENT`` cell filled in
+    (``out_dir/<student>/<assignment>/...``). Returns the paths written."""
+    release_dir, out_dir = Path(release_dir), Path(out_dir)
+    written = []
+    for student in students:
+        if not re.fullmatch(r"[A-Za-z0-9._@-]+", student):
+            raise ReleaseError(f"{student!r}: a student id is letters, digits and ._@- only")
+        for path in sorted(release_dir.rglob("*")):
+            if not path.is_file() or "__pycache__" in path.parts:
+                continue
+            target = out_dir / student / path.relative_to(release_dir)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if path.suffix == ".ipynb":
+                nb = json.loads(path.read_text(encoding="utf-8"))
+                for cell in nb.get("cells", []):
+                    if cell.get("id") == STUDENT_CELL:
+                        text = re.sub(r'^STUDENT = ".*?"', f"STUDENT = {json.dumps(student)}",
+                                      _source_text(cell), count=1)
+                        cell["source"] = text.splitlines(True)
+                target.write_text(dumps(nb), encoding="utf-8")
+            else:
+                target.write_bytes(path.read_bytes())
+            written.append(target)
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tlslesson.assignments",
@@ -195,6 +227,10 @@ def main(argv: list[str] | None = None) -> int:
                      help=f"where the student versions go (default: {DEFAULT_RELEASE})")
     rel.add_argument("--check", action="store_true",
                      help="write nothing; exit 1 if the release is out of date")
+    rel.add_argument("--students", type=Path,
+                     help="a file of student ids, one a line: also write a class set to --out")
+    rel.add_argument("--out", type=Path, default=Path("class"),
+                     help="where the class set goes (default: class/)")
     args = parser.parse_args(argv)
     try:
         if not args.source.is_dir():
@@ -212,6 +248,12 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         written = generate(args.source, args.release)
         print(f"wrote {len(written)} file(s) under {args.release}")
+        if args.students:
+            ids = [line.strip() for line in args.students.read_text().splitlines()
+                   if line.strip() and not line.startswith("#")]
+            copies = class_set(args.release, ids, args.out)
+            print(f"wrote a class set of {len(ids)} student(s), {len(copies)} file(s), "
+                  f"under {args.out}")
         return 0
     except (ReleaseError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
