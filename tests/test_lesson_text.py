@@ -147,6 +147,10 @@ WRONG = [
     Wrong("16-time-15-minutes", r"about 15 minutes", "issue 16: measured 25-60 minutes per notebook"),
     # Notebook 10's client is a lesson client: its random comes from the lesson seed.
     Wrong("16-nb10-client-fresh-randomness", r"no lesson seed here", "tlslesson/lesson/configs.py lesson_client"),
+    # Issue 16, certificates from the inside: a TLS 1.3 CertificateEntry's extensions carry a
+    # stapled OCSP response or SCTs when the server has them (RFC 8446 §4.4.2.1); not always empty.
+    Wrong("16-certificate-entry-extensions-always-empty", r"\(OCSP status, SCTs\), TLS 1\.3 only \(RFC 8446 §4\.4\.2\); empty here",
+          "RFC 8446 §4.4.2.1"),
     Wrong("14-lucky13-microseconds", r"timing difference of a few microseconds",
           "AlFardan & Paterson, IEEE S&P 2013"),
     # Issue 14 (today's TLS): the package has hybrid key exchange (notebook 13) and its lesson server
@@ -199,6 +203,12 @@ PRESENT = [
     ("issue14", "12", r"Freshness \(§8\.3\)"),
     ("issue14", "12", r"minimally, this means idempotent"),
     ("issue14", "12", r"not forward secret"),
+    # issue 16, certificates from the inside: what the CA signs, and where a staple travels
+    ("16", "03", r"RFC 5280 §4\.1\.1\.3"),
+    ("16", "03", r"its own tag and length included"),
+    ("16", "03", r"status_request extension of the leaf's CertificateEntry"),
+    ("16", "03", r"RFC 6066 §8"),
+    ("16", "03", r"RFC 6962"),
 ]
 
 

@@ -1,6 +1,6 @@
 """A toy certificate authority, and certificate-chain validation as explicit, named steps.
 
-Read this next to RFC 5280. Two halves:
+Read this next to RFC 5280. Three parts:
 
 * **Making certificates** (§4): ``make_ca`` makes a self-signed root, ``issue`` signs a
   certificate for a new key, ``make_pki`` builds the lesson's small PKI (root → intermediate →
@@ -17,6 +17,12 @@ Read this next to RFC 5280. Two halves:
 
   Each step is recorded in a ``ValidationReport`` (a checklist a notebook can print). The first
   failing step raises ``CertificateError`` carrying the alert OpenSSL would send for it.
+
+* **Inside and beyond the chain**: ``tbs_signature_check`` verifies a CA's signature by hand
+  (hash the TBSCertificate, verify with the issuer's key); ``revocation_list`` and
+  ``ocsp_response`` / ``check_ocsp_response`` say whether a certificate was revoked (RFC 5280
+  §5, RFC 6960); ``issue_with_sct`` / ``check_scts`` issue a certificate through a lesson
+  Certificate Transparency log and check its embedded SCT (RFC 6962).
 
 Every error on bad input is a ``tlslesson.errors`` exception with a one-line message.
 """
@@ -40,6 +46,8 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, PublicKeyAlgorithmOID
 
 from .constants import AlertDescription
@@ -266,15 +274,17 @@ EKU_NAMES = {ExtendedKeyUsageOID.SERVER_AUTH: "serverAuth",
 
 def _build(subject: x509.Name, public_key, issuer_name: x509.Name, issuer_public_key,
            signing_key, *, is_ca: bool, path_length, key_usage, eku, san,
-           not_before, not_after) -> x509.Certificate:
-    """Fill in one TBSCertificate and sign it with SHA-256 (§4.1)."""
+           not_before, not_after, serial: int | None = None,
+           extra_extensions: Iterable[tuple[x509.ExtensionType, bool]] = ()) -> x509.Certificate:
+    """Fill in one TBSCertificate and sign it with SHA-256 (§4.1). ``serial`` None: a random
+    one; ``extra_extensions``: (value, critical) pairs added last (Certificate Transparency)."""
     ski = x509.SubjectKeyIdentifier.from_public_key(public_key)
     aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_public_key)
     builder = (x509.CertificateBuilder()
                .subject_name(subject)
                .issuer_name(issuer_name)
                .public_key(public_key)
-               .serial_number(x509.random_serial_number())
+               .serial_number(x509.random_serial_number() if serial is None else serial)
                .not_valid_before(not_before)
                .not_valid_after(not_after)
                .add_extension(x509.BasicConstraints(ca=is_ca, path_length=path_length),
@@ -287,6 +297,8 @@ def _build(subject: x509.Name, public_key, issuer_name: x509.Name, issuer_public
         builder = builder.add_extension(x509.ExtendedKeyUsage([eku]), critical=False)
     if san is not None:
         builder = builder.add_extension(san, critical=False)
+    for value, critical in extra_extensions:
+        builder = builder.add_extension(value, critical=critical)
     eddsa = isinstance(signing_key, (ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey))
     return builder.sign(signing_key, None if eddsa else hashes.SHA256())   # EdDSA: no hash
 
@@ -978,3 +990,457 @@ def describe(cert: x509.Certificate) -> dict:
         raise DecodeError("certificate", 0, exc.reason) from None
     except (ValueError, UnsupportedAlgorithm) as exc:
         raise DecodeError("certificate", 0, _one_line(exc)) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Inside a certificate: the CA's signature by hand (RFC 5280 §4.1.1.3)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    """What ``tbs_signature_check`` did: which hash over how many bytes, the digest, the verdict.
+    True when the signature verified."""
+
+    ok: bool
+    algorithm: str          # "SHA-256 then RSASSA-PKCS1-v1_5", "SHA-256 then ECDSA", "Ed25519"
+    tbs_length: int         # bytes of TBSCertificate that were hashed (or signed, for EdDSA)
+    digest: bytes           # the hash of the TBSCertificate; b"" for EdDSA, which hashes inside
+    detail: str
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def _issuer_certificate(issuer) -> x509.Certificate:
+    return issuer.certificate if isinstance(issuer, Identity) else issuer
+
+
+def tbs_signature_check(cert: x509.Certificate, issuer) -> SignatureCheck:
+    """Check the CA's signature on ``cert`` by hand: hash its TBSCertificate with the hash the
+    certificate names, then verify the signature over that digest with the public key of
+    ``issuer`` (a certificate or an ``Identity``). RFC 5280 §4.1.1.3: the signature covers the
+    DER of the TBSCertificate — not the outer SEQUENCE, not the signature fields after it.
+
+    ``check_signatures`` (a step of ``validate_chain``) asks cryptography to do the same in one
+    call (``verify_directly_issued_by``); here each piece is in sight, and a test holds the two
+    to the same verdicts.
+    """
+    tbs = cert.tbs_certificate_bytes
+    key = _issuer_certificate(issuer).public_key()
+    whose = f"the key of {_name(_issuer_certificate(issuer))}"
+    hash_algorithm = cert.signature_hash_algorithm          # None for Ed25519 / Ed448
+    if not _signature_bits_ok(cert):
+        return SignatureCheck(False, "", len(tbs), b"", "the signature BIT STRING claims unused "
+                              "bits (OpenSSL: invalid bit string bits left)")
+    if hash_algorithm is None:
+        name = type(key).__name__.replace("PublicKey", "").lstrip("_")
+        try:
+            key.verify(cert.signature, tbs)                  # EdDSA signs the message itself
+            return SignatureCheck(True, name, len(tbs), b"", f"{name} signature over the "
+                                  f"{len(tbs)}-byte TBSCertificate verifies with {whose}")
+        except (InvalidSignature, AttributeError, TypeError) as exc:
+            return SignatureCheck(False, name, len(tbs), b"",
+                                  f"{name}: {_one_line(exc) or 'signature does not verify'}")
+    digest = hashes.Hash(hash_algorithm)
+    digest.update(tbs)
+    digest = digest.finalize()
+    params = cert.signature_algorithm_parameters            # PKCS1v15(), PSS(...) or ECDSA(hash)
+    prehashed = Prehashed(hash_algorithm)
+    hash_name = _hash_label(hash_algorithm)
+    try:
+        if isinstance(key, rsa.RSAPublicKey) and isinstance(params, padding.AsymmetricPadding):
+            scheme = "RSASSA-PSS" if isinstance(params, padding.PSS) else "RSASSA-PKCS1-v1_5"
+            key.verify(cert.signature, digest, params, prehashed)
+        elif isinstance(key, ec.EllipticCurvePublicKey) and isinstance(params, ec.ECDSA):
+            scheme = "ECDSA"
+            key.verify(cert.signature, digest, ec.ECDSA(prehashed))
+        else:
+            return SignatureCheck(False, hash_name, len(tbs), digest,
+                                  f"the certificate says {cert.signature_algorithm_oid.dotted_string}"
+                                  f", but the issuer's key is {_key_description(key)[0]}")
+    except InvalidSignature:
+        return SignatureCheck(False, f"{hash_name} then {scheme}", len(tbs), digest,
+                              f"the signature does not verify over this digest with {whose}")
+    return SignatureCheck(True, f"{hash_name} then {scheme}", len(tbs), digest,
+                          f"{scheme} signature over {hash_name}(TBSCertificate, {len(tbs)} bytes) "
+                          f"verifies with {whose}")
+
+
+def _hash_label(algorithm) -> str:
+    """sha256 -> "SHA-256", sha1 -> "SHA-1" (sha3-256 stays SHA3-256)."""
+    name = algorithm.name.upper()
+    return name if name.startswith("SHA3") else name.replace("SHA", "SHA-", 1)
+
+
+def _spki_der(cert: x509.Certificate) -> bytes:
+    return cert.public_key().public_bytes(serialization.Encoding.DER,
+                                          serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def _public_key_bits(cert: x509.Certificate) -> bytes:
+    """The subjectPublicKey BIT STRING's bits (the unused-bits byte dropped): what OCSP's
+    issuerKeyHash hashes (RFC 6960 §4.1.1)."""
+    algorithm_and_key, _ = _der_split(_spki_der(cert))      # SubjectPublicKeyInfo's content
+    _, bit_string = _der_split(algorithm_and_key)           # after the AlgorithmIdentifier
+    bits, _ = _der_split(bit_string)
+    return bits[1:]
+
+
+def _verify(key, signature: bytes, data: bytes, hash_algorithm) -> None:
+    """Verify a signature made the way our CAs sign (PKCS#1 v1.5, ECDSA or EdDSA); raises
+    InvalidSignature."""
+    if isinstance(key, rsa.RSAPublicKey):
+        key.verify(signature, data, padding.PKCS1v15(), hash_algorithm)
+    elif isinstance(key, ec.EllipticCurvePublicKey):
+        key.verify(signature, data, ec.ECDSA(hash_algorithm))
+    else:
+        key.verify(signature, data)
+
+
+def _sign(key, data: bytes) -> bytes:
+    if isinstance(key, rsa.RSAPrivateKey):
+        return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        try:                       # RFC 6979: the same bytes every run (OpenSSL 3.2 and later)
+            return key.sign(data, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
+        except UnsupportedAlgorithm:
+            return key.sign(data, ec.ECDSA(hashes.SHA256()))
+    return key.sign(data)
+
+
+# ---------------------------------------------------------------------------------------------
+# Revocation: a CRL (RFC 5280 §5) and OCSP (RFC 6960)
+# ---------------------------------------------------------------------------------------------
+
+
+def revocation_list(issuer: Identity, revoked: Iterable[tuple[x509.Certificate, _dt.datetime]]
+                    = (), *, this_update: _dt.datetime, next_update: _dt.datetime,
+                    reason: x509.ReasonFlags | None = x509.ReasonFlags.key_compromise,
+                    ) -> x509.CertificateRevocationList:
+    """A CRL signed by ``issuer``: the serial numbers of the certificates it has revoked, each
+    with the time (and ``reason``), valid from ``this_update`` to ``next_update`` (RFC 5280 §5.1).
+    Deterministic for RSA and ECDSA CAs (the times are arguments, the signature is too)."""
+    if issuer.key is None:
+        raise TLSError(f"{_name(issuer.certificate)}: cannot sign a CRL without the CA's key")
+    builder = (x509.CertificateRevocationListBuilder()
+               .issuer_name(issuer.certificate.subject)
+               .last_update(this_update)
+               .next_update(next_update)
+               .add_extension(x509.CRLNumber(1), critical=False))
+    for cert, when in revoked:
+        entry = (x509.RevokedCertificateBuilder().serial_number(cert.serial_number)
+                 .revocation_date(when))
+        if reason is not None:
+            entry = entry.add_extension(x509.CRLReason(reason), critical=False)
+        builder = builder.add_revoked_certificate(entry.build())
+    eddsa = isinstance(issuer.key, (ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey))
+    return builder.sign(issuer.key, None if eddsa else hashes.SHA256())
+
+
+OCSP_STATUS = {"good": ocsp.OCSPCertStatus.GOOD, "revoked": ocsp.OCSPCertStatus.REVOKED,
+               "unknown": ocsp.OCSPCertStatus.UNKNOWN}
+STEP_OCSP_STATUS = "OCSP response status"
+STEP_OCSP_CERT_ID = "OCSP certificate ID"
+STEP_OCSP_SIGNATURE = "OCSP responder signature"
+STEP_OCSP_FRESHNESS = "OCSP freshness"
+
+
+def ocsp_response(cert: x509.Certificate, issuer: Identity, *, status: str = "good",
+                  this_update: _dt.datetime, next_update: _dt.datetime | None = None,
+                  revoked_at: _dt.datetime | None = None,
+                  reason: x509.ReasonFlags | None = None) -> bytes:
+    """A DER OCSPResponse (RFC 6960 §4.2.1) saying ``status`` ("good", "revoked", "unknown")
+    about ``cert``, signed by the CA that issued it (§4.2.2.2 lets the issuing CA answer for
+    its own certificates). The CertID hashes the issuer with SHA-1, as RFC 5019 §2.2.1 and
+    practically every responder do; the response is signed with SHA-256.
+
+    cryptography stamps producedAt with the moment of signing, so the bytes differ from run to
+    run; every time that a client checks (thisUpdate, nextUpdate, revocationTime) is an argument.
+    """
+    if status not in OCSP_STATUS:
+        raise TLSError(f"unknown OCSP status {status!r}: use one of {', '.join(OCSP_STATUS)}")
+    if issuer.key is None:
+        raise TLSError(f"{_name(issuer.certificate)}: cannot sign OCSP without the CA's key")
+    if status == "revoked" and revoked_at is None:
+        revoked_at = this_update
+    builder = (ocsp.OCSPResponseBuilder()
+               .add_response(cert, issuer.certificate, hashes.SHA1(), OCSP_STATUS[status],
+                             this_update, next_update,
+                             revoked_at if status == "revoked" else None,
+                             reason if status == "revoked" else None)
+               .responder_id(ocsp.OCSPResponderEncoding.HASH, issuer.certificate))
+    eddsa = isinstance(issuer.key, (ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey))
+    response = builder.sign(issuer.key, None if eddsa else hashes.SHA256())
+    return response.public_bytes(serialization.Encoding.DER)
+
+
+@dataclass(frozen=True)
+class OCSPCheck:
+    """What a client learns from a valid OCSP response: the status and the steps that made it
+    believe the response."""
+
+    status: str                              # "good", "revoked" or "unknown"
+    this_update: _dt.datetime
+    next_update: _dt.datetime | None
+    revoked_at: _dt.datetime | None
+    reason: str | None
+    steps: tuple[Step, ...]
+
+    @property
+    def alert(self) -> AlertDescription | None:
+        """The alert a client sends on this answer: none for good, certificate_revoked (44)
+        for revoked, certificate_unknown (46) when the responder doesn't know the certificate."""
+        return {"good": None, "revoked": AD.certificate_revoked,
+                "unknown": AD.certificate_unknown}[self.status]
+
+    def __str__(self) -> str:
+        lines = [f"  [{'ok' if s.ok else 'FAILED'}] {s.name}: {s.detail}" for s in self.steps]
+        extra = (f" since {self.revoked_at:%Y-%m-%d %H:%M:%SZ} ({self.reason})"
+                 if self.status == "revoked" else "")
+        return "\n".join(lines + [f"status: {self.status}{extra}"])
+
+
+def _ocsp_fail(step: str, reason: str, steps: list) -> CertificateError:
+    err = CertificateError(step, reason, AD.bad_certificate_status_response)
+    err.openssl_error = None
+    steps.append(Step(step, False, reason))
+    err.report = ValidationReport((), tuple(steps))
+    return err
+
+
+def check_ocsp_response(der: bytes, cert: x509.Certificate, issuer, *,
+                        now: _dt.datetime) -> OCSPCheck:
+    """Believe an OCSP response about ``cert`` only after these steps (RFC 6960 §3.2):
+
+    1. the responder answered ("successful", §4.2.1);
+    2. the answer is about this certificate: serial number, and the SHA-1 (or other) hashes of
+       the issuer's name and key in the CertID (§4.1.1);
+    3. it is signed by the issuer's key (this package's responder is the CA itself;
+       a delegated responder with id-kp-OCSPSigning, §4.2.2.2, is refused here);
+    4. it is fresh: thisUpdate <= now <= nextUpdate (§4.2.2.1).
+
+    Returns an ``OCSPCheck`` (the status, good or revoked, and the steps); a response that fails
+    a step raises ``CertificateError`` with alert bad_certificate_status_response (113), the one
+    RFC 6066 §8 names for a bad stapled response.
+    """
+    issuer_cert = _issuer_certificate(issuer)
+    steps: list[Step] = []
+    try:
+        response = ocsp.load_der_ocsp_response(_as_bytes(der, "OCSP response"))
+    except ValueError as exc:
+        raise _ocsp_fail(STEP_OCSP_STATUS, f"not an OCSP response: {_one_line(exc)}",
+                         steps) from None
+    if response.response_status != ocsp.OCSPResponseStatus.SUCCESSFUL:
+        raise _ocsp_fail(STEP_OCSP_STATUS, f"the responder said {response.response_status.name}",
+                         steps)
+    steps.append(Step(STEP_OCSP_STATUS, True, "successful, with a BasicOCSPResponse"))
+
+    algorithm = response.hash_algorithm
+    name_hash = hashes.Hash(algorithm)
+    name_hash.update(issuer_cert.subject.public_bytes())
+    key_hash = hashes.Hash(algorithm)
+    key_hash.update(_public_key_bits(issuer_cert))
+    if response.serial_number != cert.serial_number:
+        raise _ocsp_fail(STEP_OCSP_CERT_ID, f"the response is about serial "
+                         f"{response.serial_number:x}, not {cert.serial_number:x}", steps)
+    if (response.issuer_name_hash, response.issuer_key_hash) != (name_hash.finalize(),
+                                                                 key_hash.finalize()):
+        raise _ocsp_fail(STEP_OCSP_CERT_ID, f"the response's issuer hashes are not those of "
+                         f"{_name(issuer_cert)}", steps)
+    steps.append(Step(STEP_OCSP_CERT_ID, True, f"serial {cert.serial_number:x}, issuer "
+                      f"{_name(issuer_cert)} ({_hash_label(algorithm)} of its name and key)"))
+
+    # ResponderID: the responder's name, or the SHA-1 of its key's bits (RFC 6960 §4.2.1)
+    if (response.responder_name != issuer_cert.subject
+            and response.responder_key_hash != _sha1(_public_key_bits(issuer_cert))):
+        raise _ocsp_fail(STEP_OCSP_SIGNATURE, "the responder is not the issuing CA (delegated "
+                         "responders are not supported here)", steps)
+    try:
+        _verify(issuer_cert.public_key(), response.signature, response.tbs_response_bytes,
+                response.signature_hash_algorithm)
+    except (InvalidSignature, TypeError, ValueError):
+        raise _ocsp_fail(STEP_OCSP_SIGNATURE, f"the signature over the response does not verify "
+                         f"with the key of {_name(issuer_cert)}", steps) from None
+    steps.append(Step(STEP_OCSP_SIGNATURE, True, f"signed by {_name(issuer_cert)} over the "
+                      f"{len(response.tbs_response_bytes)}-byte ResponseData"))
+
+    now = now if now.tzinfo else now.replace(tzinfo=_dt.timezone.utc)
+    this_update, next_update = response.this_update_utc, response.next_update_utc
+    if now < this_update:
+        raise _ocsp_fail(STEP_OCSP_FRESHNESS, f"thisUpdate {this_update:%Y-%m-%d %H:%M:%SZ} "
+                         "is in the future", steps)
+    if next_update is not None and now > next_update:
+        raise _ocsp_fail(STEP_OCSP_FRESHNESS, f"stale: nextUpdate was "
+                         f"{next_update:%Y-%m-%d %H:%M:%SZ}", steps)
+    until = f"{next_update:%Y-%m-%d %H:%M:%SZ}" if next_update else "(no nextUpdate)"
+    steps.append(Step(STEP_OCSP_FRESHNESS, True, f"{now:%Y-%m-%d %H:%M:%SZ} is within "
+                      f"{this_update:%Y-%m-%d %H:%M:%SZ} .. {until}"))
+
+    status = {v: k for k, v in OCSP_STATUS.items()}[response.certificate_status]
+    reason = response.revocation_reason
+    return OCSPCheck(status, this_update, next_update, response.revocation_time_utc,
+                     reason.name if reason is not None else None, tuple(steps))
+
+
+def _sha1(data: bytes) -> bytes:
+    h = hashes.Hash(hashes.SHA1())
+    h.update(data)
+    return h.finalize()
+
+
+# ---------------------------------------------------------------------------------------------
+# Certificate Transparency (RFC 6962): a lesson log, a precertificate, an embedded SCT
+# ---------------------------------------------------------------------------------------------
+
+CT_LOG_LABEL = b"tlslesson lesson CT log (public key, lessons only)"
+# RFC 6962 §3.1: the poison extension (critical, value ASN.1 NULL) that makes a precertificate
+# unusable as a certificate: SEQUENCE { OID 1.3.6.1.4.1.11129.2.4.3, TRUE, OCTET STRING { NULL } }
+PRECERT_POISON_DER = bytes.fromhex("3013060a2b06010401d679020403" "0101ff" "04020500")
+
+
+@functools.lru_cache(maxsize=None)
+def lesson_ct_log_key() -> ec.EllipticCurvePrivateKey:
+    """The lesson CT log's key: ECDSA P-256 (RFC 6962 §2.1.4), derived from a fixed label so it
+    is the same on every run — as public as every other lesson key."""
+    scalar = int.from_bytes(_sha256(CT_LOG_LABEL), "big")
+    return ec.derive_private_key(scalar, ec.SECP256R1())
+
+
+def _sha256(data: bytes) -> bytes:
+    h = hashes.Hash(hashes.SHA256())
+    h.update(data)
+    return h.finalize()
+
+
+def ct_log_id(log_public_key) -> bytes:
+    """A log's ID: SHA-256 of its public key's SubjectPublicKeyInfo DER (RFC 6962 §3.2)."""
+    return _sha256(log_public_key.public_bytes(serialization.Encoding.DER,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo))
+
+
+def _der_items(content: bytes) -> list[bytes]:
+    """The TLVs one after another in a constructed value's content."""
+    items = []
+    while content:
+        _, rest = _der_split(content)
+        items.append(content[:len(content) - len(rest)])
+        content = rest
+    return items
+
+
+def tbs_without_poison(tbs: bytes) -> bytes:
+    """What a CT log signs of a precertificate: its TBSCertificate with the poison extension
+    taken out and the lengths around it made right again (RFC 6962 §3.2)."""
+    content, _ = _der_split(tbs)
+    parts = []
+    for item in _der_items(content):
+        if item[0] == 0xA3:                                   # extensions [3] EXPLICIT
+            seq, _ = _der_split(item)
+            extensions, _ = _der_split(seq)
+            kept = [e for e in _der_items(extensions) if e != PRECERT_POISON_DER]
+            item = _der(0xA3, _der(0x30, b"".join(kept)))
+        parts.append(item)
+    return _der(0x30, b"".join(parts))
+
+
+def sct_signed_data(timestamp_ms: int, issuer_key_hash: bytes, tbs: bytes,
+                    extensions: bytes = b"") -> bytes:
+    """The bytes a log signs for a precertificate entry (RFC 6962 §3.2, digitally-signed struct):
+    sct_version v1 (0), signature_type certificate_timestamp (0), uint64 timestamp (ms since
+    1970), entry_type precert_entry (1), issuer_key_hash[32], opaque tbs_certificate<1..2^24-1>,
+    CtExtensions extensions<0..2^16-1>."""
+    return (b"\x00\x00" + timestamp_ms.to_bytes(8, "big") + b"\x00\x01" + issuer_key_hash
+            + len(tbs).to_bytes(3, "big") + tbs + len(extensions).to_bytes(2, "big") + extensions)
+
+
+@dataclass(frozen=True)
+class CTIssuance:
+    """A certificate issued through a CT log, every intermediate piece kept."""
+
+    precertificate: x509.Certificate   # with the poison extension: what the CA sends the log
+    log_entry_tbs: bytes               # its TBSCertificate without the poison: what the log signs
+    sct: bytes                         # the SignedCertificateTimestamp the log answered (TLS encoding)
+    certificate: x509.Certificate      # the final certificate, with the SCT list embedded
+
+
+def issue_with_sct(issuer: Identity, subject: Identity, *, timestamp: _dt.datetime,
+                   serial: int, log_key: ec.EllipticCurvePrivateKey | None = None) -> CTIssuance:
+    """Re-issue ``subject``'s certificate (same name, key, SAN and usages) the way publicly
+    trusted CAs do since CT (RFC 6962 §3.1): a precertificate with the poison extension, which
+    the log signs as an SCT; then the certificate with that SCT embedded (extension
+    1.3.6.1.4.1.11129.2.4.2, an OCTET STRING holding the TLS-encoded SignedCertificateTimestampList).
+
+    cryptography cannot make an SCT object, so the log's part is written here; cryptography reads
+    the result back (``x509.PrecertificateSignedCertificateTimestamps``) and strips it again
+    (``tbs_precertificate_bytes``), and ``check_scts`` verifies it. Deterministic: the serial and
+    the time are arguments, RSA PKCS#1 v1.5 and deterministic ECDSA (RFC 6979) sign.
+    """
+    log_key = log_key or lesson_ct_log_key()
+    old = subject.certificate
+    ext = old.extensions
+
+    def value(ext_type):
+        found = [e.value for e in ext if isinstance(e.value, ext_type)]
+        return found[0] if found else None
+
+    eku = value(x509.ExtendedKeyUsage)
+
+    def build(extra):
+        return _build(old.subject, old.public_key(), issuer.certificate.subject,
+                      issuer.certificate.public_key(), issuer.key, is_ca=False, path_length=None,
+                      key_usage=value(x509.KeyUsage), eku=eku[0] if eku else None,
+                      san=value(x509.SubjectAlternativeName),
+                      not_before=old.not_valid_before_utc, not_after=old.not_valid_after_utc,
+                      serial=serial, extra_extensions=extra)
+
+    precert = build([(x509.PrecertPoison(), True)])
+    entry = tbs_without_poison(precert.tbs_certificate_bytes)
+    when = timestamp if timestamp.tzinfo else timestamp.replace(tzinfo=_dt.timezone.utc)
+    ms = (when - _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)) // _dt.timedelta(milliseconds=1)
+    signature = _sign(log_key, sct_signed_data(ms, _sha256(_spki_der(issuer.certificate)), entry))
+    # SignedCertificateTimestamp: version, log id, timestamp, extensions<0..2^16-1>, then
+    # digitally-signed: SignatureAndHashAlgorithm (sha256 = 4, ecdsa = 3), signature<0..2^16-1>
+    sct = (b"\x00" + ct_log_id(log_key.public_key()) + ms.to_bytes(8, "big") + b"\x00\x00"
+           + b"\x04\x03" + len(signature).to_bytes(2, "big") + signature)
+    sct_list = len(sct).to_bytes(2, "big") + sct                  # SerializedSCT<1..2^16-1>
+    sct_list = len(sct_list).to_bytes(2, "big") + sct_list         # the list<1..2^16-1>
+    embedded = x509.UnrecognizedExtension(
+        x509.oid.ExtensionOID.PRECERT_SIGNED_CERTIFICATE_TIMESTAMPS, _der(0x04, sct_list))
+    final = build([(embedded, False)])
+    # read back, so cryptography parses the SCT list as it would in any certificate
+    final = load_der_certificate(final.public_bytes(serialization.Encoding.DER))
+    return CTIssuance(precert, entry, sct, final)
+
+
+def check_scts(cert: x509.Certificate, issuer, log_keys) -> list[tuple[object, bool, str]]:
+    """Each SCT embedded in ``cert``, with whether its log signed it: (sct, ok, detail).
+
+    ``log_keys`` are the public keys of the logs the client knows (a browser ships a list). The
+    signed data is rebuilt from the certificate itself: its TBSCertificate without the SCT list
+    (cryptography's ``tbs_precertificate_bytes``), the issuer's key hash, the SCT's timestamp and
+    extensions (RFC 6962 §3.2, §5.2)."""
+    logs = {ct_log_id(k): k for k in log_keys}
+    try:
+        scts = cert.extensions.get_extension_for_class(
+            x509.PrecertificateSignedCertificateTimestamps).value
+    except x509.ExtensionNotFound:
+        return []
+    issuer_key_hash = _sha256(_spki_der(_issuer_certificate(issuer)))
+    out = []
+    for sct in scts:
+        key = logs.get(sct.log_id)
+        if key is None:
+            out.append((sct, False, f"log {sct.log_id.hex()[:16]}… is not one we know"))
+            continue
+        ms = (sct.timestamp.replace(tzinfo=_dt.timezone.utc)
+              - _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)) // _dt.timedelta(milliseconds=1)
+        data = sct_signed_data(ms, issuer_key_hash, cert.tbs_precertificate_bytes,
+                               sct.extension_bytes)
+        try:
+            _verify(key, sct.signature, data, sct.signature_hash_algorithm)
+            out.append((sct, True, f"log {sct.log_id.hex()[:16]}… signed it at "
+                                   f"{sct.timestamp:%Y-%m-%d %H:%M:%S}Z"))
+        except InvalidSignature:
+            out.append((sct, False, f"log {sct.log_id.hex()[:16]}…: signature does not verify"))
+    return out

@@ -14,6 +14,7 @@ is actually made: ``import tlslesson.lesson`` (and ``tlslesson.lesson.models``) 
     from tlslesson.lesson import flights, handshake_values              # helpers over a transcript
     from tlslesson.lesson import quiz, Question, check_answer           # "Check your understanding"
     from tlslesson.lesson import quiz_for, questions                   # each lesson's questions
+    from tlslesson.lesson import certificates                          # a certificate's DER, stapling bytes
     from tlslesson.lesson import check                                 # compare with openssl
     from tlslesson.lesson import lesson_client, lesson_server          # reproducible configurations
     from tlslesson.lesson.localhost import reference_server             # openssl / ssl peers (notebook 10)
@@ -51,7 +52,7 @@ _EXPORTS = {
     "attack_lab": "attack_lab",
     "lesson_client": "configs", "lesson_server": "configs", "lesson_configs": "configs",
 }
-_MODULES = ("models", "hexview", "diagrams", "widgets", "check", "configs")
+_MODULES = ("models", "hexview", "diagrams", "widgets", "check", "configs", "certificates")
 
 __all__ = [*sorted(_EXPORTS), "check",  # noqa: PLE0605
            "quiz", "Question", "ValueQuestion", "check_answer"]

@@ -57,7 +57,15 @@ _BY_MESSAGE: dict[tuple, str] = {
         "the server's answers that need no key and need not be in clear (server_name ack, "
         "supported_groups, ALPN...): the first encrypted message (RFC 8446 §4.3.1)",
     ("Certificate", "extensions"):
-        "per-certificate extensions (OCSP status, SCTs), TLS 1.3 only (RFC 8446 §4.4.2); empty here",
+        "per-certificate extensions, TLS 1.3 only (RFC 8446 §4.4.2): a stapled OCSP response "
+        "(status_request) or SCTs (signed_certificate_timestamp), RFC 8446 §4.4.2.1; empty when the "
+        "server staples nothing, as the lesson server",
+    ("Certificate", "status_request extension_data"):
+        "a stapled CertificateStatus: status_type ocsp (1), a 3-byte length, then the DER OCSPResponse "
+        "the server fetched from its CA (RFC 8446 §4.4.2.1, RFC 6066 §8)",
+    ("Certificate", "signed_certificate_timestamp extension_data"):
+        "a SignedCertificateTimestampList: the server's SCTs from CT logs (RFC 6962 §3.3, RFC 8446 "
+        "§4.4.2.1)",
     ("CertificateRequest", "extensions"):
         "TLS 1.3: what the server requires of the client's certificate (signature_algorithms is "
         "mandatory, RFC 8446 §4.3.2)",

@@ -119,6 +119,30 @@ QUESTIONS: dict[str, tuple[Question | ValueQuestion, ...]] = {
                           'handshake_failure'],
                  answer=1,
                  explain='OpenSSL maps X509_V_ERR_HOSTNAME_MISMATCH to bad_certificate (42).'),
+        Question(question="Which bytes does the CA's signature on a certificate cover?",
+                 options=['Every byte of the certificate',
+                          'The DER of the TBSCertificate, its tag and length included',
+                          "The subject's public key only",
+                          'The SHA-256 fingerprint'],
+                 answer=1,
+                 explain=('RFC 5280 §4.1.1.3: the signature is computed over the DER of '
+                          'tbsCertificate. signatureAlgorithm and signatureValue come after it and '
+                          'cannot be signed: they hold the signature.'),
+                 hints={0: 'Could the signature sign the bytes it is stored in?',
+                        3: 'The fingerprint is computed by whoever looks at the certificate; '
+                           'the CA signs something else.'}),
+        Question(question=("A server staples a valid OCSP response saying 'good'. What does that "
+                           'add to what the chain checks already proved?'),
+                 options=['That the server holds the private key',
+                          'That the CA had not revoked the certificate when it signed the response, '
+                          'a few days ago at most',
+                          'That the certificate was published in a Certificate Transparency log',
+                          'Nothing: the client must still ask the responder itself'],
+                 answer=1,
+                 explain=('An OCSP response is the CA\'s signed, dated statement about one serial '
+                          'number (RFC 6960); stapling (RFC 6066 §8, RFC 8446 §4.4.2.1) only changes '
+                          'who fetches it. Possession of the key is proven by the handshake '
+                          'signature, and logging by SCTs.')),
     ),
     "04": (
         Question(question=("The server's private key is stolen today. Which recorded sessions from "

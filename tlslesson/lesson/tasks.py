@@ -15,6 +15,7 @@ lesson     task                    what the student writes
 01         hello_random            the 32-byte random of a ClientHello message
 02         chosen_suite            the cipher-suite code a ServerHello picked
 03         cert_fingerprint        the SHA-256 fingerprint of a DER certificate
+03         tbs_bytes               the TBSCertificate cut out of a certificate's DER (tag, length)
 04         x25519_secret           the x25519 shared secret from our private key and their public key
 05         session_hash            the EMS session hash of the messages up to ClientKeyExchange
 06         finished_12             TLS 1.2 verify_data with tls12.prf
@@ -25,6 +26,8 @@ lesson     task                    what the student writes
 11         flip_bit                a record with one bit flipped (the tamper lab's move)
 12         binder_13               the TLS 1.3 PSK binder of a truncated ClientHello, from the PSK
 =========  ======================  =====================================================
+
+``TASKS`` names each lesson's first task; ``MORE_TASKS`` the ones a lesson adds in a later section.
 """
 from __future__ import annotations
 
@@ -39,12 +42,13 @@ from .. import pki, suites, tls12, tls13
 from ..assignments.checker import Case, Exercise, as_bytes, check, is_bytes, is_int, register
 from ..constants import ContentType
 
-__all__ = ["check", "TASKS"]
+__all__ = ["check", "TASKS", "MORE_TASKS"]
 
 TASKS = {"00": "record_type", "01": "hello_random", "02": "chosen_suite", "03": "cert_fingerprint",
          "04": "x25519_secret", "05": "session_hash", "06": "finished_12", "07": "nonce_13",
          "08": "cv_content_13", "09": "inner_content", "10": "keylog_master", "11": "flip_bit",
          "12": "binder_13"}
+MORE_TASKS = {"03": ("tbs_bytes",)}
 
 
 def _rbytes(rng: random.Random, n: int) -> bytes:
@@ -336,3 +340,49 @@ _bytes_task(name="binder_13", signature="binder_13(psk: bytes, truncated_hello: 
                  "bytes, psk); binder_key = tls13.derive_secret('SHA256', early_secret, 'res binder', "
                  "sha256(b'')); finished_key = tls13.hkdf_expand_label('SHA256', binder_key, 'finished', b'', "
                  "32); the binder is HMAC-SHA256(finished_key, sha256(truncated_hello)).")
+# -- 03 tbs_bytes -----------------------------------------------------------------------------
+def _tlv(tag: int, content: bytes) -> bytes:
+    n = len(content)
+    if n < 0x80:
+        return bytes([tag, n]) + content
+    size = (n.bit_length() + 7) // 8
+    return bytes([tag, 0x80 | size]) + n.to_bytes(size, "big") + content
+
+
+_SHA256_WITH_RSA = bytes.fromhex("300d06092a864886f70d01010b0500")
+
+
+def _tbs_cases(rng):
+    lesson = pki.lesson_pki()
+    cases = [Case(f"the lesson's {name} certificate", (c.public_bytes(serialization.Encoding.DER),),
+                  c.tbs_certificate_bytes, "fixed")
+             for name, c in (("root", lesson.root.certificate), ("intermediate", lesson.intermediate.certificate),
+                             ("RSA server", lesson.rsa_server.certificate),
+                             ("ECDSA server", lesson.ecdsa_server.certificate),
+                             ("client", lesson.client.certificate))]
+    for low, high, form in ((3, 0x7F, "short"), (0x80, 0xFF, "0x81"), (0x100, 0x600, "0x82")):
+        for _ in range(2):
+            tbs = _tlv(0x30, _rbytes(rng, rng.randrange(low, high + 1)))
+            der = _tlv(0x30, tbs + _SHA256_WITH_RSA + _tlv(0x03, b"\x00" + _rbytes(rng, 64)))
+            cases.append(Case(f"a made-up certificate, TBS length in {form} form", (der,), tbs))
+    return cases
+
+
+def _tbs_diagnose(case, got):
+    der, tbs = case.args[0], case.expected
+    if isinstance(got, (bytes, bytearray)) and bytes(got) and bytes(got) in tbs and len(got) < len(tbs) \
+            and tbs.endswith(bytes(got)):
+        return ("you returned the TBSCertificate's content: keep its tag and length too — the CA signs "
+                "the whole TLV (RFC 5280 §4.1.1.3).")
+    if isinstance(got, (bytes, bytearray)) and len(got) >= len(der) - 4 and bytes(got) in der:
+        return ("that is (nearly) the whole certificate: the TBSCertificate is the first TLV *inside* "
+                "the outer SEQUENCE, followed by signatureAlgorithm and signatureValue.")
+    return None
+
+
+register(Exercise(
+    name="tbs_bytes", signature="tbs_bytes(der: bytes) -> bytes", params=("der",), returns="bytes",
+    make_cases=_tbs_cases, type_ok=is_bytes, normalize=as_bytes, diagnose=_tbs_diagnose,
+    hint="read the outer header: tag 0x30, then a length — one byte if below 0x80, else 0x8N and N "
+         "length bytes. The TBSCertificate starts right after it: read its tag and length the same way "
+         "and return tag + length + content (der[start:start + header + length])."))
