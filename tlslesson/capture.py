@@ -29,7 +29,8 @@ record or frame, why) and the rest is still explained.
 """
 from __future__ import annotations
 
-import io
+import collections
+import re
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -246,6 +247,9 @@ class KeyLog:
             try:
                 parsed = keylog_module.parse(line)
             except DecodeError as error:
+                if error.reason.startswith("unknown label") and \
+                        re.fullmatch(r"[A-Z][A-Z0-9_]* [0-9a-fA-F]+ [0-9a-fA-F]+", line.strip()):
+                    continue     # another stack's label (OpenSSL: CLIENT_TRAFFIC_SECRET_N)
                 problems.append(f"key log {Path(path).name} line {number}: "
                                 f"{error.reason} (line skipped)")
                 continue
@@ -848,6 +852,7 @@ def read_connections(path, keylog=None, problems: list[str] | None = None,
         problems.extend(keys.problems)
         keys.problems = []
     tracked: dict[frozenset, _Tracked] = {}
+    closed: collections.OrderedDict = collections.OrderedDict()   # recently ended 4-tuples
     count = 0
     t0 = None
     for seg in segments(path, problems):
@@ -855,6 +860,10 @@ def read_connections(path, keylog=None, problems: list[str] | None = None,
             t0 = seg.time
         key = frozenset((seg.src, seg.dst))
         t = tracked.get(key)
+        if t is None and key in closed:
+            if not (seg.flags & SYN and not seg.flags & ACK):
+                continue                 # the last ACKs (or an RST) after both FINs
+            del closed[key]
         if t is not None and seg.flags & SYN and not seg.flags & ACK and \
                 (t.reset or len(t.fins) == 2):
             yield from _finish(tracked.pop(key), problems, only)    # the 4-tuple reused
@@ -871,6 +880,7 @@ def read_connections(path, keylog=None, problems: list[str] | None = None,
                 _closed(t, seg)
                 if t.reset or len(t.fins) == 2:
                     tracked.pop(key)
+                    closed[key] = True
             continue
         half = t.halves[seg.src]
         if seg.flags & SYN:
@@ -889,6 +899,9 @@ def read_connections(path, keylog=None, problems: list[str] | None = None,
         if seg.flags & (FIN | RST):
             _closed(t, seg)
             if t.reset or len(t.fins) == 2:
+                closed[key] = True
+                if len(closed) > 65536:
+                    closed.popitem(last=False)
                 yield from _finish(tracked.pop(key), problems, only)
     for t in list(tracked.values()):
         yield from _finish(t, problems, only)
