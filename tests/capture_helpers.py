@@ -37,7 +37,10 @@ class Recorder:
     def __enter__(self) -> "Recorder":
         expression = "tcp and (" + " or ".join(f"port {p}" for p in self.ports) + ")"
         if self.tool == "tcpdump":
-            args = [TCPDUMP, "-i", "lo", "-U", "-s", "0", "-w", str(self.path), expression]
+            # --immediate-mode: without it packets wait in the kernel's ring buffer in blocks,
+            # and those still there at SIGINT never reach the file (seen here: half a capture)
+            args = [TCPDUMP, "-i", "lo", "--immediate-mode", "-U", "-Z", "root", "-s", "0",
+                    "-w", str(self.path), expression]
             ready = b"listening on"
         else:
             args = [DUMPCAP, "-i", "lo", "-f", expression, "-w", str(self.path)]

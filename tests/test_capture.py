@@ -249,3 +249,18 @@ def test_explain_command_line_text_and_json(recorded):
     assert proc.returncode == 0 and len([r for r in rows if r["tls"]]) == len(capture)
     row = next(r for r in rows if r["connection"] == number)
     assert row["cipher_suite"] == "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" and row["decrypted"]
+
+
+@needs_openssl
+@needs_recorder("tcpdump")
+def test_a_tcpdump_pcap_too(lesson, tmp_path):
+    """tcpdump writes classic pcap (dumpcap pcapng): both go through dpkt's readers."""
+    port, keys, pcap = free_port(), tmp_path / "keys", tmp_path / "tcpdump.pcap"
+    with Recorder(pcap, [port], tool="tcpdump"):
+        with _server(lesson, port, "-tls1_3", keylog=keys) as server:
+            result = net.connect("127.0.0.1", port, _config(lesson, "1.3"), send=REQUEST,
+                                 timeout=5)
+            server.wait()
+    (conn,) = open_capture(pcap, keylog=keys)
+    assert conn.decrypted and b"".join(s.wire for s in conn.steps if s.name == "ApplicationData"
+                                       and s.sender == "server") == result.data
