@@ -208,3 +208,20 @@ def test_fuzzed_captures_give_only_package_problems(made):
             from tlslesson.capture import describe, to_json
             list(describe(conn))
             to_json(conn)
+
+
+def test_the_lesson_views_take_a_captures_steps_unchanged(made):
+    """The ladder, the field tables and the hex views read Steps: a capture's are the same."""
+    pytest.importorskip("matplotlib")
+    from tlslesson.lesson import hex_html, ladder, message_fields, record_fields
+    _, _, keylog, clean = made
+    for conn in open_capture(clean, keylog=keylog):
+        figure = ladder(conn.steps)
+        assert len(figure.ladder_info["rows"]) == len(conn.steps)
+        for step in conn.steps:
+            fields = message_fields(step)
+            assert fields and not any(f.name.startswith("undecodable") for f in fields)
+            hex_html(step.wire, fields)
+            record_fields(step, conn.suite)
+        hello = message_fields(conn.steps[0])
+        assert any(f.name == "random" and f.meaning for f in hello)
