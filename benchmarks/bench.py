@@ -834,6 +834,8 @@ def render(results: dict) -> str:
                          f"{_fmt(r.get('ratio')):>6}  {note}")
         lines.append("")
     lines += _render_pq(results.get("pq_handshakes"))
+    from benchmarks.capture_bench import render_capture
+    lines += render_capture(results.get("capture"))
     rec = results.get("records")
     if rec:
         lines.append(f"records ({rec['chunk_bytes'] // 1024} KiB each)  {'raw AES-GCM':>12} "
@@ -1060,6 +1062,8 @@ def run(args) -> int:
             echo_mib=args.serve_echo_mib if args.serve_echo_mib is not None else
             (64 if args.quick else 1024), log=log)
     log("import ...")
+    from benchmarks.capture_bench import bench_capture    # explain a capture vs tshark
+    results["capture"] = bench_capture(100 if args.quick else 1000, log=log)
     results["import"] = bench_import(runs=3 if args.quick else 5)
     if args.quick or args.no_notebooks:
         results["notebooks"] = results["notebooks_alone"] = \

@@ -289,3 +289,14 @@ def test_pq_handshakes_against_node_or_say_why(monkeypatch):
     monkeypatch.setenv("TLSLESSON_NODE", "/nonexistent/node")
     missing = bench.bench_pq_handshakes(runs=1, log=lambda _t: None)
     assert missing["skipped"].startswith("Node.js 26 not found")
+
+
+def test_capture_bench_shape():
+    from benchmarks.capture_bench import bench_capture, render_capture
+    row = bench_capture(connections=6, body_kib=4, log=lambda _t: None)
+    assert row["connections"] == 6 and row["decrypted_records"] >= 6 * 4
+    if shutil.which("tshark"):
+        assert row["tshark_finished_seen"] == 12 and row["ratio"] > 0 and "meets_target" in row
+    else:
+        assert "tshark" in row["skipped"]
+    assert "capture explain+decrypt" in render_capture(row)[0]

@@ -1,4 +1,4 @@
-"""The command line: ``python -m tlslesson pki|connect|serve ...``.
+"""The command line: ``python -m tlslesson pki|connect|serve|explain ...``.
 
     python -m tlslesson pki DIR
     python -m tlslesson connect HOST PORT [--version 1.2|1.3] [--suite NAME]... [--group NAME]...
@@ -8,6 +8,7 @@
     python -m tlslesson serve --port PORT --cert PEM --key PEM [--host 127.0.0.1]
             [--version 1.2|1.3] [--suite NAME]... [--group NAME]... [--client-ca PEM]
             [--alpn LIST] [--keylog FILE] [--once] [--timeout SECONDS]
+    python -m tlslesson explain CAPTURE [--keylog FILE] [--connection N] [--json]
 
 Every failure is one line ``error: ...`` on stderr and a non-zero exit, never a traceback
 (set TLSLESSON_DEBUG=1 to see one anyway). Subcommands live in ``COMMANDS``; a new one is a
@@ -483,6 +484,44 @@ def run_serve(args) -> int:
     if args.once and reports and reports[0].error is not None:
         return 1
     return 0
+
+
+def _explain_arguments(p):
+    p.add_argument("capture", metavar="CAPTURE", help="a pcap or pcapng file (tcpdump, dumpcap, "
+                   "Wireshark)")
+    p.add_argument("--keylog", metavar="FILE", default=os.environ.get("SSLKEYLOGFILE"),
+                   help="NSS key log lines to decrypt with (default: $SSLKEYLOGFILE; without "
+                        "one: what a passive observer sees)")
+    p.add_argument("--connection", type=_non_negative, metavar="N", default=None,
+                   help="only connection N (numbered from 0 in order of first packet, as "
+                        "Wireshark's tcp.stream)")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per connection, one per line, as each ends")
+
+
+@command("explain", "explain every TLS connection of a capture, message by message, decrypted "
+         "with a key log", _explain_arguments)
+def run_explain(args) -> int:
+    import json
+    from . import capture
+    if not Path(args.capture).is_file():
+        raise UsageError(f"cannot read {args.capture}: no such file")
+    problems: list[str] = []
+    seen = 0
+    for conn in capture.read_connections(args.capture, args.keylog, problems,
+                                         only=args.connection):
+        seen += 1
+        if args.json:
+            print(json.dumps(capture.to_json(conn)), flush=True)
+        else:
+            for line in capture.describe(conn):
+                print(line)
+            print(flush=True)
+    if args.connection is not None and not seen:
+        problems.append(f"no connection {args.connection} in {args.capture}")
+    for problem in problems:            # one line each; what could be read was explained
+        err(f"problem: {problem}")
+    return 1 if problems else 0
 
 
 def _non_negative(text: str) -> int:

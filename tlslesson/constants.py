@@ -86,6 +86,17 @@ class ExtensionType(IntEnum):
     post_handshake_auth = 49
     signature_algorithms_cert = 50
     key_share = 51
+    # What browsers send today (IANA TLS ExtensionType Values), so a capture names them
+    status_request_v2 = 17
+    client_certificate_type = 19
+    server_certificate_type = 20
+    compress_certificate = 27               # RFC 8879
+    delegated_credential = 34               # RFC 9345
+    oid_filters = 48
+    next_protocol_negotiation = 13172       # 0x3374, never registered: the pre-ALPN draft
+    application_settings_old = 17513        # 0x4469, ALPS (Chromium's first codepoint)
+    application_settings = 17613            # 0x44cd, ALPS
+    encrypted_client_hello = 0xFE0D         # draft-ietf-tls-esni (ECH); Chromium sends GREASE ECH
     renegotiation_info = 0xFF01
 
 
@@ -98,9 +109,18 @@ class NamedGroup(IntEnum):  # RFC 8422 §5.1.1, RFC 7919, RFC 8446 §4.2.7
     ffdhe2048 = 0x0100
     ffdhe3072 = 0x0101
     ffdhe4096 = 0x0102
-    MLKEM768 = 0x0201               # draft-ietf-tls-mlkem
+    brainpoolP256r1tls13 = 0x001F   # RFC 8734
+    brainpoolP384r1tls13 = 0x0020
+    brainpoolP512r1tls13 = 0x0021
+    ffdhe6144 = 0x0103
+    ffdhe8192 = 0x0104
+    MLKEM512 = 0x0200               # draft-ietf-tls-mlkem
+    MLKEM768 = 0x0201
+    MLKEM1024 = 0x0202
     SecP256r1MLKEM768 = 0x11EB      # draft-ietf-tls-ecdhe-mlkem
     X25519MLKEM768 = 0x11EC
+    SecP384r1MLKEM1024 = 0x11ED
+    X25519Kyber768Draft00 = 0x6399  # the pre-standard hybrid Chromium 124-130 sent
 
 
 class SignatureScheme(IntEnum):  # RFC 8446 §4.2.3 (1.2's (hash, signature) pairs read as one uint16)
@@ -120,6 +140,13 @@ class SignatureScheme(IntEnum):  # RFC 8446 §4.2.3 (1.2's (hash, signature) pai
     rsa_pss_pss_sha256 = 0x0809
     rsa_pss_pss_sha384 = 0x080A
     rsa_pss_pss_sha512 = 0x080B
+    # IANA TLS SignatureScheme, for names in a capture (the package signs with the ones above)
+    ecdsa_brainpoolP256r1tls13_sha256 = 0x081A    # RFC 8734
+    ecdsa_brainpoolP384r1tls13_sha384 = 0x081B
+    ecdsa_brainpoolP512r1tls13_sha512 = 0x081C
+    mldsa44 = 0x0904                              # draft-ietf-tls-mldsa: post-quantum signatures
+    mldsa65 = 0x0905
+    mldsa87 = 0x0906
 
 
 class ProtocolVersion(IntEnum):
@@ -144,9 +171,19 @@ HELLO_RETRY_REQUEST_RANDOM = bytes.fromhex(
     "cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
 
 
+def is_grease(value: int) -> bool:
+    """RFC 8701: the 16 reserved values 0x0A0A, 0x1A1A, ... 0xFAFA that clients sprinkle into
+    cipher suites, extensions, groups, versions and signature schemes, so that servers which
+    choke on values they don't know get found (and fixed) before a real new value needs them."""
+    return value & 0x0F0F == 0x0A0A and value >> 12 == (value >> 4) & 0x0F
+
+
 def name_of(enum_cls, value: int) -> str:
-    """'x25519' for a known value, 'unknown(0x1234)' for one the registry doesn't hold here."""
+    """'x25519' for a known value, 'GREASE(0x1a1a)' for an RFC 8701 value, 'unknown(0x1234)' for
+    one the registry doesn't hold here."""
     try:
         return enum_cls(value).name
     except ValueError:
+        if is_grease(value):
+            return f"GREASE(0x{value:04x})"
         return f"unknown(0x{value:04x})"

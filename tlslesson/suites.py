@@ -147,3 +147,31 @@ def get(name_or_code: str | int | CipherSuite) -> CipherSuite:
         raise KeyError(f"unknown cipher suite {name_or_code!r}; known: "
                        + ", ".join(s.openssl_name for s in ALL_SUITES))
     return suite
+
+
+# IANA names of suites a capture may show that the engine does not implement (TLS Cipher Suites
+# registry): enough to name what browsers, curl and old servers offer.
+OTHER_IANA_NAMES = {
+    0x000A: "TLS_RSA_WITH_3DES_EDE_CBC_SHA", 0x0005: "TLS_RSA_WITH_RC4_128_SHA",
+    0x0004: "TLS_RSA_WITH_RC4_128_MD5", 0x0016: "TLS_DHE_RSA_WITH_3DES_EDE_CBC_SHA",
+    0x0032: "TLS_DHE_DSS_WITH_AES_128_CBC_SHA", 0x0038: "TLS_DHE_DSS_WITH_AES_256_CBC_SHA",
+    0x0040: "TLS_DHE_DSS_WITH_AES_128_CBC_SHA256", 0x006A: "TLS_DHE_DSS_WITH_AES_256_CBC_SHA256",
+    0x00A2: "TLS_DHE_DSS_WITH_AES_128_GCM_SHA256", 0x00A3: "TLS_DHE_DSS_WITH_AES_256_GCM_SHA384",
+    0x1305: "TLS_AES_128_CCM_8_SHA256", 0xC012: "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA",
+    0xC008: "TLS_ECDHE_ECDSA_WITH_3DES_EDE_CBC_SHA", 0xCCAA: "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+    0xC09C: "TLS_RSA_WITH_AES_128_CCM", 0xC09D: "TLS_RSA_WITH_AES_256_CCM",
+    0xC0AC: "TLS_ECDHE_ECDSA_WITH_AES_128_CCM", 0xC0AD: "TLS_ECDHE_ECDSA_WITH_AES_256_CCM",
+    0x00FF: "TLS_EMPTY_RENEGOTIATION_INFO_SCSV", 0x5600: "TLS_FALLBACK_SCSV",
+}
+
+
+def iana_name(code: int) -> str:
+    """The registry's name for a cipher suite code, implemented here or not: 'GREASE(0x4a4a)'
+    for an RFC 8701 value, 'unknown(0x1234)' for one not in the table."""
+    from .constants import is_grease
+    suite = BY_CODE.get(code)
+    if suite is not None:
+        return suite.name
+    if code in OTHER_IANA_NAMES:
+        return OTHER_IANA_NAMES[code]
+    return f"GREASE(0x{code:04x})" if is_grease(code) else f"unknown(0x{code:04x})"

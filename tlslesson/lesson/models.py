@@ -45,7 +45,7 @@ from ..record import protected_layout
 from ..rng import lesson_rngs
 from .configs import lesson_client, lesson_server
 from .meanings import meaning
-from ..suites import BY_CODE, SUITES, TLS12_SUITES, TLS13_SUITES, CipherSuite
+from ..suites import BY_CODE, SUITES, iana_name, TLS12_SUITES, TLS13_SUITES, CipherSuite
 from ..suites import get as get_suite
 
 VERSIONS = ("1.2", "1.3")
@@ -139,7 +139,10 @@ def _suite_name(raw: bytes) -> str:
     if code == TLS_EMPTY_RENEGOTIATION_INFO_SCSV:
         return "TLS_EMPTY_RENEGOTIATION_INFO_SCSV (0x00ff)"
     suite = BY_CODE.get(code)
-    return f"{suite.name} (0x{code:04x})" if suite else f"unknown (0x{code:04x})"
+    if suite is not None:
+        return f"{suite.name} (0x{code:04x})"
+    name = iana_name(code)           # a suite we don't implement, GREASE (RFC 8701) or unknown
+    return f"unknown (0x{code:04x})" if name.startswith("unknown") else f"{name} (0x{code:04x})"
 
 
 def _enum(enum_cls):
