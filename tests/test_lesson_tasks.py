@@ -112,3 +112,16 @@ def test_each_lesson_has_its_task_and_two_predict_prompts(lesson, name):
         f"{path.name}: no check({name!r}, ...) cell"
     prompts = sum(s.count("**Predict, then run.**") for s, c in zip(sources, cells) if c["cell_type"] == "markdown")
     assert prompts >= 2, f"{path.name}: {prompts} predict-then-run prompt(s), want at least 2"
+
+
+def test_lesson_tasks_imported_before_the_assignments_still_check():
+    """A notebook imports lesson/tasks.py first; the assignments' own-code rules that load after
+    it must leave the lesson's practice tasks alone (a KeyError here broke every notebook)."""
+    import subprocess
+    import sys
+    code = ("import tlslesson.lesson.tasks as t\n"
+            "from tlslesson.assignments import exercises, checker\n"
+            "assert 'record_type' in checker.EXERCISES\n"
+            "assert checker.EXERCISES['hkdf_label'].forbidden\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
