@@ -9,13 +9,14 @@ import re
 
 import pytest
 
-from tlslesson import connection, record
+from tlslesson import connection, record, tls12
 from tlslesson import sessions
 from tlslesson.attacks import (LABS, WEAKENED, bleichenbacher, cbc_padding_oracle, downgrade,
                                early_data_replay, gcm_nonce_reuse as gcm, identities,
                                no_validation, triple_handshake)
 from tlslesson.client import ClientConnection
 from tlslesson.lesson.configs import lesson_configs
+from tlslesson.prf import Transcript
 from tlslesson.rng import lesson_rng
 from tlslesson.server import ServerConnection
 
@@ -148,6 +149,69 @@ def test_triple_handshake_stripping_ems_leaves_sessions_marked_without_it():
     result = triple_handshake.synchronize(ems=True, mallory_keeps_ems=False)
     assert result.same_master_secret
     assert result.extended_master_secret == (False, False)   # RFC 7627 §5.3: not resumable
+    assert result.session_ids[0] == result.session_ids[1] and len(result.session_ids[0]) == 32
+
+
+WEAK_PEERS = dict(client_ems=False, server_ems=False, resume_without_ems=True)
+
+
+@pytest.mark.parametrize("peers", [WEAK_PEERS, dict(WEAK_PEERS, server_ems=True)],
+                         ids=["no-rfc7627", "server-allows-insecure-resumption"])
+def test_triple_handshake_step_2_resumed_connections_share_master_secret_and_finished(peers):
+    """Both abbreviated handshakes, C <-> Mallory and Mallory <-> S: one master secret, one key
+    block, the same client and server Finished (tls-unique collides), and Mallory's own
+    connections sent each side exactly what the other side sent."""
+    r = triple_handshake.attack(**peers)
+    assert r.synchronized.succeeded and r.succeeded and r.check is None
+    two = r.resumed
+    assert two.resumed == (True, True)
+    c_conn, s_conn = two.to_mallory.client, two.to_server.server
+    assert c_conn.values["resumption"] == s_conn.values["resumption"] == "resumed by session ID"
+    assert c_conn.hs.master_secret == s_conn.hs.master_secret == r.synchronized.client_master_secret
+    assert c_conn.values["key_block"] == s_conn.values["key_block"]
+    assert c_conn.values["client_verify_data"] == s_conn.values["client_verify_data"]
+    assert c_conn.values["server_verify_data"] == s_conn.values["server_verify_data"]
+    assert two.same_master_secret and two.same_keys and two.same_finished
+    assert two.tls_unique[0] == two.tls_unique[1] == s_conn.values["server_verify_data"]
+    assert two.forwarded_unchanged == (True, True, True)
+    # ... while the two connections were made with two different certificates (step 1)
+    assert r.synchronized.to_mallory.server.hs.identity.certificate != \
+        r.synchronized.to_server.server.hs.identity.certificate
+    # one transcript, ClientHello and ServerHello first: the server's Finished over their hash
+    # under the shared master secret (RFC 5246 §7.4.9) is the tls-unique of both connections
+    messages = c_conn.hs.transcript.messages
+    assert messages == s_conn.hs.transcript.messages and [m[0] for m in messages[:2]] == [1, 2]
+    seen, suite = Transcript(), triple_handshake.RSA_SUITE
+    for message in messages[:2]:
+        seen.add(message)
+    assert two.tls_unique[0] == tls12.verify_data(two.master_secrets[0], "server",
+                                                  seen.hash(suite.hash), suite)
+
+
+def test_triple_handshake_client_with_rfc7627_does_not_offer_the_session():
+    r = triple_handshake.attack(client_ems=True, server_ems=False, resume_without_ems=True)
+    assert r.synchronized.same_master_secret          # step 1 still works (EMS stripped)
+    assert not r.succeeded and r.check == "extended_master_secret"
+    assert r.resumed.stopped_by == "C" and "RFC 7627 §5.3" in r.resumed.reason
+    hello = r.resumed.to_mallory.client.hs.client_hello
+    assert hello.session_id == b""                    # nothing to resume: a full handshake
+
+
+def test_triple_handshake_server_refuses_insecure_resumption():
+    r = triple_handshake.attack(client_ems=False, server_ems=True, resume_without_ems=False)
+    assert r.synchronized.same_master_secret
+    assert not r.succeeded and r.check == "extended_master_secret"
+    assert r.resumed.stopped_by == "S" and "no insecure resumption" in r.resumed.reason
+    assert r.resumed.to_server.server.failed and not r.resumed.to_server.server.resumed
+
+
+def test_triple_handshake_defaults_stop_it_and_with_ems_kept_step_1_already_fails():
+    r = triple_handshake.attack()                     # the package's defaults on both sides
+    assert not r.succeeded and r.check == "extended_master_secret"
+    kept = triple_handshake.attack(mallory_keeps_ems=True)
+    assert kept.resumed is None and kept.check == "record_mac"
+    assert not kept.synchronized.same_master_secret
+    assert kept.synchronized.extended_master_secret == (True, True)
 
 
 # -- lab 5 ------------------------------------------------------------------------------------------
@@ -249,7 +313,8 @@ def test_labs_table_names_real_modules_and_classes():
     for lab in LABS:
         module = importlib.import_module(f"tlslesson.attacks.{lab.module}")
         name = lab.weakened.split("(")[0]
-        assert name in ("ClientConfig", "ems=False") or hasattr(module, name), lab
+        assert name in ("ClientConfig", "ems=False, resume_without_ems=True") \
+            or hasattr(module, name), lab
     assert [lab.number for lab in LABS] == list(range(1, len(LABS) + 1))
 
 

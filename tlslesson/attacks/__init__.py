@@ -12,7 +12,7 @@ lab       module                        weakened (lesson only)      stopped by (
 1         ``no_validation``             ``ClientConfig(verify=False)``  ``certificate:chain building / trust anchor``
 2         ``bleichenbacher``            ``PaddingOracleServer``     RFC 5246 §7.4.7.1 → ``record_mac`` (no oracle)
 3         ``cbc_padding_oracle``        ``PaddingOracleCBCServer``  uniform errors / EtM / AEAD → ``record_mac``
-4         ``triple_handshake``          (EMS off)                   RFC 7627 → ``record_mac``
+4         ``triple_handshake``          (EMS off, insecure resume)  RFC 7627 §5.3 → ``extended_master_secret``
 5         ``gcm_nonce_reuse``           ``RepeatingNonceAEAD12``    RFC 5288 §3 nonces → ``record_mac``
 6         ``downgrade``                 ``SentinelIgnoringClient``  RFC 8446 §4.1.3 → ``downgrade_sentinel``
 7         ``early_data_replay``         ``lesson_replayable()``     RFC 8446 §8 → ``early_data_rejected``
@@ -23,6 +23,11 @@ lesson-only switch that lives outside this package (``sessions`` holds the anti-
 off), named LESSON-ONLY there, never a default, not offered by the command line. Its "check" is
 not an alert: the defended server refuses the replay's early data
 (``values["early_data_rejected"]``) and goes on with a 1-RTT handshake the attacker cannot finish.
+
+Lab 4's defence on the client's side is not an alert either: an RFC 7627 client does not offer
+a session made without an extended master secret (``values["resumption"]`` says so), so there is
+no abbreviated handshake for Mallory to forward; the server's is one (handshake_failure). The lab
+calls both ``extended_master_secret``, the check RFC 7627 §5.3 names on each side.
 
 A new lab is one more module and one more row in ``LABS``; the notebook (14-attacks-that-work)
 and the tests read this table.
@@ -47,8 +52,8 @@ LABS = (
         "PaddingOracleServer", "record_mac"),
     Lab(3, "cbc_padding_oracle", "CBC padding oracle (MAC-then-encrypt)",
         "PaddingOracleCBCServer", "record_mac"),
-    Lab(4, "triple_handshake", "Triple handshake, step 1: why EMS exists",
-        "ems=False", "record_mac"),
+    Lab(4, "triple_handshake", "Triple handshake (steps 1-2): why EMS exists",
+        "ems=False, resume_without_ems=True", "extended_master_secret"),
     Lab(5, "gcm_nonce_reuse", "AES-GCM nonce reuse: the forbidden attack",
         "RepeatingNonceAEAD12", "record_mac"),
     Lab(6, "downgrade", "Downgrade to TLS 1.2 and the sentinel",

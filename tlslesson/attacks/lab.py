@@ -47,9 +47,18 @@ def _run(number: int, defence: bool, progress):
             return False, failed.check, [str(failed)]
         return True, None, [f"cookie {r.recovered!r} after {r.sessions} connections"]
     if number == 4:
-        r = m.synchronize(ems=defence)
-        return r.succeeded, r.check, [f"same master secret: {r.same_master_secret}",
-                                      f"S accepted C's own record: {r.forwarded_accepted}"]
+        # defence off: neither C nor S has RFC 7627, and S allows the legacy insecure resumption
+        r = m.attack() if defence else m.attack(client_ems=False, server_ems=False,
+                                                resume_without_ems=True)
+        one, two = r.synchronized, r.resumed
+        lines = [f"step 1 (full handshakes, without EMS): same master secret "
+                 f"{one.same_master_secret}, S accepted C's own record {one.forwarded_accepted}"]
+        if two is not None and two.stopped_by:
+            lines.append(f"step 2 (resumption): {two.stopped_by} refused: {two.reason}")
+        elif two is not None:
+            lines.append(f"step 2 (resumption): same keys {two.same_keys}, same Finished "
+                         f"{two.same_finished}, tls-unique {two.tls_unique[0].hex()} on both")
+        return r.succeeded, r.check, lines
     if number == 5:
         r = m.attack(weakened=not defence)
         return r.succeeded, r.check, [f"nonces: {', '.join(n.hex() for n in r.nonces)}",
