@@ -247,12 +247,35 @@ def our_group_handshake(group_name: str):
     return run
 
 
-def node_group_handshakes(node: str, group_name: str, runs: int, directory: Path) -> dict:
+def our_resumed_handshake(group_name: str = "x25519"):
+    """One resumed TLS 1.3 handshake (psk_dhe_ke with ``group_name``), offering the ticket the
+    previous handshake got: what node_handshakes.js times with "resume"."""
+    from tlslesson import groups, suites
+    from tlslesson.connection import ClientConfig, ServerConfig, handshake
+    from tlslesson.pki import lesson_pki
+    code, suite = groups.get(group_name).code, suites.get("TLS_AES_128_GCM_SHA256")
+    server = ServerConfig(identities=(lesson_pki().ecdsa_server,), versions=("1.3",),
+                          suites=(suite,), groups=(code,), tickets=1)   # one shared ticket key
+    state = {"session": None}
+
+    def run():
+        result = handshake(ClientConfig(versions=("1.3",), suites=(suite,), groups=(code,),
+                                        session=state["session"]), server)
+        if not result.ok or (state["session"] is not None and not result.client.resumed):
+            raise RuntimeError(f"resumed handshake failed: {result.error}")
+        state["session"] = result.client.sessions[-1]
+        return result
+    run()                                   # the full handshake that gets the first ticket
+    return run
+
+
+def node_group_handshakes(node: str, group_name: str, runs: int, directory: Path,
+                          resume: bool = False) -> dict:
     from tlslesson.pki import lesson_pki
     p = lesson_pki()
     options = {"cert": p.ecdsa_server.chain_pem.decode(), "key": p.ecdsa_server.key_pem.decode(),
                "ca": p.root.cert_pem.decode(), "group": group_name, "runs": runs,
-               "warmup": max(3, runs // 10)}
+               "warmup": max(3, runs // 10), "resume": resume}
     done = subprocess.run([node, str(NODE_HANDSHAKES_JS), json.dumps(options)],
                           capture_output=True, text=True, timeout=150, cwd=directory)
     if done.returncode != 0:
@@ -281,11 +304,26 @@ def bench_pq_handshakes(runs: int, log=print, node: str | None = None) -> dict:
                        ratio=round(row["ours_ms"] / theirs["median_ms"], 2))
             rows.append(row)
             log(f"  handshake {name}: ours {row['ours_ms']:.2f} ms, node {row['node_ms']:.2f} ms")
+        ours = our_resumed_handshake("x25519")
+        row = {"group": "x25519, resumed (psk_dhe_ke)", "runs": runs,
+               "ours_ms": round(_median_ms(ours, runs), 3)}
+        try:
+            theirs = node_group_handshakes(node, "x25519", runs, Path(tmp), resume=True)
+        except (OSError, RuntimeError, ValueError, subprocess.TimeoutExpired) as exc:
+            return {"skipped": f"Node could not run the resumed handshakes: {exc}"}
+        if theirs.get("reused", 0) < runs:
+            return {"skipped": f"Node resumed {theirs.get('reused')} of {runs} handshakes"}
+        row.update(node_ms=round(theirs["median_ms"], 3), node_openssl=theirs["openssl"],
+                   ratio=round(row["ours_ms"] / theirs["median_ms"], 2), resumed=True)
+        resumed_row = row
+        log(f"  resumed handshake: ours {row['ours_ms']:.2f} ms, node {row['node_ms']:.2f} ms")
     base = rows[0]
+    resumed_row["ours_over_full"] = round(resumed_row["ours_ms"] / base["ours_ms"], 2)
+    resumed_row["node_over_full"] = round(resumed_row["node_ms"] / base["node_ms"], 2)
     for row in rows[1:]:                                 # what the hybrid adds over x25519
         row["ours_over_x25519"] = round(row["ours_ms"] / base["ours_ms"], 2)
         row["node_over_x25519"] = round(row["node_ms"] / base["node_ms"], 2)
-    return {"rows": rows, "node": node}
+    return {"rows": rows + [resumed_row], "node": node}
 
 
 def _render_pq(pq) -> list[str]:
@@ -301,6 +339,9 @@ def _render_pq(pq) -> list[str]:
         if "ours_over_x25519" in r:
             note += (f"; over x25519: ours {r['ours_over_x25519']:.2f}x, "
                      f"Node {r['node_over_x25519']:.2f}x")
+        if "ours_over_full" in r:
+            note += (f"; over a full handshake: ours {r['ours_over_full']:.2f}x, "
+                     f"Node {r['node_over_full']:.2f}x")
         lines.append(f"{r['group']:<46} {r['ours_ms']:>8.2f} {r['node_ms']:>10.2f} "
                      f"{r['ratio']:>6.2f}  {note}")
     lines.append("(ours: client and server in memory; Node: both in one process over 127.0.0.1, "

@@ -10,9 +10,10 @@ import re
 import pytest
 
 from tlslesson import connection, record
+from tlslesson import sessions
 from tlslesson.attacks import (LABS, WEAKENED, bleichenbacher, cbc_padding_oracle, downgrade,
-                               gcm_nonce_reuse as gcm, identities, no_validation,
-                               triple_handshake)
+                               early_data_replay, gcm_nonce_reuse as gcm, identities,
+                               no_validation, triple_handshake)
 from tlslesson.client import ClientConnection
 from tlslesson.lesson.configs import lesson_configs
 from tlslesson.rng import lesson_rng
@@ -203,6 +204,46 @@ def test_rewriting_the_sentinel_is_caught_by_the_ske_signature_but_not_with_stat
     assert rsa.check != "downgrade_sentinel" and rsa.version == "1.2"
 
 
+# -- lab 7 ------------------------------------------------------------------------------------------
+def test_replayed_early_data_is_processed_twice_without_anti_replay():
+    result = early_data_replay.replay(anti_replay=False)
+    assert result.succeeded and result.processed == 2 and result.check is None
+    assert [b"".join(d) for d in result.deliveries] == [early_data_replay.REQUEST] * 2
+    # the very bytes the honest client sent: its ClientHello (with the binder) and early data
+    sent = b"".join(rec for sender, step, rec in result.honest.records
+                    if sender == "client" and step.name in early_data_replay.FIRST_FLIGHT)
+    assert result.flight == sent and result.flight.startswith(b"\x16\x03\x01")
+    # Mallory gets the request delivered but cannot finish the handshake
+    assert not any(conn.handshake_complete for conn in result.replayed)
+    assert early_data_replay.replay(anti_replay=False, replays=3).processed == 4
+
+
+def test_anti_replay_refuses_the_replays_early_data():
+    result = early_data_replay.replay(anti_replay=True)
+    assert not result.succeeded and result.processed == 1
+    assert result.check == "early_data_rejected" and "a replay" in result.reason
+    assert result.deliveries[1] == [] and result.replayed[0].resumed   # the PSK is fine
+    assert result.replayed[0].values["early_data_rejected"] == result.reason
+
+
+def test_freshness_window_alone_stops_a_late_replay_not_an_early_one():
+    fresh_only = sessions.AntiReplay(single_use=False)
+    assert early_data_replay.replay(anti_replay=fresh_only).succeeded
+    late = early_data_replay.replay(anti_replay=sessions.AntiReplay(single_use=False),
+                                    delay_ms=60_000)
+    assert not late.succeeded and "does not match its issue time" in late.reason
+
+
+def test_single_use_needs_one_memory_for_all_servers():
+    """RFC 8446 §8.1/§8.2: a second front end with the same ticket key but its own memory
+    accepts the replay."""
+    assert early_data_replay.replay(anti_replay=True, other_server=True).succeeded
+
+
+def test_lab7_repeats_byte_for_byte():
+    assert early_data_replay.replay(False).flight == early_data_replay.replay(True).flight
+
+
 # -- lesson only --------------------------------------------------------------------------------
 def test_labs_table_names_real_modules_and_classes():
     for lab in LABS:
@@ -223,6 +264,8 @@ def test_weakened_classes_are_not_reachable_outside_attacks():
         assert not imports.search(text) or path.name == "attack_lab.py", path
         for name in WEAKENED:
             assert name not in text, (name, path)
+        # lab 7's switch is defined beside the anti-replay it turns off, and used nowhere else
+        assert "lesson_replayable" not in text or path.name == "sessions.py", path
 
 
 def test_defaults_are_the_defended_ones():
@@ -230,6 +273,8 @@ def test_defaults_are_the_defended_ones():
     assert client.verify and client.ems and server.ems
     lesson_client, lesson_server = lesson_configs()
     assert lesson_client.verify and lesson_client.ems and lesson_server.ems
+    for anti_replay in (server.anti_replay, lesson_server.anti_replay):      # lab 7
+        assert anti_replay.single_use and anti_replay.window_ms == 10_000
     assert type(ClientConnection(client)) is ClientConnection
 
 
@@ -242,15 +287,24 @@ def test_command_line_offers_no_attack():
     for command in ("connect", "serve"):
         out = subprocess.run([sys.executable, "-m", "tlslesson", command, "--help"],
                              capture_output=True, text=True, cwd=ROOT, timeout=60)
-        assert not re.search(r"oracle|nonce|sentinel|attack", out.stdout, re.I), command
+        assert not re.search(r"oracle|nonce|sentinel|attack|replay", out.stdout, re.I), command
 
 
-@pytest.mark.parametrize("number", [1, 3, 4, 5])
+@pytest.mark.parametrize("number", [1, 3, 4, 5, 7])
 def test_lab_model_runs_both_ways(number):
     from tlslesson.attacks import lab
     off, on = lab.run(number, defence=False), lab.run(number, defence=True)
     assert off.succeeded and off.check is None and off.lines
     assert not on.succeeded and on.check == LABS[number - 1].stopped_by
+
+
+def test_notebook_14_has_a_section_and_a_widget_for_every_lab():
+    import json
+    cells = json.loads((ROOT / "notebooks" / "14-attacks-that-work.ipynb").read_text(encoding="utf-8"))["cells"]
+    sources = ["".join(c["source"]) for c in cells]
+    for lab in LABS:
+        assert any(s.startswith(f"## Lab {lab.number} ") for s in sources), lab
+        assert f"attack_lab({lab.number})" in sources, lab
 
 
 def test_attack_lab_widget_builds(capsys):

@@ -278,11 +278,14 @@ def test_pq_handshakes_against_node_or_say_why(monkeypatch):
         assert result["skipped"].startswith(("Node.js 26 not found", "Node could not")), result
         assert "post-quantum handshake: not measured" in text
     else:
-        assert [r["group"] for r in result["rows"]] == ["x25519", "X25519MLKEM768"]
+        assert [r["group"] for r in result["rows"]] == ["x25519", "X25519MLKEM768",
+                                                        "x25519, resumed (psk_dhe_ke)"]
         for row in result["rows"]:
             assert row["ours_ms"] > 0 and row["node_ms"] > 0 and row["ratio"] > 0, row
             assert row["node_openssl"].startswith("3.")
         assert result["rows"][1]["ours_over_x25519"] > 0 and "X25519MLKEM768" in text
+        assert result["rows"][2]["resumed"] and result["rows"][2]["ours_over_full"] > 0
+        assert "over a full handshake" in text
     monkeypatch.setenv("TLSLESSON_NODE", "/nonexistent/node")
     missing = bench.bench_pq_handshakes(runs=1, log=lambda _t: None)
     assert missing["skipped"].startswith("Node.js 26 not found")

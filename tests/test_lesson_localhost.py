@@ -40,3 +40,27 @@ def test_openssl_peers_both_ways(files):
     assert result.version == "1.3" and b"Cipher is" in result.data
     echo = s_client_to_our_server(files, "hi")
     assert echo.echoed == "hi" and "TLS 1.3" in echo.report
+
+
+@pytest.mark.parametrize("prefer", ["python", "openssl"])
+@pytest.mark.parametrize("version", ["1.3", "1.2"])
+def test_alpn_and_a_resumed_second_visit(files, version, prefer):
+    """Notebook 10's second visit: the peer picks ALPN by its own preference, issues tickets, and
+    says "Reused" for the connection that brings one back (both peers word it as s_server -www)."""
+    if prefer == "openssl" and openssl() is None:
+        pytest.skip("no openssl command")
+    trusted = pki.load_pem_chain(files["ca.crt"].read_bytes())
+    pages, conns = [], []
+    with reference_server(files, version, alpn=("http/1.1", "h2"), connections=2, prefer=prefer) as peer:
+        session = None
+        for _ in range(2):
+            config = lesson_client(versions=(version,), trusted=trusted, server_name="localhost",
+                                   alpn=("h2", "http/1.1"), session_tickets=True, session=session)
+            result = net.connect("127.0.0.1", peer.port, config, send=b"GET / HTTP/1.0\r\n\r\n", timeout=5)
+            conns.append(result.connection)
+            pages.append(result.data.decode())
+            session = result.connection.sessions[0] if version == "1.3" else result.connection.session
+    assert not peer.errors and peer.kind.startswith(prefer)
+    assert [c.alpn_protocol for c in conns] == ["http/1.1", "http/1.1"]
+    assert [c.resumed for c in conns] == [False, True]
+    assert f"New, TLSv{version}" in pages[0] and f"Reused, TLSv{version}" in pages[1]

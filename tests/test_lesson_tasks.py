@@ -65,9 +65,18 @@ def flip_bit(record, offset, bit):
     return record[:offset] + bytes([record[offset] ^ (1 << bit)]) + record[offset + 1:]
 
 
+def binder_13(psk, truncated_hello):
+    import hmac
+    from tlslesson import tls13
+    early_secret = tls13.hkdf_extract("SHA256", bytes(32), psk)
+    binder_key = tls13.derive_secret("SHA256", early_secret, "res binder", hashlib.sha256(b"").digest())
+    finished_key = tls13.hkdf_expand_label("SHA256", binder_key, "finished", b"", 32)
+    return hmac.new(finished_key, hashlib.sha256(truncated_hello).digest(), "sha256").digest()
+
+
 SOLUTIONS = {f.__name__: f for f in (record_type, hello_random, chosen_suite, cert_fingerprint, x25519_secret,
                                       session_hash, finished_12, nonce_13, cv_content_13, inner_content,
-                                      keylog_master, flip_bit)}
+                                      keylog_master, flip_bit, binder_13)}
 
 
 @pytest.mark.parametrize("lesson, name", sorted(TASKS.items()))
@@ -84,6 +93,14 @@ def test_the_classic_mistakes_are_caught():
     assert not check("inner_content", lambda inner: (inner[-1], inner[:-1]), show=False)   # forgot padding
     assert not check("hello_random", lambda ch: ch[4:36], show=False)                      # forgot version
     assert not check("keylog_master", lambda line: bytes.fromhex(line.split(" ")[2].strip()[:-2]), show=False)
+
+    def binder_with_the_binder_key(psk, truncated_hello):       # forgot the finished_key step
+        import hmac
+        from tlslesson import tls13
+        early = tls13.hkdf_extract("SHA256", bytes(32), psk)
+        key = tls13.derive_secret("SHA256", early, "res binder", hashlib.sha256(b"").digest())
+        return hmac.new(key, hashlib.sha256(truncated_hello).digest(), "sha256").digest()
+    assert not check("binder_13", binder_with_the_binder_key, show=False)
 
 
 @pytest.mark.parametrize("lesson, name", sorted(TASKS.items()))

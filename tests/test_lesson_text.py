@@ -149,6 +149,12 @@ WRONG = [
     Wrong("16-nb10-client-fresh-randomness", r"no lesson seed here", "tlslesson/lesson/configs.py lesson_client"),
     Wrong("14-lucky13-microseconds", r"timing difference of a few microseconds",
           "AlFardan & Paterson, IEEE S&P 2013"),
+    # Issue 14 (today's TLS): the package has hybrid key exchange (notebook 13) and its lesson server
+    # issues tickets when asked (tickets=2; notebook 12).
+    Wrong("issue14-hybrid-not-in-package", r"X25519MLKEM768[^¦]{0,200}not in this package",
+          "tlslesson/groups.py X25519MLKEM768; notebook 13"),
+    Wrong("issue14-no-tickets-in-lessons", r"server sends no NewSessionTicket in these lessons",
+          "tlslesson/lesson/configs.py: tickets=0 unless asked; notebook 12"),
 ]
 
 # The corrected fact, where a short phrase pins it: (item, notebook, pattern).
@@ -181,6 +187,18 @@ PRESENT = [
     ("14", "11", r"TBSCertificate"),
     ("14", "11", r"RFC 5280 §4\.1\.1\.3"),
     ("14", "07", r"compression-function call"),
+    # issue 14: hybrid in the package, tickets on request, ALPN and resumption shown in 09/10, 12's §8
+    ("issue14", "04", r"notebook 13 builds and splits its key shares"),
+    ("issue14", "09", r"unless asked \(tickets=2"),
+    ("issue14", "09", r"the server's choice appears in it, encrypted"),
+    ("issue14", "09", r"in its ServerHello, which anyone on the path reads"),
+    ("issue14", "10", r"says Reused"),
+    ("issue14", "12", r"RFC 7627 §5\.3"),
+    ("issue14", "12", r"server's Finished first"),
+    ("issue14", "12", r"Single use \(§8\.1 single-use tickets, §8\.2 ClientHello recording\)"),
+    ("issue14", "12", r"Freshness \(§8\.3\)"),
+    ("issue14", "12", r"minimally, this means idempotent"),
+    ("issue14", "12", r"not forward secret"),
 ]
 
 
@@ -196,7 +214,7 @@ def _matches(check: Wrong) -> list[str]:
 
 
 def test_the_texts_were_found():
-    assert len(LESSONS) >= 14 and ASSIGNMENTS and MODELS in TEXTS     # 00-14 once 12 is in
+    assert len(LESSONS) >= 15 and ASSIGNMENTS and MODELS in TEXTS     # 00-14
     assert all(TEXTS.values())
 
 

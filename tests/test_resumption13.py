@@ -310,6 +310,10 @@ def test_early_data_accepted(server, clock):
     labels = [line.split()[0] for line in h.client.keylog]
     assert labels[:2] == ["CLIENT_EARLY_TRAFFIC_SECRET", "EARLY_EXPORTER_SECRET"]
     assert h.client.keylog == h.server.keylog
+    # the client's schedule keeps the early secrets it logged, as the server's does
+    client_secrets, server_secrets = (c.hs.schedule.secrets() for c in (h.client, h.server))
+    assert client_secrets == server_secrets
+    assert client_secrets["client_early_traffic_secret"].hex() == h.client.keylog[0].split()[2]
 
 
 def test_early_data_event_reaches_the_server_application(server, clock):
@@ -478,3 +482,18 @@ def test_http_page_over_loopback_and_the_second_connection_resumes():
     assert b"<td>no</td>" in first.data.partition(b"\r\n\r\n")[2]
     assert [r.http_request for r in reports] == ["GET / HTTP/1.1"] * 2
     assert "resumed by ticket (psk_dhe_ke), HTTP GET / HTTP/1.1" in str(reports[1])
+
+
+def test_early_exporter_both_sides_agree_and_differ_from_the_exporter(server, clock):
+    """RFC 8446 §7.5: the early exporter, from early_exporter_master_secret (0-RTT only)."""
+    session = first_session(server, clock)[0]
+    h = resume(server, clock, session, early_data=b"x")
+    ours = h.client.export_keying_material("EXPERIMENTAL tlslesson", b"ctx", 32, early=True)
+    assert ours == h.server.export_keying_material("EXPERIMENTAL tlslesson", b"ctx", 32, early=True)
+    assert ours != h.client.export_keying_material("EXPERIMENTAL tlslesson", b"ctx", 32)
+    from tlslesson import tls13 as t
+    assert ours == t.export_keying_material("SHA256", h.client.hs.schedule.early_exporter_master_secret,
+                                            "EXPERIMENTAL tlslesson", b"ctx", 32)
+    plain = resume(server, clock, first_session(server, clock)[0])
+    with pytest.raises(ValueError, match="no early exporter"):
+        plain.client.export_keying_material("EXPERIMENTAL tlslesson", b"", 32, early=True)

@@ -326,11 +326,14 @@ def test_client_derived_every_secret_the_rfc_prints(rfc, run):
     assert s.server_application_traffic_secret_0 == rfc["server_application_traffic_secret_0"]
     assert s.exporter_master_secret == rfc["exporter_master_secret"]
     assert s.resumption_master_secret == rfc["resumption_master_secret"]
+    assert s.client_early_traffic_secret == rfc["client_early_traffic_secret"]
     assert s.keys == {
+        "client_early": (rfc["client_early_key"], rfc["client_early_iv"]),
         "server_handshake": (rfc["server_handshake_key"], rfc["server_handshake_iv"]),
         "client_handshake": (rfc["client_handshake_key"], rfc["client_handshake_iv"]),
         "server_application": (rfc["server_application_key"], rfc["server_application_iv"]),
         "client_application": (rfc["client_application_key"], rfc["client_application_iv"]),
+        "client_early": (rfc["client_early_key"], rfc["client_early_iv"]),   # kept from the hello
     }
     assert v["server_verify_data"] == rfc["server_verify_data"]
     assert v["client_verify_data"] == rfc["client_verify_data"]

@@ -346,12 +346,21 @@ class Connection:
             self.stats.bytes_sent += len(piece)
             self._send_record(CT.application_data, piece, "ApplicationData", None)
 
-    def export_keying_material(self, label: str, context: bytes | None, length: int) -> bytes:
+    def export_keying_material(self, label: str, context: bytes | None, length: int,
+                               early: bool = False) -> bytes:
         """Keying material for another protocol, bound to this connection: TLS 1.3 by RFC 8446
         §7.5 (from exporter_master_secret), TLS 1.2 by RFC 5705 (from the master secret; there
         ``None`` and ``b""`` differ). Both sides get the same bytes; OpenSSL's
-        ``-keymatexport LABEL -keymatexportlen N`` prints them too."""
+        ``-keymatexport LABEL -keymatexportlen N`` prints them too. ``early=True``: from the
+        early_exporter_master_secret of a 0-RTT handshake (usable before it completes, and — like
+        the early data — not protected against replay)."""
         hs = self.hs
+        if early:
+            secret = hs.schedule.early_exporter_master_secret if hs.schedule else b""
+            if hs.version == "1.2" or not secret:
+                raise ValueError("no early exporter: this connection sent or took no early data")
+            return tls13.export_keying_material(hs.schedule.suite.hash, secret, label, context,
+                                                length)
         if not self.handshake_complete:
             raise ValueError("keying material can be exported once the handshake is complete")
         if hs.version == "1.3":
@@ -711,11 +720,18 @@ class Connection:
         """After ServerHello: the key schedule up to the handshake traffic secrets — from the PSK
         (if one was accepted) and the (EC)DHE secret (HashLen zeros in psk_ke mode, §7.1). A
         server taking 0-RTT passes the ClientHello's hash for the early secrets too."""
+        before = self.hs.schedule
         s = self.hs.schedule = tls13.KeySchedule(self.hs.suite)
         derived = s.start(self.hs.psk)
         if early_hello_hash is not None:
             derived.update(s.early(early_hello_hash))
             self._keylog13("client_early_traffic_secret", "early_exporter_master_secret")
+        elif before is not None and before.client_early_traffic_secret and \
+                before.early_secret == s.early_secret:
+            # a client that sent 0-RTT under this PSK: its early secrets stay in the schedule
+            s.client_early_traffic_secret = before.client_early_traffic_secret
+            s.early_exporter_master_secret = before.early_exporter_master_secret
+            s.keys["client_early"] = before.keys["client_early"]
         if shared_secret is None:
             shared_secret = bytes(len(derived["early_secret"]))
         derived.update(s.handshake(shared_secret, self._transcript_hash()))

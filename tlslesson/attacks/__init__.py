@@ -15,10 +15,17 @@ lab       module                        weakened (lesson only)      stopped by (
 4         ``triple_handshake``          (EMS off)                   RFC 7627 → ``record_mac``
 5         ``gcm_nonce_reuse``           ``RepeatingNonceAEAD12``    RFC 5288 §3 nonces → ``record_mac``
 6         ``downgrade``                 ``SentinelIgnoringClient``  RFC 8446 §4.1.3 → ``downgrade_sentinel``
+7         ``early_data_replay``         ``lesson_replayable()``     RFC 8446 §8 → ``early_data_rejected``
 ========  ============================  ==========================  ==============================
 
-A new lab (0-RTT replay, once early data exists) is one more module and one more row in
-``LABS``; the notebook (14-attacks-that-work) and the tests read this table.
+Lab 7's weakened option is ``ServerConfig(anti_replay=sessions.lesson_replayable())``: the one
+lesson-only switch that lives outside this package (``sessions`` holds the anti-replay it turns
+off), named LESSON-ONLY there, never a default, not offered by the command line. Its "check" is
+not an alert: the defended server refuses the replay's early data
+(``values["early_data_rejected"]``) and goes on with a 1-RTT handshake the attacker cannot finish.
+
+A new lab is one more module and one more row in ``LABS``; the notebook (14-attacks-that-work)
+and the tests read this table.
 """
 from __future__ import annotations
 
@@ -46,6 +53,8 @@ LABS = (
         "RepeatingNonceAEAD12", "record_mac"),
     Lab(6, "downgrade", "Downgrade to TLS 1.2 and the sentinel",
         "SentinelIgnoringClient", "downgrade_sentinel"),
+    Lab(7, "early_data_replay", "0-RTT replay: the same request processed twice",
+        "lesson_replayable()", "early_data_rejected"),
 )
 
 # Every weakened class or option of the labs, by name: the tests check none is reachable from the

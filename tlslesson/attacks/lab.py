@@ -57,10 +57,16 @@ def _run(number: int, defence: bool, progress):
     if number == 6:
         r = m.downgrade(check_sentinel=defence, on_query=progress)
         return r.succeeded, r.check, [f"version: {r.version}", *r.notes]
+    if number == 7:
+        r = m.replay(anti_replay=defence)
+        first_line = m.REQUEST.split(b"\r\n")[0]
+        lines = [f"Mallory replayed {len(r.flight)} recorded bytes (ClientHello + early data)",
+                 f"the server's application processed {first_line!r} {r.processed} time(s)"]
+        return r.succeeded, r.check, lines + ([f"server: {r.reason}"] if r.reason else [])
     raise KeyError(f"no lab {number}")
 
 
 def run(number: int, defence: bool, progress=None) -> Outcome:
-    """Lab ``number`` (1..6) with its defence on or off; ``progress(queries)`` for the slow ones."""
+    """Lab ``number`` (1..7) with its defence on or off; ``progress(queries)`` for the slow ones."""
     succeeded, check, lines = _run(number, defence, progress)
     return Outcome(number, defence, succeeded, check, lines)

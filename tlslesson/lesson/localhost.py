@@ -95,32 +95,43 @@ _VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
 
 
 @contextlib.contextmanager
-def python_ssl_server(files: dict, keylog=None, version: str = "1.2", timeout: float = TIMEOUT):
-    """A one-connection HTTPS server on Python's ``ssl`` module, in a thread: it reads one request,
-    answers "New, <version>, Cipher is <name>" and closes with close_notify. Writes its key log
-    to ``keylog`` (Python can't show the master secret itself). Yields a ``Peer``."""
+def python_ssl_server(files: dict, keylog=None, version: str = "1.2", timeout: float = TIMEOUT,
+                      alpn: tuple[str, ...] = (), connections: int = 1):
+    """An HTTPS server on Python's ``ssl`` module, in a thread, for ``connections`` connections one
+    after the other: it reads one request, answers "New" (or "Reused", for a resumed session),
+    the version and "Cipher is <name>", plus the ALPN protocol if one was agreed, as s_server -www
+    words it, and closes with close_notify. One SSLContext for all of them, so its TLS 1.3 tickets
+    resume. Writes its key log to ``keylog`` (Python can't show the master secret itself).
+    Yields a ``Peer``."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(files["server.crt"], files["server.key"])   # server.crt holds the chain
     context.maximum_version = _VERSIONS[version]
+    if alpn:
+        context.set_alpn_protocols(list(alpn))
     if keylog is not None:
         context.keylog_filename = str(keylog)
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(timeout)
     peer = Peer(listener.getsockname()[1], "python ssl")
 
-    def serve_one():
-        try:
-            sock, _ = listener.accept()
-            sock.settimeout(timeout)
-            with context.wrap_socket(sock, server_side=True) as tls:
-                tls.recv(4096)                            # the request
-                name, proto, _ = tls.cipher()
-                tls.sendall(f"HTTP/1.0 200 ok\r\n\r\nNew, {proto}, Cipher is {name}\n".encode())
-                tls.unwrap()                              # close_notify both ways, then close
-        except OSError as error:                          # timeouts, resets: report, never hang
-            peer.errors.append(error)
+    def serve():
+        for _ in range(connections):
+            try:
+                sock, _ = listener.accept()
+                sock.settimeout(timeout)
+                with context.wrap_socket(sock, server_side=True) as tls:
+                    tls.recv(4096)                        # the request
+                    name, proto, _ = tls.cipher()
+                    status = "Reused" if tls.session_reused else "New"
+                    agreed = tls.selected_alpn_protocol()
+                    tls.sendall((f"HTTP/1.0 200 ok\r\n\r\n{status}, {proto}, Cipher is {name}\n"
+                                 + (f"ALPN protocol: {agreed}\n" if agreed else "")).encode())
+                    tls.unwrap()                          # close_notify both ways, then close
+            except OSError as error:                      # timeouts, resets: report, never hang
+                peer.errors.append(error)
+                return
 
-    thread = threading.Thread(target=serve_one, daemon=True, name="tlslesson-python-ssl-server")
+    thread = threading.Thread(target=serve, daemon=True, name="tlslesson-python-ssl-server")
     thread.start()
     try:
         yield peer
@@ -130,18 +141,23 @@ def python_ssl_server(files: dict, keylog=None, version: str = "1.2", timeout: f
 
 
 def reference_server(files: dict, version: str = "1.2", keylog=None, cipher: str | None = None,
-                     prefer: str = "openssl", timeout: float = TIMEOUT):
+                     prefer: str = "openssl", timeout: float = TIMEOUT,
+                     alpn: tuple[str, ...] = (), connections: int = 1):
     """A reference TLS server for ``version`` on 127.0.0.1: ``openssl s_server -www`` (``cipher``
-    as OpenSSL names it, TLS 1.2 only; ``keylog`` via ``-keylogfile``) if installed and
-    ``prefer`` is "openssl", else Python's ``ssl``. A context manager yielding a ``Peer``."""
+    as OpenSSL names it, TLS 1.2 only; ``keylog`` via ``-keylogfile``; ``alpn`` the protocols it
+    takes, preferred first, via ``-alpn``) if installed and ``prefer`` is "openssl", else Python's
+    ``ssl`` for ``connections`` connections (s_server takes any number until the block ends).
+    A context manager yielding a ``Peer``."""
     if prefer == "openssl" and openssl():
         options = ["-tls1_2" if version == "1.2" else "-tls1_3"]
         if cipher and version == "1.2":
             options += ["-cipher", cipher]
         if keylog is not None:
             options += ["-keylogfile", str(keylog)]
+        if alpn:
+            options += ["-alpn", ",".join(alpn)]
         return openssl_server(files, *options, timeout=timeout)
-    return python_ssl_server(files, keylog, version, timeout)
+    return python_ssl_server(files, keylog, version, timeout, alpn, connections)
 
 
 def run_cli(*args: str, timeout: float = 20) -> tuple[int, str, str]:

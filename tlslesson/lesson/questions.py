@@ -334,6 +334,39 @@ QUESTIONS: dict[str, tuple[Question | ValueQuestion, ...]] = {
                           'travels with it (RFC 5288 §3), so in TLS 1.2 AES-GCM it is the '
                           'additional data (RFC 5246 §6.2.3.3) that catches the copy.')),
     ),
+    "12": (
+        Question(question='In a resumed TLS 1.2 handshake (session ID or ticket), who sends Finished first?',
+                 options=['The client, as in a full handshake', 'The server, right after its ServerHello and ChangeCipherSpec', 'Both at once'],
+                 answer=1,
+                 explain=('Both already know the master secret when the ServerHello goes out, so the server finishes '
+                          'first and the client answers: one round trip. The second Finished covers the first '
+                          '(RFC 5246 §7.4.9), the reverse of a full handshake.')),
+        Question(question='What does the PSK binder of a TLS 1.3 ClientHello prove?',
+                 options=['That the ticket was not changed', 'That the sender knows the PSK, for this very ClientHello (an HMAC over it, truncated before the binders)', 'That the client has a certificate', 'That the ticket is fresh'],
+                 answer=1,
+                 explain=('binder = HMAC(finished_key from binder_key, Hash(truncated ClientHello)) (RFC 8446 '
+                          '§4.2.11.2): only a holder of the PSK can make it, and it covers every byte of the hello '
+                          'but the binders themselves. It proves nothing about freshness: a replayed hello carries '
+                          'a valid binder.')),
+        ValueQuestion(question=('A ticket is 5000 ms old and its ticket_age_add is 4294967000. What '
+                                'obfuscated_ticket_age does the client send?'),
+                      answer=4704,
+                      explain='(5000 + 4294967000) mod 2^32 = 4704 (RFC 8446 §4.2.11.1).'),
+        Question(question=("The server's ticket key leaks a month later. What of the recorded resumed "
+                           "connections can the thief decrypt?"),
+                 options=['Nothing: every TLS 1.3 connection is forward secret', 'The psk_ke connections entirely, and the 0-RTT data of every connection', 'Only the psk_dhe_ke connections', 'Only the NewSessionTickets'],
+                 answer=1,
+                 explain=('The key opens each ticket, so the thief has every PSK. psk_ke derives all keys from the '
+                          'PSK alone; psk_dhe_ke mixes in a fresh (EC)DHE secret. Early data is encrypted under '
+                          'the PSK alone in either mode (RFC 8446 §2.3: not forward secret).')),
+        Question(question='With single-use tickets and a freshness window, why must 0-RTT requests still be idempotent?',
+                 options=['They need not be: the two rules stop every replay', 'Single use needs one memory shared by every server holding the ticket key, and after a fallback to 1-RTT the application may send the same request again', 'Because early data is not encrypted'],
+                 answer=1,
+                 explain=('RFC 8446 App. E.5: the §8 mechanisms "do not provide complete protection against '
+                          'receiving multiple copies of client data" — a ClientHello sent to two clusters is '
+                          'processed at once by one and, after the fallback, again by the other. HTTP: the '
+                          'Early-Data header and 425 Too Early (RFC 8470).')),
+    ),
     "13": (
         Question(question='In a KEM-based key exchange, what does the server send back to the client?',
                  options=['Its own public key, as in Diffie-Hellman', "A ciphertext that encapsulates a fresh secret to the client's key", 'The shared secret, encrypted under the certificate key', 'Nothing: the client derives the secret alone'],
@@ -372,6 +405,10 @@ QUESTIONS: dict[str, tuple[Question | ValueQuestion, ...]] = {
                  options=['Nothing', 'The Finished messages (each side hashed a different ClientHello)', 'The certificate check'],
                  answer=1,
                  explain='The sentinel stops it earlier, and also against an attacker who can break the weaker exchange.'),
+        Question(question="Mallory replays a recorded ClientHello with 0-RTT data to a server with the default anti-replay. What happens?",
+                 options=['The binder check fails', "The handshake goes on (the PSK is fine) but the early data is refused: the ticket's early data was accepted before", 'The server sends a decrypt_error alert'],
+                 answer=1,
+                 explain="The binder is the client's own and valid. RFC 8446 §8: single use (and a freshness window) refuse the early data; the 1-RTT handshake then needs the client's Finished, which Mallory cannot make."),
     ),
 }
 LESSONS = tuple(QUESTIONS)

@@ -23,6 +23,7 @@ lesson     task                    what the student writes
 09         inner_content           (type, content) of a decrypted TLSInnerPlaintext
 10         keylog_master           the master secret of a CLIENT_RANDOM key-log line
 11         flip_bit                a record with one bit flipped (the tamper lab's move)
+12         binder_13               the TLS 1.3 PSK binder of a truncated ClientHello, from the PSK
 =========  ======================  =====================================================
 """
 from __future__ import annotations
@@ -34,7 +35,7 @@ import random
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import x25519
 
-from .. import pki, tls12
+from .. import pki, suites, tls12, tls13
 from ..assignments.checker import Case, Exercise, as_bytes, check, is_bytes, is_int, register
 from ..constants import ContentType
 
@@ -42,7 +43,8 @@ __all__ = ["check", "TASKS"]
 
 TASKS = {"00": "record_type", "01": "hello_random", "02": "chosen_suite", "03": "cert_fingerprint",
          "04": "x25519_secret", "05": "session_hash", "06": "finished_12", "07": "nonce_13",
-         "08": "cv_content_13", "09": "inner_content", "10": "keylog_master", "11": "flip_bit"}
+         "08": "cv_content_13", "09": "inner_content", "10": "keylog_master", "11": "flip_bit",
+         "12": "binder_13"}
 
 
 def _rbytes(rng: random.Random, n: int) -> bytes:
@@ -293,3 +295,44 @@ _bytes_task(name="flip_bit", signature="flip_bit(record: bytes, offset: int, bit
             hint="bytes are immutable: build a new one — record[:offset] + bytes([record[offset] ^ (1 << bit)]) "
                  "+ record[offset + 1:].")
 
+
+
+# -- 12 binder_13 -----------------------------------------------------------------------------
+@functools.lru_cache(maxsize=None)
+def _resumed_hello():
+    """A lesson TLS 1.3 resumption: (PSK, truncated ClientHello, the binder on the wire)."""
+    from .. import extensions as ext
+    from ..connection import handshake
+    from .configs import lesson_configs
+    client, server = lesson_configs("task/binder", versions=("1.3",), server={"tickets": 1})
+    first = handshake(client, server)
+    session = first.client.sessions[0]
+    again, _ = lesson_configs("task/binder/resumed", versions=("1.3",), client={"session": session})
+    hello = handshake(again, server).steps[0]
+    offered = ext.value(hello.message.extensions[-1], "client_hello")
+    return session.secret, tls13.truncated_client_hello(hello.wire, offered), offered.binders[0]
+
+
+def _binder(psk: bytes, truncated: bytes) -> bytes:
+    suite = suites.get("TLS_AES_128_GCM_SHA256")
+    schedule = tls13.KeySchedule(suite)
+    schedule.start(psk)
+    return tls13.psk_binder(suite, schedule.binder_key, hashlib.sha256(truncated).digest())
+
+
+def _binder_cases(rng):
+    psk, truncated, on_the_wire = _resumed_hello()
+    cases = [Case("this lesson's resumed ClientHello (the binder on the wire)", (psk, truncated),
+                  on_the_wire, "fixed")]
+    for _ in range(4):
+        psk, truncated = _rbytes(rng, 32), _rbytes(rng, rng.randrange(60, 300))
+        cases.append(Case("a random PSK and hello", (psk, truncated), _binder(psk, truncated)))
+    return cases
+
+
+_bytes_task(name="binder_13", signature="binder_13(psk: bytes, truncated_hello: bytes) -> bytes",
+            params=("psk", "truncated_hello"), make_cases=_binder_cases,
+            hint="RFC 8446 §4.2.11.2 and §7.1, SHA-256: early_secret = tls13.hkdf_extract('SHA256', 32 zero "
+                 "bytes, psk); binder_key = tls13.derive_secret('SHA256', early_secret, 'res binder', "
+                 "sha256(b'')); finished_key = tls13.hkdf_expand_label('SHA256', binder_key, 'finished', b'', "
+                 "32); the binder is HMAC-SHA256(finished_key, sha256(truncated_hello)).")
