@@ -121,3 +121,31 @@ class _started:
 
     def __exit__(self, *exc):
         self.server.__exit__(*exc)
+
+
+def test_the_explorer_model_on_a_captured_connection():
+    from tlslesson.lesson import CaptureExplorerModel
+    tls13, tls12 = open_capture(*sample_capture())
+    model = CaptureExplorerModel(tls13)
+    assert (model.version, model.suite, model.current.name) == ("1.3", "TLS_AES_128_GCM_SHA256",
+                                                                "ClientHello")
+    assert [s.name for s in model.steps] == [s.name for s in tls13.steps]
+    model.goto(next(i for i, s in enumerate(model.steps) if s.name == "Certificate"))
+    assert model.current.protected and any(f.name == "cert_data" for f in model.fields())
+    assert any(f.name == "AEAD tag" for f in model.record_fields())
+    assert "server_handshake_traffic_secret" in model.values_so_far()
+    assert model.describe().startswith(f"{model.position + 1}/{len(model.steps)} server -> client")
+    with pytest.raises(ValueError):
+        model.set(suite="TLS_AES_256_GCM_SHA384")
+    m12 = CaptureExplorerModel(tls12)
+    assert m12.ems and m12.choices() == ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"]
+    assert "master_secret" in m12.values_so_far(len(m12.steps) - 1)
+
+
+def test_the_explorer_widget_on_a_captured_connection():
+    pytest.importorskip("ipywidgets")
+    from tlslesson.lesson import CaptureExplorerModel, explorer
+    box = explorer(CaptureExplorerModel(open_capture(*sample_capture())[1]))
+    assert box.suite_dropdown.disabled and box.version_dropdown.value == "1.2"
+    box.next_button.click()
+    assert box.model.current.name == "ServerHello" and "ServerHello" in box.position_html.value
