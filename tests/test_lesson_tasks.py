@@ -74,9 +74,18 @@ def binder_13(psk, truncated_hello):
     return hmac.new(finished_key, hashlib.sha256(truncated_hello).digest(), "sha256").digest()
 
 
+def record_sizes(stream):
+    out = []
+    while len(stream) >= 5 and len(stream) >= 5 + int.from_bytes(stream[3:5], "big"):
+        length = int.from_bytes(stream[3:5], "big")
+        out.append((stream[0], length))
+        stream = stream[5 + length:]
+    return out
+
+
 SOLUTIONS = {f.__name__: f for f in (record_type, hello_random, chosen_suite, cert_fingerprint, x25519_secret,
                                       session_hash, finished_12, nonce_13, cv_content_13, inner_content,
-                                      keylog_master, flip_bit, binder_13)}
+                                      keylog_master, flip_bit, binder_13, record_sizes)}
 
 
 @pytest.mark.parametrize("lesson, name", sorted(TASKS.items()))
@@ -101,6 +110,16 @@ def test_the_classic_mistakes_are_caught():
         key = tls13.derive_secret("SHA256", early, "res binder", hashlib.sha256(b"").digest())
         return hmac.new(key, hashlib.sha256(truncated_hello).digest(), "sha256").digest()
     assert not check("binder_13", binder_with_the_binder_key, show=False)
+    # the partial record at the end counted as a record
+    assert not check("record_sizes", lambda s: [(s[i], int.from_bytes(s[i + 3:i + 5], "big"))
+                                                for i in _headers(s)], show=False)
+
+
+def _headers(stream):
+    at = 0
+    while at + 5 <= len(stream):
+        yield at
+        at += 5 + int.from_bytes(stream[at + 3:at + 5], "big")
 
 
 @pytest.mark.parametrize("lesson, name", sorted(TASKS.items()))

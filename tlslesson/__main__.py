@@ -7,7 +7,7 @@
             [--sess-in FILE] [--sess-out FILE] [--early-data TEXT]
     python -m tlslesson serve --port PORT --cert PEM --key PEM [--host 127.0.0.1]
             [--version 1.2|1.3] [--suite NAME]... [--group NAME]... [--client-ca PEM]
-            [--alpn LIST] [--keylog FILE] [--once] [--timeout SECONDS]
+            [--alpn LIST] [--keylog FILE] [--once] [--timeout SECONDS] [--http | --explain]
     python -m tlslesson explain CAPTURE [--keylog FILE] [--connection N] [--json]
 
 Every failure is one line ``error: ...`` on stderr and a non-zero exit, never a traceback
@@ -445,6 +445,10 @@ def _serve_arguments(p):
                    help="answer HTTP requests with a page saying what the connection negotiated "
                         "(open https://localhost:PORT/ in a browser; ALPN http/1.1) instead of "
                         "echoing")
+    p.add_argument("--explain", action="store_true",
+                   help="like --http, but the page shows the browser's own ClientHello field by "
+                        "field (GREASE, key shares, ECH, extensions in order), what the server "
+                        "chose and the ladder of the connection")
     p.add_argument("--no-tickets", action="store_true",
                    help="issue no session tickets (no resumption)")
 
@@ -463,7 +467,8 @@ def run_serve(args) -> int:
                  if args.client_ca else None)
     config = ServerConfig(identities=identities, versions=versions, suites=chosen,
                           groups=accept, client_ca=client_ca,
-                          alpn=parse_alpn(args.alpn) or (("http/1.1",) if args.http else ()),
+                          alpn=parse_alpn(args.alpn) or (("http/1.1",) if args.http or args.explain
+                                                          else ()),
                           require_client_certificate=args.client_auth == "require",
                           max_early_data=args.max_early_data)
     if args.no_tickets:
@@ -480,7 +485,7 @@ def run_serve(args) -> int:
 
     reports = net.serve(config, args.host, args.port, once=args.once, timeout=args.timeout,
                         keylog=args.keylog, ready=ready, on_connection=on_connection,
-                        http=args.http)
+                        http=args.http, explain=args.explain)
     if args.once and reports and reports[0].error is not None:
         return 1
     return 0

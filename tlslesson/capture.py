@@ -984,6 +984,23 @@ def open_capture(path, keylog=None, connection: int | None = None) -> Capture:
     return Capture(path, connections, problems, keys)
 
 
+SAMPLE = "openssl-loopback"
+
+
+def sample_capture(name: str = SAMPLE) -> tuple[Path, Path]:
+    """A small capture shipped with the package (``tlslesson/data/captures/NAME.pcapng``) and
+    its NSS key log (``NAME.keys``): recorded on loopback by dumpcap while the package's client
+    talked to ``openssl s_server`` (tests/test_capture_sample.py; the date is in NAME.json).
+
+    >>> pcap, keys = sample_capture()
+    >>> len(open_capture(pcap, keylog=keys))
+    2
+    """
+    from importlib import resources
+    folder = resources.files("tlslesson").joinpath("data", "captures")
+    return Path(str(folder.joinpath(f"{name}.pcapng"))), Path(str(folder.joinpath(f"{name}.keys")))
+
+
 # =================================================================================================
 # Text and JSON
 # =================================================================================================

@@ -97,6 +97,7 @@ class ExtensionType(IntEnum):
     application_settings_old = 17513        # 0x4469, ALPS (Chromium's first codepoint)
     application_settings = 17613            # 0x44cd, ALPS
     encrypted_client_hello = 0xFE0D         # draft-ietf-tls-esni (ECH); Chromium sends GREASE ECH
+    trust_anchors = 0xCA34                  # draft-ietf-tls-trust-anchor-ids (Chromium sends it)
     renegotiation_info = 0xFF01
 
 

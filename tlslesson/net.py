@@ -390,9 +390,10 @@ class Server:
                  on_stage: Callable[[Step], None] | None = None,
                  on_connection: Callable[[ConnectionReport], None] | None = None,
                  keylog=None, max_connections: int = MAX_CONNECTIONS,
-                 keep_reports: int = KEEP_REPORTS, http: bool = False):
+                 keep_reports: int = KEEP_REPORTS, http: bool = False, explain: bool = False):
         self.config = config or ServerConfig()
-        self.http = http                   # answer an HTTP request with http_page, not an echo
+        self.http = http or explain        # answer an HTTP request with http_page, not an echo
+        self.explain = explain             # ... with the visitor's ClientHello explained
         self.timeout, self.on_stage, self.on_connection = timeout, on_stage, on_connection
         self.keylog = keylog
         self.reports: collections.deque[ConnectionReport] = collections.deque(maxlen=keep_reports)
@@ -540,7 +541,11 @@ class Server:
                 return
             line = bytes(request).split(b"\r\n", 1)[0]
             report.http_request = line.decode("ascii", "replace")[:200] or "(empty)"
-            conn.send(http_page(conn))
+            if self.explain:
+                from .explain_page import http_response
+                conn.send(http_response(conn))
+            else:
+                conn.send(http_page(conn))
             conn.close()
 
         while not conn.closed:
@@ -584,13 +589,14 @@ def serve(config: ServerConfig | None = None, host: str = "127.0.0.1", port: int
           ready: Callable[[int], None] | None = None,
           on_connection: Callable[[ConnectionReport], None] | None = None,
           max_connections: int = MAX_CONNECTIONS,
-          keep_reports: int = 1, http: bool = False) -> list[ConnectionReport]:
+          keep_reports: int = 1, http: bool = False,
+          explain: bool = False) -> list[ConnectionReport]:
     """Listen and echo (blocks). ``ready(port)`` is called once listening; ``once`` returns after
     the first connection ends. Returns the reports of the last ``keep_reports`` connections
     (the command line keeps one: a server serving a class for hours must not grow)."""
     server = Server(config, host, port, timeout=timeout, on_stage=on_stage,
                     on_connection=on_connection, keylog=keylog, max_connections=max_connections,
-                    keep_reports=keep_reports, http=http)
+                    keep_reports=keep_reports, http=http, explain=explain)
     try:
         if ready is not None:
             ready(server.port)

@@ -11,6 +11,7 @@ is actually made: ``import tlslesson.lesson`` (and ``tlslesson.lesson.models``) 
     from tlslesson.lesson import hex_html, fields_table_html           # HTML, no dependencies
     from tlslesson.lesson import layout_fields, message_fields         # fields with their meaning
     from tlslesson.lesson import ExplorerModel, TamperModel, SuiteModel   # the plain models
+    from tlslesson.lesson import CaptureExplorerModel                   # the explorer on a capture
     from tlslesson.lesson import flights, handshake_values              # helpers over a transcript
     from tlslesson.lesson import quiz, Question, check_answer           # "Check your understanding"
     from tlslesson.lesson import quiz_for, questions                   # each lesson's questions
@@ -37,7 +38,7 @@ check_answer = _quiz_module.check_answer
 
 # name -> module (relative) that defines it; loaded on first use (PEP 562)
 _EXPORTS = {
-    "ExplorerModel": "models", "TamperModel": "models", "SuiteModel": "models",
+    "ExplorerModel": "models", "CaptureExplorerModel": "models", "TamperModel": "models", "SuiteModel": "models",
     "TamperResult": "models", "Field": "models", "run_handshake": "models",
     "measure_suites": "models", "SuiteMeasurement": "models",
     "measure_groups": "models", "GroupMeasurement": "models", "group_chart": "diagrams",

@@ -206,3 +206,36 @@ def s_client_to_our_server(files: dict, line: str = "hello from s_client",
                 proc.kill()
             if proc is not None:
                 proc.wait(timeout=5)
+
+
+# ------------------------------------------------------------------------------------------------
+# notebook 15: serve --explain from a notebook
+# ------------------------------------------------------------------------------------------------
+def on_binder() -> bool:
+    """Is this kernel on mybinder.org (where the student's browser cannot reach 127.0.0.1)?"""
+    import os
+    return any(os.environ.get(name) for name in ("BINDER_LAUNCH_HOST", "BINDER_REPO_URL",
+                                                   "BINDER_SERVICE_HOST"))
+
+
+def explain_server(host: str = "127.0.0.1", port: int = 0, timeout: float = TIMEOUT):
+    """``python -m tlslesson serve --explain`` inside the kernel (a background thread, the
+    lesson certificate for ``localhost``): open ``server.url`` in a browser on this machine.
+    ``server.stop()`` ends it; ``last_visit(server)`` is the page of the last request."""
+    from .. import net
+    from ..connection import ServerConfig
+    server = net.Server(ServerConfig(alpn=("http/1.1",)), host, port, timeout=timeout,
+                        explain=True, keep_reports=16).start()
+    server.url = f"https://localhost:{server.port}/"
+    return server
+
+
+def last_visit(server) -> str | None:
+    """The page ``server`` answered its last HTTP request with (HTML), or None before a visit."""
+    from ..explain_page import chosen_parameters, page_html
+    for report in reversed(list(server.reports)):
+        conn = report.connection
+        if report.http_request and conn is not None and conn.log:
+            steps = conn.log[:next((i for i, s in enumerate(conn.log) if s.name == "Alert"), None)]
+            return page_html(steps, chosen_parameters(conn))
+    return None

@@ -172,6 +172,64 @@ _BY_NAME: dict[str, str] = {
     "psk_key_exchange_modes extension_data":
         "psk_key_exchange_modes (RFC 8446 §4.2.9): how a resumed session may be keyed",
     "ke_modes": "1 = psk_dhe_ke (PSK with a fresh (EC)DHE: forward secret); 0 would be psk_ke (PSK alone)",
+    # what browsers add (serve --explain and captures show them; one line each, with the spec)
+    "status_request extension_data":
+        "status_request (RFC 6066 §8): \"staple an OCSP response\": the server may send fresh proof "
+        "that its certificate is not revoked, so the client need not ask the CA",
+    "application_layer_protocol_negotiation extension_data":
+        "ALPN (RFC 7301): the application protocols the client speaks (h2, http/1.1), preferred "
+        "first; the server picks one — in clear in the ClientHello",
+    "protocol_name_list": "the protocols, most preferred first",
+    "ProtocolName": "one protocol name, ASCII (68 32 = \"h2\", 68 74 74 70 2f 31 2e 31 = "
+                    "\"http/1.1\")",
+    "signed_certificate_timestamp extension_data":
+        "signed_certificate_timestamp (RFC 6962 §3.3): empty; \"send me Certificate Transparency "
+        "proofs\" — that the certificate was logged publicly",
+    "session_ticket extension_data":
+        "session_ticket (RFC 5077): TLS 1.2 resumption by ticket; empty means \"I have none, give "
+        "me one\"",
+    "ticket": "a ticket from an earlier connection (empty: none yet)",
+    "compress_certificate extension_data":
+        "compress_certificate (RFC 8879): the algorithms (1 zlib, 2 brotli, 3 zstd) the server "
+        "may compress its Certificate message with",
+    "application_settings extension_data":
+        "application_settings / ALPS (draft-vvv-tls-alps, Chromium): settings for the protocol "
+        "ALPN picks (HTTP/2 SETTINGS), sent in the handshake; servers that don't know it ignore it",
+    "application_settings_old extension_data":
+        "ALPS under its first codepoint (0x4469): what Chromium sent before 0x44cd",
+    "encrypted_client_hello extension_data":
+        "encrypted_client_hello / ECH (draft-ietf-tls-esni): the real ClientHello (with the real "
+        "server name) encrypted to a key the server publishes in DNS; without one, GREASE ECH: "
+        "random bytes of the same shape, so real ECH does not stand out",
+    "trust_anchors extension_data":
+        "trust_anchors (draft-ietf-tls-trust-anchor-ids, 0xca34): the root CAs the client trusts, "
+        "as short IDs, so a server with several chains can send one the client accepts",
+    "padding extension_data":
+        "padding (RFC 7685): zeros that bring the ClientHello past a length some old servers "
+        "choked on",
+    "pre_shared_key extension_data":
+        "pre_shared_key (RFC 8446 §4.2.11): the tickets offered for resumption, with binders "
+        "proving the client holds their keys; always the last extension",
+    "early_data extension_data":
+        "early_data (RFC 8446 §4.2.10): 0-RTT data follows this ClientHello, under a key from "
+        "the ticket",
+    "cookie extension_data":
+        "cookie (RFC 8446 §4.2.2): the value a HelloRetryRequest gave, sent back",
+    "record_size_limit extension_data":
+        "record_size_limit (RFC 8449): the largest record plaintext the sender will accept",
+    "encrypt_then_mac extension_data":
+        "encrypt_then_mac (RFC 7366): empty; TLS 1.2 CBC suites MAC the ciphertext, not the "
+        "plaintext (no padding oracle)",
+    "post_handshake_auth extension_data":
+        "post_handshake_auth (RFC 8446 §4.2.6): empty; the server may ask for a client certificate "
+        "after the handshake",
+    "signature_algorithms_cert extension_data":
+        "signature_algorithms_cert (RFC 8446 §4.2.3): signatures accepted in certificates, when "
+        "they differ from those in the handshake",
+    "delegated_credential extension_data":
+        "delegated_credential (RFC 9345): the signature schemes of a short-lived credential the "
+        "certificate's owner may delegate to the server",
+    "next_protocol_negotiation extension_data": "NPN: ALPN's predecessor, never standardised",
     "legacy_compression_methods": "compression methods offered: null (0) only",
     "legacy_compression_method": "the compression chosen: null (0)",
     # certificates

@@ -553,6 +553,48 @@ class ExplorerModel(_HandshakeChoices):
         return notes
 
 
+class CaptureExplorerModel(ExplorerModel):
+    """The explorer on a connection the package did not make: a ``capture.CaptureConnection``
+    (``open_capture(...)[n]``) or anything with its ``steps``, ``version`` and ``suite``. The
+    steps are what the capture held, so the choices are fixed (``fixed``; ``set`` refuses);
+    stepping, fields, records and values work as on a lesson handshake.
+
+    >>> from tlslesson.capture import open_capture, sample_capture
+    >>> m = CaptureExplorerModel(open_capture(*sample_capture())[0])
+    >>> m.current.name, m.version, len(m.steps) > 10
+    ('ClientHello', '1.3', True)
+    """
+    fixed = True
+
+    def __init__(self, connection):
+        self._listeners: list[Callable[[object], None]] = []
+        self.position = 0
+        self.connection = connection
+        self.version = connection.version if connection.version in VERSIONS else "1.2"
+        suite = getattr(connection, "suite", None)
+        self.suite = suite.name if suite is not None else DEFAULT_SUITE[self.version]
+        self.client_auth = bool(getattr(connection, "client_certificate", False))
+        self.ems = any(s.values.get("extended_master_secret") for s in connection.steps)
+        self.seed = f"capture connection {getattr(connection, 'number', 0)}"
+        self.handshake = None
+        self.steps = list(connection.steps)
+        if not self.steps:
+            raise ValueError("this connection has no TLS messages to explore")
+        self.step_values = [dict(s.values) for s in self.steps]
+        self.values = {k: v for values in self.step_values for k, v in values.items()}
+        self._on_recompute()
+
+    def choices(self, version: str | None = None) -> list[str]:
+        return [self.suite]
+
+    def set(self, **choices) -> None:
+        raise ValueError("a captured handshake is what it was: its version and suite cannot change")
+
+    @property
+    def key(self) -> tuple:
+        return ("capture", id(self.connection))
+
+
 # -------------------------------------------------------------------------------------------------
 class Target(NamedTuple):
     index: int          # step index in the untampered handshake

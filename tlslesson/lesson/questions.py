@@ -434,6 +434,33 @@ QUESTIONS: dict[str, tuple[Question | ValueQuestion, ...]] = {
                  answer=1,
                  explain="The binder is the client's own and valid. RFC 8446 §8: single use (and a freshness window) refuse the early data; the 1-RTT handshake then needs the client's Finished, which Mallory cannot make."),
     ),
+    "15": (
+        Question(question="Without the key log, which of these does a passive observer of a TLS 1.3 connection learn?",
+                 options=["The server's certificate", 'The server name (SNI) and the ALPN protocols offered, in the clear ClientHello',
+                          'The HTTP path requested', 'Nothing at all'],
+                 answer=1,
+                 explain=('Everything after ServerHello is encrypted in TLS 1.3 (the certificate too), but the ClientHello '
+                          'is not: SNI and ALPN are readable, as are record sizes and timing. ECH is the fix for SNI.')),
+        Question(question='A TLS 1.2 connection seen without keys shows the server certificate. Why?',
+                 options=['tshark decrypts it anyway', 'TLS 1.2 sends Certificate before ChangeCipherSpec: in the clear',
+                          'The certificate is public, so it is always sent twice'],
+                 answer=1,
+                 explain='RFC 5246 §7.4.2: in TLS 1.2 only Finished and what follows are encrypted; TLS 1.3 encrypts from EncryptedExtensions on.'),
+        Question(question="Chromium's ClientHello lists GREASE(0x4a4a) as a group with a 1-byte key share. What should a server do with it?",
+                 options=['Abort with illegal_parameter', 'Ignore it, as any unknown value (RFC 8701)',
+                          'Answer with a HelloRetryRequest for it'],
+                 answer=1,
+                 explain='GREASE values exist so that servers which reject unknown values are found early; a correct server just skips them.'),
+        Question(question='What does an SSLKEYLOGFILE line like CLIENT_TRAFFIC_SECRET_0 <client random> <secret> let you do?',
+                 options=['Impersonate the server', "Decrypt the client's application records of that one connection",
+                          "Decrypt every connection of that browser"],
+                 answer=1,
+                 explain=('The client random names the connection; the secret gives that direction\'s keys (RFC 8446 §7.3). '
+                          'It proves nothing and opens no other connection — but keep the file private all the same.')),
+        ValueQuestion(question="Chromium's X25519MLKEM768 key share is 1216 bytes. How many of them are the ML-KEM-768 encapsulation key?",
+                      answer=1184,
+                      explain='1216 = 1184 (ML-KEM-768 encapsulation key, first) + 32 (X25519 public key): draft-ietf-tls-ecdhe-mlkem.'),
+    ),
 }
 LESSONS = tuple(QUESTIONS)
 

@@ -25,6 +25,7 @@ lesson     task                    what the student writes
 10         keylog_master           the master secret of a CLIENT_RANDOM key-log line
 11         flip_bit                a record with one bit flipped (the tamper lab's move)
 12         binder_13               the TLS 1.3 PSK binder of a truncated ClientHello, from the PSK
+15         record_sizes            (content type, length) of each whole record in a TCP byte stream
 =========  ======================  =====================================================
 
 ``TASKS`` names each lesson's first task; ``MORE_TASKS`` the ones a lesson adds in a later section.
@@ -47,7 +48,7 @@ __all__ = ["check", "TASKS", "MORE_TASKS"]
 TASKS = {"00": "record_type", "01": "hello_random", "02": "chosen_suite", "03": "cert_fingerprint",
          "04": "x25519_secret", "05": "session_hash", "06": "finished_12", "07": "nonce_13",
          "08": "cv_content_13", "09": "inner_content", "10": "keylog_master", "11": "flip_bit",
-         "12": "binder_13"}
+         "12": "binder_13", "15": "record_sizes"}
 MORE_TASKS = {"03": ("tbs_bytes",)}
 
 
@@ -386,3 +387,50 @@ register(Exercise(
     hint="read the outer header: tag 0x30, then a length — one byte if below 0x80, else 0x8N and N "
          "length bytes. The TBSCertificate starts right after it: read its tag and length the same way "
          "and return tag + length + content (der[start:start + header + length])."))
+
+
+# -- 15 record_sizes --------------------------------------------------------------------------
+def _stream(steps, sender: str) -> bytes:
+    """One direction of a connection as TCP carried it: each record once, in order."""
+    return b"".join(dict.fromkeys(s.record for s in steps if s.sender == sender))
+
+
+def _record_sizes(stream: bytes) -> list[tuple[int, int]]:
+    out, at = [], 0
+    while at + 5 <= len(stream):
+        length = int.from_bytes(stream[at + 3:at + 5], "big")
+        if at + 5 + length > len(stream):
+            break
+        out.append((stream[at], length))
+        at += 5 + length
+    return out
+
+
+def _record_sizes_cases(rng):
+    cases = []
+    for h in _handshakes()[:1] + _handshakes()[3:4]:
+        for who in ("client", "server"):
+            stream = _stream(h.steps, who)
+            cases.append(Case(f"the {who}'s side of a TLS {h.client.version} lesson handshake",
+                              (stream,), _record_sizes(stream), "fixed"))
+    cases.append(Case("a stream cut inside a record header", (b"\x16\x03\x03\x00\x02ab\x17\x03",),
+                      [(22, 2)], "fixed"))
+    for _ in range(5):
+        stream = b"".join(bytes([rng.choice((20, 21, 22, 23)), 3, 3]) + n.to_bytes(2, "big")
+                          + _rbytes(rng, n) for n in (rng.randrange(0, 300) for _ in range(rng.randrange(1, 6))))
+        cut = rng.randrange(0, 8)
+        stream = stream + bytes([23, 3, 3, 1, 0]) + _rbytes(rng, cut)    # the next record, not all there
+        cases.append(Case(f"{len(_record_sizes(stream))} random records and a partial one", (stream,),
+                          _record_sizes(stream)))
+    return cases
+
+
+register(Exercise(
+    name="record_sizes", signature="record_sizes(stream: bytes) -> list[tuple[int, int]]",
+    params=("stream",), returns="a list of (content_type, length) tuples, one per whole record",
+    make_cases=_record_sizes_cases,
+    hint="RFC 8446 §5.1: every record starts with a 5-byte header — type (1 byte), legacy version (2), "
+         "length (2, big-endian) — and the fragment follows. Walk the stream header by header; stop when "
+         "what is left is shorter than a header or than the length it announces (the rest has not arrived).",
+    type_ok=lambda v: isinstance(v, (list, tuple)),
+    normalize=lambda v: [tuple(int(x) for x in item) for item in v] if isinstance(v, (list, tuple)) else v))

@@ -94,7 +94,7 @@ def _sync_choices(model, version, suite, client_auth, ems) -> None:
     suite.value = model.suite
     client_auth.value = model.client_auth
     ems.value = model.ems
-    ems.disabled = model.version == "1.3"
+    ems.disabled = model.version == "1.3" or getattr(model, "fixed", False)
 
 
 # =================================================================================================
@@ -110,6 +110,9 @@ def explorer(model: ExplorerModel | None = None, **choices):
     w = _ipywidgets()
     model = model or ExplorerModel(**choices)
     version, suite, client_auth, ems = _choice_controls(w, model)
+    if getattr(model, "fixed", False):           # a capture: what it was, not a choice
+        for control in (version, suite, client_auth, ems):
+            control.disabled = True
     back = w.Button(description="◀ Back", layout=w.Layout(width="90px"))
     nxt = w.Button(description="Next ▶", layout=w.Layout(width="90px"), button_style="primary")
     position = w.HTML()
