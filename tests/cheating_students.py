@@ -6,7 +6,8 @@ cell keeps the reference solution. Three students:
 * "delegator" answers by calling the package's own solution of the exercise;
 * "neighbour" copies the value answers of student "solution" (and types that id in STUDENT);
 * "reader" answers with what the notebook shows: printed bytes, RFC 8448's values, the key log
-  line, the Finished in the view — and, in assignment 06, what pki's validation says.
+  line, the Finished in the view — and, in assignment 06, what pki's validation says; in 07-09
+  the blank binder, the ServerHello's last bytes, the alphabet the setup cell prints.
 
 A cheat is a function of the neighbour's values (only "neighbour" uses them).
 """
@@ -96,6 +97,71 @@ DELEGATOR = {
                       "hostname=chain.hostname)\n        answers[letter] = 'accepted'\n"
                       "    except CertificateError as err:\n        answers[letter] = err.step"),
     },
+    "07-tls13-psk-binder": {
+        "resumption-psk": _indent("return tls13.resumption_psk(hash_name, "
+                                  "resumption_master_secret, ticket_nonce)"),
+        "binder-key": _indent("from tlslesson import suites\nk = tls13.KeySchedule(next(s for s "
+                              "in suites.TLS13_SUITES if s.hash == hash_name))\nk.start(psk)\n"
+                              "return k.binder_key"),
+        "truncated": _indent("from tlslesson import extensions\nfrom tlslesson.messages import "
+                             "Context, decode_handshake\nh = decode_handshake(client_hello, "
+                             "Context('1.2'))\nreturn tls13.truncated_client_hello(client_hello, "
+                             "extensions.value(h.extensions[-1], 'client_hello'))"),
+        "binder": _indent("from tlslesson import suites\nsuite = next(s for s in "
+                          "suites.TLS13_SUITES if s.hash == hash_name)\nreturn tls13.psk_binder("
+                          "suite, binder_key, digest(hash_name, truncated_client_hello("
+                          "client_hello)))"),
+        "resumption-binder": _indent(
+            "from tlslesson import suites\nfrom tlslesson.messages import Context, "
+            "decode_handshake\nh = resumption.hash_name\nfor w in "
+            "resumption.new_session_tickets:\n    t = decode_handshake(w, Context('1.3'))\n"
+            "    if t.ticket in resumption.client_hello:\n        break\n"
+            "k = tls13.KeySchedule(next(s for s in suites.TLS13_SUITES if s.hash == h))\n"
+            "k.start(tls13.resumption_psk(h, resumption.resumption_master_secret, "
+            "t.ticket_nonce))\nreturn tls13.psk_binder(k.suite, k.binder_key, digest(h, "
+            "truncated_client_hello(resumption.client_hello)))"),
+    },
+    "08-hybrid-key-share": {
+        "split-client": _indent("from tlslesson import groups\n"
+                                "return groups.X25519MLKEM768._split(key_exchange, 1184, 1216)"),
+        "split-server": _indent("from tlslesson import groups\n"
+                                "return groups.X25519MLKEM768._split(key_exchange, 1088, 1120)"),
+        "client-secret": _indent(
+            "from tlslesson import groups\nkeys = (MLKEM768PrivateKey.from_seed_bytes(mlkem_seed), "
+            "X25519PrivateKey.from_private_bytes(x25519_private))\n"
+            "return groups.X25519MLKEM768.client_finish(keys, server_share)"),
+        "server-share": _indent(
+            "from tlslesson import groups\nfrom tlslesson.rng import lesson_rng\n"
+            "return groups.X25519MLKEM768.server_share(lesson_rng('x'), client_share)"),
+        "own-secret": _indent(
+            "from tlslesson import groups\nfrom tlslesson.constants import ExtensionType\n"
+            "from tlslesson.extensions import value\nfrom tlslesson.messages import Context, "
+            "decode_handshake\nsh = decode_handshake(hellos.server_hello, Context('1.3'))\n"
+            "share = value(sh.extension(ExtensionType.key_share), 'server_hello').key_exchange\n"
+            "keys = (MLKEM768PrivateKey.from_seed_bytes(hellos.mlkem_seed), "
+            "X25519PrivateKey.from_private_bytes(hellos.x25519_private))\n"
+            "return groups.X25519MLKEM768.client_finish(keys, share)"),
+    },
+    "09-cbc-padding-oracle": {
+        "padding-query": _indent("from tlslesson.attacks.cbc_padding_oracle import query_block\n"
+                                 "return query_block(list(blocks), j, position, guess, known)"),
+        "recover": _indent(
+            "from tlslesson.attacks.cbc_padding_oracle import query_block\nfound = bytes(known)\n"
+            "for position in range(15 - len(known), 15 - len(known) - count, -1):\n"
+            "    for guess in ORDER:\n"
+            "        if ask(lambda f: query_block(split_blocks(f), j, position, guess, found)):\n"
+            "            found = bytes([guess]) + found\n            break\n"
+            "return found[:count]"),
+        "steal": _indent(
+            "from tlslesson.attacks.cbc_padding_oracle import query_block\nout = b''\n"
+            "start = len(oracle.prefix)\nfor j, count, known in ((start // 16 + 1, 4, b''), "
+            "(start // 16 + 2, 12, oracle.suffix)):\n    found = bytes(known)\n"
+            "    for position in range(15 - len(known), 15 - len(known) - count, -1):\n"
+            "        for guess in ORDER:\n            if oracle.ask(lambda f: query_block("
+            "split_blocks(f), j, position, guess, found)):\n"
+            "                found = bytes([guess]) + found\n                break\n"
+            "    out += found[:count]\nreturn out"),
+    },
 }
 
 READER = {
@@ -115,6 +181,15 @@ READER = {
         "inputs": "shared_secret = RFC('shared_secret')\nhello_hash = RFC('hello_hash')",
     },
     "06-certificate-diagnosis": DELEGATOR["06-certificate-diagnosis"],   # the old self-check
+    "07-tls13-psk-binder": {               # the blank binder the ClientHello carries
+        "resumption-binder": _indent("return resumption.client_hello[-32:]"),
+    },
+    "08-hybrid-key-share": {               # the ServerHello's last bytes: the X25519 share
+        "own-secret": _indent("return hellos.server_hello[-64:]"),
+    },
+    "09-cbc-padding-oracle": {             # the setup cell prints 16 hex digits: the alphabet
+        "steal": _indent("return oracle.alphabet"),
+    },
 }
 
 
@@ -124,6 +199,11 @@ def neighbour_cheats(values: dict) -> dict:
         "05-tls13-hkdf": {"inputs": f"shared_secret = bytes.fromhex({values['shared'].hex()!r})\n"
                                     f"hello_hash = bytes.fromhex({values['hello'].hex()!r})"},
         "06-certificate-diagnosis": {"diagnosis": f"answers = {values['answers']!r}"},
+        "07-tls13-psk-binder": {"resumption-binder": _indent(
+            f"return bytes.fromhex({values['binder'].hex()!r})")},
+        "08-hybrid-key-share": {"own-secret": _indent(
+            f"return bytes.fromhex({values['hybrid'].hex()!r})")},
+        "09-cbc-padding-oracle": {"steal": _indent(f"return {values['cookie']!r}")},
     }
 
 
@@ -135,8 +215,17 @@ def neighbour_values(student: str) -> dict:
     hellos = data.tls13_hellos(student)
     shared = X25519PrivateKey.from_private_bytes(hellos.client_private_key).exchange(
         X25519PublicKey.from_public_bytes(hellos.server_public_key))
+    r = data.resumption(student)
     return {"shared": shared, "hello": digest("SHA256", hellos.client_hello + hellos.server_hello),
-            "answers": {k: exercises._diagnosis(c) for k, c in data.chains(student).items()}}
+            "answers": {k: exercises._diagnosis(c) for k, c in data.chains(student).items()},
+            "binder": exercises._resumption_expected(r),
+            "hybrid": exercises._hybrid_secret(*_hybrid_inputs(data.hybrid_hellos(student))),
+            "cookie": exercises._cookie_of(data.padding_oracle(student))}
+
+
+def _hybrid_inputs(h):
+    from tlslesson.assignments import exercises
+    return h.mlkem_seed, h.x25519_private, exercises._hybrid_server_share(h)
 
 
 def cheat(notebook: dict, cheats: dict, student_typed: str | None = None) -> dict:

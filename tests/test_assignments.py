@@ -348,7 +348,85 @@ DELEGATING = {
         tls13.hkdf_expand_label(h, s, "key", b"", kl),
         tls13.hkdf_expand_label(h, s, "iv", b"", il)),
     "handshake_traffic_secrets": _hs_secrets,
+    # 07-09
+    "resumption_psk": lambda rms, nonce, h="SHA256": tls13.resumption_psk(h, rms, nonce),
+    "binder_key": lambda psk, h="SHA256": _schedule(h, psk).binder_key,
+    "truncated_client_hello": lambda ch: tls13.truncated_client_hello(ch, _offered(ch)),
+    "psk_binder": lambda key, ch, h="SHA256": tls13.psk_binder(
+        _suite13(h), key, digest(h, ch[:-len(_offered(ch).encode_binders())])),
+    "resumption_binder": lambda r: _package_binder(r),
+    "split_client_share": lambda share: _hybrid_group()._split(share, 1184, 1216),
+    "split_server_share": lambda share: _hybrid_group()._split(share, 1088, 1120),
+    "client_shared_secret": lambda seed, xp, share: _hybrid_group().client_finish(
+        _hybrid_private(seed, xp), share),
+    "server_key_share": lambda share, xp: _hybrid_group().server_share(None, share),
+    "hybrid_shared_secret": lambda h: _hybrid_group().client_finish(
+        _hybrid_private(h.mlkem_seed, h.x25519_private), _sh_share(h.server_hello)),
+    "padding_query": lambda blocks, j, p, g, known: _lab().query_block(list(blocks), j, p, g,
+                                                                       known),
+    "recover_bytes": lambda ask, j, count, known=b"": _lab_recover(ask, j, count, known),
+    "steal_cookie": lambda oracle: _lab_recover(oracle.ask, 5, 4) + _lab_recover(
+        oracle.ask, 6, 12, oracle.suffix),
 }
+
+
+def _suite13(h):
+    return next(s for s in suites.TLS13_SUITES if s.hash == h)
+
+
+def _schedule(h, psk):
+    schedule = tls13.KeySchedule(_suite13(h))
+    schedule.start(psk)
+    return schedule
+
+
+def _offered(client_hello):
+    from tlslesson import extensions
+    return extensions.value(_hello(client_hello).extensions[-1], "client_hello")
+
+
+def _package_binder(r):
+    from tlslesson.messages import Context, decode_handshake
+    tickets = [decode_handshake(w, Context("1.3")) for w in r.new_session_tickets]
+    nonce = next(t.ticket_nonce for t in tickets if t.ticket in r.client_hello)
+    psk = tls13.resumption_psk(r.hash_name, r.resumption_master_secret, nonce)
+    truncated = tls13.truncated_client_hello(r.client_hello, _offered(r.client_hello))
+    return tls13.psk_binder(_suite13(r.hash_name), _schedule(r.hash_name, psk).binder_key,
+                            digest(r.hash_name, truncated))
+
+
+def _hybrid_group():
+    from tlslesson import groups
+    return groups.X25519MLKEM768
+
+
+def _hybrid_private(seed, x25519_private):
+    from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
+    return (mlkem.MLKEM768PrivateKey.from_seed_bytes(seed),
+            x25519.X25519PrivateKey.from_private_bytes(x25519_private))
+
+
+def _sh_share(server_hello):
+    from tlslesson import extensions
+    from tlslesson.constants import ExtensionType
+    from tlslesson.messages import Context, decode_handshake
+    sh = decode_handshake(server_hello, Context("1.3"))
+    return extensions.value(sh.extension(ExtensionType.key_share), "server_hello").key_exchange
+
+
+def _lab():
+    from tlslesson.attacks import cbc_padding_oracle
+    return cbc_padding_oracle
+
+
+def _lab_recover(ask, j, count, known=b""):
+    found = bytes(known)
+    for position in range(15 - len(known), 15 - len(known) - count, -1):
+        for guess in list(b"0123456789abcdef") + list(range(256)):
+            if ask(lambda f: _lab().query_block(_lab()._blocks(f), j, position, guess, found)):
+                found = bytes([guess]) + found
+                break
+    return found[:count]
 
 
 def _record(data_):
@@ -485,7 +563,11 @@ def test_wrong_answer_is_reported_with_a_hint(name):
     assert not report and report.status == checker.FAIL, report.text
     text = report.text
     assert text.startswith(f"✘ {name}: ") and "first wrong case" in text
-    assert "expected:" in text and "got:" in text and "\n  hint: " in text
+    assert "got:" in text and "\n  hint: " in text
+    if EXERCISES[name].reveal:
+        assert "expected:" in text
+    else:                     # the fixed case is the student's secret: how much is right, only
+        assert "expected:" not in text and "bytes right)" in text
     assert "Traceback" not in text
 
 
@@ -920,3 +1002,188 @@ def test_rfc8448_values_have_their_source():
         assert re.match(r"section 3, page \d+: \{(client|server)\} .+: \".+\"$", where), name
     with pytest.raises(KeyError, match="no RFC 8448 value"):
         rfc8448.value("nope")
+
+
+# -- assignments 07-09: resumption, the hybrid key share, the padding oracle ------------------
+
+NEW_EXERCISES = ("resumption_psk", "binder_key", "truncated_client_hello", "psk_binder",
+                 "resumption_binder", "split_client_share", "split_server_share",
+                 "client_shared_secret", "server_key_share", "hybrid_shared_secret",
+                 "padding_query", "recover_bytes", "steal_cookie")
+
+
+@pytest.mark.parametrize("student", ["s0001", "s0002"])
+def test_new_reference_solutions_pass_on_every_variant(student, monkeypatch):
+    from tlslesson.assignments import variant
+    monkeypatch.setattr(variant, "_current", student)
+    for name in NEW_EXERCISES:
+        report = check(name, REFERENCE[name], seed="hidden", show=False)
+        assert report, f"{student}: {report.text}"
+
+
+def test_new_variants_differ_and_hold_no_answers():
+    one, other = data.resumption("s0001"), data.resumption("s0002")
+    assert one.client_hello != other.client_hello
+    assert one.resumption_master_secret != other.resumption_master_secret
+    binder = REFERENCE["resumption_binder"](one)
+    assert binder not in one.client_hello and one.client_hello.endswith(bytes(32))
+    assert data.hybrid_hellos("s0001").mlkem_seed != data.hybrid_hellos("s0002").mlkem_seed
+    hellos = data.hybrid_hellos("s0001")
+    secret = REFERENCE["hybrid_shared_secret"](hellos)
+    assert all(secret[:32] not in getattr(hellos, f) and secret[32:] not in getattr(hellos, f)
+               for f in hellos.__dataclass_fields__)
+    cookies = [exercises._cookie_of(data.padding_oracle(who)) for who in ("s0001", "s0002")]
+    assert cookies[0] != cookies[1]
+    oracle = data.padding_oracle("s0001")
+    public = [v for k, v in vars(oracle).items() if not k.startswith("_PaddingOracle__")]
+    assert not any(isinstance(v, bytes) and cookies[0] in v for v in public)
+    assert cookies[0] not in oracle.prefix + oracle.suffix
+
+
+def test_the_lesson_server_accepts_the_binder_and_nothing_else():
+    r = data.resumption()
+    binder = REFERENCE["resumption_binder"](r)
+    ok, said = r.server_accepts(binder)
+    assert ok and "resumed" in said
+    ok, said = r.server_accepts(binder[:-1] + bytes([binder[-1] ^ 1]))
+    assert not ok and "decrypt_error" in said
+    # a neighbour's binder (the same ticket layout, another variant) is refused too
+    assert not r.server_accepts(REFERENCE["resumption_binder"](data.resumption("s0002")))[0]
+
+
+def test_a_neighbours_values_fail_the_new_exercises(monkeypatch):
+    from tlslesson.assignments import variant
+    theirs = {"resumption_binder": REFERENCE["resumption_binder"](data.resumption("s0002")),
+              "hybrid_shared_secret": REFERENCE["hybrid_shared_secret"](
+                  data.hybrid_hellos("s0002")),
+              "steal_cookie": exercises._cookie_of(data.padding_oracle("s0002"))}
+    monkeypatch.setattr(variant, "_current", "s0001")
+    for name, value in theirs.items():
+        report = check(name, lambda *args, value=value: value, show=False)
+        assert report.status == checker.FAIL and report.passed == 0, report.text
+    assert "of 16 bytes right" in check("steal_cookie", lambda o: theirs["steal_cookie"],
+                                        show=False).text
+
+
+def test_targeted_hints_for_the_binder():
+    own = {n: REFERENCE[n] for n in ("truncated_client_hello", "binder_key", "psk_binder")}
+
+    def with_prefix(client_hello):                    # the binders' 2-byte length left in
+        cut = own["truncated_client_hello"](client_hello)
+        return client_hello[:len(cut) + 2]
+    assert "2-byte length is part of the binders" in check("truncated_client_hello",
+                                                           with_prefix, show=False).text
+
+    def ext_binder(psk, hash_name="SHA256"):
+        early = tls13.hkdf_extract(hash_name, b"", psk)
+        return tls13.derive_secret(hash_name, early, "ext binder", digest(hash_name, b""))
+    assert '"ext binder" is for a PSK agreed outside TLS' in check("binder_key", ext_binder,
+                                                                  show=False).text
+
+    def whole_hello(binder_key, client_hello, hash_name="SHA256"):
+        from tlslesson.prf import hmac_digest
+        key = tls13.hkdf_expand_label(hash_name, binder_key, "finished", b"",
+                                      len(digest(hash_name, b"")))
+        return hmac_digest(hash_name, key, digest(hash_name, client_hello))
+    assert "covers the TRUNCATED ClientHello" in check("psk_binder", whole_hello,
+                                                       show=False).text
+
+    def no_finished_key(binder_key, client_hello, hash_name="SHA256"):
+        from tlslesson.prf import hmac_digest
+        return hmac_digest(hash_name, binder_key, digest(
+            hash_name, own["truncated_client_hello"](client_hello)))
+    assert "a binder is a Finished" in check("psk_binder", no_finished_key, show=False).text
+
+
+def test_targeted_hints_for_the_hybrid():
+    text = check("split_client_share", lambda share: (share[:32], share[32:]), show=False).text
+    assert "SecP256r1MLKEM768's layout" in text and "ML-KEM part FIRST" in text
+    text = check("split_server_share", lambda share: (share[:1184], share[1184:]),
+                 show=False).text
+    assert "1088 bytes" in text
+
+    def x25519_first(seed, x25519_private, server_share):
+        secret = REFERENCE["client_shared_secret"](seed, x25519_private, server_share)
+        return secret[32:] + secret[:32]
+    assert "ML-KEM's secret FIRST" in check("client_shared_secret", x25519_first,
+                                            show=False).text
+
+    def hashed(seed, x25519_private, server_share):
+        return digest("SHA256", REFERENCE["client_shared_secret"](seed, x25519_private,
+                                                                  server_share))
+    assert "just concatenate" in check("client_shared_secret", hashed, show=False).text
+
+    def server_order(client_share, x25519_private):
+        share, secret = REFERENCE["server_key_share"](client_share, x25519_private)
+        return share, secret[32:] + secret[:32]
+    assert "ML-KEM's secret FIRST" in check("server_key_share", server_order, show=False).text
+
+
+def _cbc_namespace(**replace):
+    """The instructor's recover_bytes with one of its helpers replaced by a wrong one."""
+    namespace = {"__name__": "cbc_mistake"}
+    nb = load(notebook_path(SOURCE, "09-cbc-padding-oracle"))
+    for cell in nb["cells"]:
+        if cell["id"] in ("padding-query", "recover"):
+            code = source_of(cell)
+            exec(compile(code.split("\nquestion = ")[0], "<cbc>", "exec"), namespace)
+    namespace.update(replace)
+    return namespace
+
+
+def test_targeted_hints_for_the_padding_oracle():
+    def pkcs7(blocks, j, position, guess, known):      # 16 - position: PKCS#7's count
+        prev = bytearray(blocks[j - 1])
+        for offset, value in enumerate(bytes([guess]) + bytes(known), start=position):
+            prev[offset] ^= value ^ (16 - position)
+        return b"".join(blocks[:j - 1]) + bytes(prev) + blocks[j]
+
+    def same_block(blocks, j, position, guess, known):  # changes C_j, not C_(j-1)
+        block = bytearray(blocks[j])
+        for offset, value in enumerate(bytes([guess]) + bytes(known), start=position):
+            block[offset] ^= value ^ (15 - position)
+        return b"".join(blocks[:j]) + bytes(block)
+    assert "16 − position is PKCS#7's count" in check("padding_query", pkcs7, show=False).text
+    assert "you changed C_j itself" in check("padding_query", same_block, show=False).text
+    for wrong, words in ((pkcs7, "TLS padding for L = 15 − 14 = 1"),
+                         (same_block, "you changed C_j itself")):
+        report = check("recover_bytes", _cbc_namespace(padding_query=wrong)["recover_bytes"],
+                       show=False)
+        assert not report and words in report.text, report.text
+        assert "expected" not in report.text
+    # no second question at position 15: the "01 01" case catches it
+    namespace = _cbc_namespace()
+    source = source_of(next(c for c in load(notebook_path(SOURCE, "09-cbc-padding-oracle"))
+                            ["cells"] if c["id"] == "recover"))
+    exec(source.replace("if position == 15:", "if False:"), namespace)
+    report = check("recover_bytes", namespace["recover_bytes"], show=False)
+    assert not report and "01 01" in report.text, report.text
+
+
+def test_asking_the_oracle_is_not_delegation_but_its_lab_is():
+    from tlslesson.assignments.guard import watching
+    oracle = data.padding_oracle()
+    with watching(EXERCISES["recover_bytes"].forbidden) as watch:
+        oracle.ask(lambda f: f)
+    assert not watch.hits
+    with watching(EXERCISES["recover_bytes"].forbidden) as watch:
+        oracle.ask(lambda f: _lab().query_block(_lab()._blocks(f), 5, 15, 0x30, b""))
+    assert watch.hits == ["tlslesson.attacks.cbc_padding_oracle.query_block"]
+
+
+def test_rfc8448_resumption_values_are_the_traces():
+    """rfc8448.RESUMED is tests/vectors' trace of the RFC text (sections 3 and 4), and consistent."""
+    traces = {section: json.loads((ROOT / "tests" / "vectors" / f"rfc8448_{kind}.json")
+                                  .read_text())["values"]
+              for section, kind in (("3", "simple"), ("4", "resumed"))}
+    for name, (hex_value, where) in rfc8448.RESUMED.items():
+        section, line = re.match(r"section (\d), line (\d+): ", where).groups()
+        entry = traces[section][name]
+        assert (entry["hex"], entry["line"]) == (hex_value, int(line)), name
+    R, h = rfc8448.resumed, "SHA256"
+    assert R("resumption_psk") == R("psk") == tls13.resumption_psk(
+        h, R("resumption_master_secret"), R("ticket_nonce"))
+    assert R("truncated_client_hello") == R("client_hello")[:len(R("truncated_client_hello"))]
+    assert R("binder_hash") == digest(h, R("truncated_client_hello"))
+    assert R("binder") == tls13.finished_verify_data(suites.get("TLS_AES_128_GCM_SHA256"),
+                                                     R("binder_key"), R("binder_hash"))

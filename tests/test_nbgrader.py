@@ -15,7 +15,7 @@ hand in the instructor version with their cheats — and `nbgrader autograde` gr
   release` commits (so handing out either is the same).
 
 Needs nbgrader (`pip install nbgrader`, ~100 packages with Jupyter's server stack); skipped
-without it. All six assignments are graded with one `generate_assignment "*"` and one
+without it. All nine assignments are graded with one `generate_assignment "*"` and one
 `autograde "*"` (nbgrader globs assignment ids), each a subprocess with a timeout.
 """
 from __future__ import annotations
@@ -39,7 +39,7 @@ SOURCE = ROOT / "notebooks" / "assignments" / "source"
 RELEASE = ROOT / "notebooks" / "assignments" / "release"
 NAMES = sorted(p.name for p in SOURCE.iterdir() if p.is_dir())
 STUDENTS = ("solution", "unanswered", "solution2", "delegator", "neighbour", "reader")
-pytestmark = pytest.mark.slow            # about a minute: two nbgrader runs, 12 notebooks graded
+pytestmark = pytest.mark.slow            # a few minutes: two nbgrader runs, 6 students × 9 notebooks graded
 
 
 def _nbgrader(course: Path, env: dict, *args: str, timeout: int) -> float:

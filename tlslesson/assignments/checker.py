@@ -78,6 +78,9 @@ class Exercise:
     # the student's own helpers (named in ``spy``) were given and returned (guard.Watch.seen)
     explain: Callable[[Case, BaseException, dict], str | None] | None = None
     spy: tuple[str, ...] = ()
+    # False: a wrong case's report shows what the answer returned, never what was expected (the
+    # fixed case is the student's own secret: assignment 09's cookie); ``compare`` says how much
+    reveal: bool = True
 
 
 EXERCISES: dict[str, Exercise] = {}
@@ -346,7 +349,8 @@ def _run_cases(exercise: Exercise, answer: Callable, cases: list[Case]) -> Repor
         lines.append(f"  right: {_kinds(right_kinds, only_right=True)}")
     lines.append(f"  first wrong case ({case.label}):")
     lines.append(f"    call:     {_call_text(exercise, case)}")
-    lines.append(f"    expected: {short(case.expected)}")
+    if exercise.reveal:
+        lines.append(f"    expected: {short(case.expected)}")
     lines.append(f"    got:      {short(got)}")
     if difference:
         lines.append(f"    {difference}")

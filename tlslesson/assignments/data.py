@@ -38,6 +38,7 @@ from ..messages import Context, decode_handshake, encode_handshake
 from ..record import Record
 from ..rng import lesson_rng
 from . import variant
+from .guard import allowed
 
 
 def _who(student: str | None) -> str:
@@ -336,3 +337,192 @@ def _tls13_hellos(student: str) -> TLS13Hellos:
     values = run.client.values
     return TLS13Hellos(values["client_private"], wire["client", "ClientHello"],
                        wire["server", "ServerHello"], values["server_share"], record)
+
+
+# -- assignment 07: a resumed TLS 1.3 handshake (the PSK binder) --------------------------------
+
+
+@dataclass(frozen=True)
+class Resumption:
+    """A first TLS 1.3 connection that got two NewSessionTickets, and the ClientHello of the next
+    one, which offers one of the tickets as a PSK (RFC 8446 §2.2, §4.2.11, §4.6.1).
+
+    ``resumption_master_secret`` is what the client kept in memory after the first handshake;
+    ``new_session_tickets`` are the two NewSessionTicket messages it received (4-byte headers
+    included); ``client_hello`` is the second connection's ClientHello (4-byte header included)
+    with its binder still blank (zeros): computing it is the exercise. ``server_accepts(binder)``
+    asks the lesson server whether it would resume with that binder in place.
+    """
+    hash_name: str
+    resumption_master_secret: bytes
+    new_session_tickets: tuple[bytes, ...]
+    client_hello: bytes
+    seed: str
+
+    @allowed
+    def with_binder(self, binder: bytes) -> bytes:
+        """The ClientHello with ``binder`` in the blank's place (the blank is the last bytes)."""
+        binder = bytes(binder)
+        if len(binder) != _hash_size(self.hash_name):
+            raise ValueError(f"a binder is {_hash_size(self.hash_name)} bytes with "
+                             f"{self.hash_name}, not {len(binder)}")
+        return self.client_hello[:-len(binder)] + binder
+
+    @allowed
+    def server_accepts(self, binder: bytes) -> tuple[bool, str]:
+        """(resumed?, what the lesson server said) for this ClientHello with ``binder`` in it."""
+        from ..errors import TLSError
+        from ..server import ServerConnection
+        server = ServerConnection(_resumption_server(self.seed, self.hash_name))
+        try:
+            server.receive(Record(ContentType.handshake, 0x0301,
+                                  self.with_binder(binder)).encode())
+        except TLSError as error:
+            return False, f"refused: {error.alert.name} ({error})"
+        if server.hs.resumed:
+            return True, "accepted: the server resumed the session with that ticket"
+        return False, f"no resumption: {server.values.get('psk_rejected', 'full handshake')}"
+
+
+def _hash_size(hash_name: str) -> int:
+    from ..prf import HASHES
+    return HASHES[hash_name].digest_size
+
+
+RESUMPTION_SUITES = {"SHA256": "TLS_AES_128_GCM_SHA256", "SHA384": "TLS_AES_256_GCM_SHA384"}
+
+
+def _resumption_server(seed: str, hash_name: str):
+    return lesson_server(versions=("1.3",), tickets=2,
+                         suites=(suites.get(RESUMPTION_SUITES[hash_name]),),
+                         rng=lesson_rng(f"{seed} server"))
+
+
+def resumption(student: str | None = None) -> Resumption:
+    """Your first connection (its tickets) and the ClientHello that offers one of them."""
+    return _resumption(variant.seed("07", "resumption", _who(student)), "SHA256")
+
+
+@functools.lru_cache(maxsize=64)
+def _resumption(seed: str, hash_name: str) -> Resumption:
+    suite = suites.get(RESUMPTION_SUITES[hash_name])
+
+    def client(name, **options):
+        return lesson_client(versions=("1.3",), groups=(NamedGroup.x25519,), suites=(suite,),
+                             rng=lesson_rng(f"{seed} {name}"), **options)
+    first = handshake(client("client"), _resumption_server(seed, hash_name))
+    if not first.ok or len(first.client.sessions) != 2:
+        raise RuntimeError(f"the first handshake got no tickets: {first.error}")
+    offered = _random.Random(f"{seed} ticket").randrange(2)
+    second = handshake(client("client again", session=first.client.sessions[offered]),
+                       _resumption_server(seed, hash_name))
+    if not (second.ok and second.server.resumed):
+        raise RuntimeError(f"the resumed handshake failed: {second.error}")
+    hello = second.steps[0].wire
+    size = _hash_size(hash_name)
+    tickets = tuple(m.wire for m in first.client.log if m.name == "NewSessionTicket")
+    return Resumption(hash_name, first.client.hs.schedule.resumption_master_secret, tickets,
+                      hello[:-size] + bytes(size), seed)
+
+
+# -- assignment 08: an X25519MLKEM768 key exchange ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class HybridHellos:
+    """The hellos of a TLS 1.3 handshake that agreed on X25519MLKEM768 (draft-ietf-tls-ecdhe-
+    mlkem), and the client's two private keys: the 64-byte ML-KEM-768 seed (FIPS 203's (d, z),
+    what ``MLKEM768PrivateKey.from_seed_bytes`` takes) and the 32-byte X25519 private key.
+    ``client_hello`` and ``server_hello`` are the handshake messages, 4-byte headers included.
+
+    (The server's ML-KEM answer takes fresh randomness that no seed controls — cryptography draws
+    it — so the server's share differs from one Python process to the next; the client's keys
+    and ClientHello come from your seed.)
+    """
+    mlkem_seed: bytes
+    x25519_private: bytes
+    client_hello: bytes
+    server_hello: bytes
+
+
+def hybrid_hellos(student: str | None = None) -> HybridHellos:
+    return _hybrid_hellos(variant.seed("08", "hybrid", _who(student)))
+
+
+@functools.lru_cache(maxsize=64)
+def _hybrid_hellos(seed: str) -> HybridHellos:
+    offer = (NamedGroup.X25519MLKEM768, NamedGroup.x25519)
+    client = lesson_client(versions=("1.3",), groups=offer,
+                           rng=lesson_rng(f"{seed} client"))
+    server = lesson_server(versions=("1.3",), groups=offer, rng=lesson_rng(f"{seed} server"))
+    run = handshake(client, server)
+    if not run.ok or run.client.values.get("group") != "X25519MLKEM768":
+        raise RuntimeError(f"the hybrid handshake failed: {run.error}")
+    wire = {(m.sender, m.name): m.wire for m in run.client.log}
+    private = run.client.values["client_private"]          # the package's layout: seed ‖ x25519
+    return HybridHellos(private[:64], private[64:], wire["client", "ClientHello"],
+                        wire["server", "ServerHello"])
+
+
+# -- assignment 09: the CBC padding oracle of lab 3 ---------------------------------------------
+
+
+class OracleExhausted(Exception):
+    """The attack asked more questions than it needs (see ``PaddingOracle.max_queries``)."""
+
+
+class PaddingOracle:
+    """Lab 3's weakened server (``attacks.cbc_padding_oracle``, defence off) and a victim that
+    sends the same request, with your own secret cookie, in every new connection.
+
+    ``ask(change)`` is one connection: ``change(fragment) -> fragment`` rewrites the fragment of
+    the client's (encrypted) request record — IV, then the CBC blocks — and the answer is True
+    when the server answered bad_record_mac (the padding was right, the MAC wrong), False when it
+    hung up (bad padding). The request is ``prefix + cookie + suffix``; the cookie is
+    ``cookie_length`` hex digits (``alphabet``), and cookie + suffix end a block. At most
+    ``max_queries`` questions: an attack that tries the hex digits first needs far fewer.
+    """
+    alphabet = b"0123456789abcdef"
+    suffix = b"\r\n\r\n"
+    cookie_length = 16
+
+    def __init__(self, seed: str, max_queries: int = 1200):
+        from ..attacks import cbc_padding_oracle as lab
+        rng = _random.Random(f"{seed} cookie")
+        # the path's length moves the cookie by whole blocks (it stays block-aligned at its end)
+        path = "".join(rng.choice("0123456789") for _ in range(rng.choice((3, 19))))
+        self.prefix = (f"GET /inbox?p={path} HTTP/1.1\r\nHost: localhost\r\n"
+                       "Cookie: session=").encode()
+        cookie = bytes(rng.choice(self.alphabet) for _ in range(self.cookie_length))
+        self.__victim = lab.Victim("none", request=self.prefix + cookie + self.suffix,
+                                   seed=f"{seed} victim")
+        self.max_queries = max_queries
+        self.queries = 0
+        self.log: list[tuple[bytes, bytes, bool]] = []     # (fragment, changed, answer)
+
+    @allowed
+    def ask(self, change) -> bool:
+        if self.queries >= self.max_queries:
+            raise OracleExhausted(
+                f"{self.queries} questions already: try the hex digits (oracle.alphabet) first, and "
+                "stop at the first guess the server accepts")
+        self.queries += 1
+        seen = {}
+
+        def recorded(fragment):
+            seen["in"] = fragment
+            seen["out"] = bytes(change(fragment))
+            return seen["out"]
+        answer = self.__victim.ask(recorded)
+        valid = answer != ("nothing",)            # an (encrypted) alert, or silence
+        if "in" in seen:
+            self.log.append((seen["in"], seen["out"], valid))
+        return valid
+
+    def __repr__(self) -> str:
+        return f"<PaddingOracle: {self.queries} questions asked>"
+
+
+def padding_oracle(student: str | None = None) -> PaddingOracle:
+    """Your victim and the weakened server (a new oracle each call: its count starts at 0)."""
+    return PaddingOracle(variant.seed("09", "cbc", _who(student)))

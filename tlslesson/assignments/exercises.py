@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import x25519
 
 from .. import hello as hello_stage
+from .. import extensions as ext_module
 from .. import keylog, suites, tls12, tls13
 from ..connection import ClientConfig
 from ..constants import NamedGroup
@@ -22,6 +23,7 @@ from ..prf import HASHES, digest, hmac_digest
 from ..record import AEAD12, Record, additional_data_12, nonce_12_gcm
 from ..wire import opaque, u16
 from . import data, rfc8448
+from .guard import allowed
 from .checker import (BAD_ANSWER, FAIL, PASS, UNANSWERED, Case, Exercise, Report, as_bytes,
                       as_dict, is_bytes, is_int, normalize_seq, register, short, tuple_of,
                       type_name)
@@ -1267,6 +1269,956 @@ register(Exercise(
 ))
 
 
+# ================================================================================================
+# 07 — TLS 1.3 resumption: the ticket's PSK and the PSK binder
+# ================================================================================================
+
+RR = rfc8448.resumed
+
+
+def _nst(wire: bytes):
+    return decode_handshake(wire, Context("1.3"))
+
+
+def _schedule_for(hash_name: str):
+    return tls13.KeySchedule(next(s for s in suites.TLS13_SUITES if s.hash == hash_name))
+
+
+def _binder_key_of(psk: bytes, hash_name: str, label: str = "res binder") -> bytes:
+    early = tls13.hkdf_extract(hash_name, b"", psk)
+    return tls13.derive_secret(hash_name, early, label, digest(hash_name, b""))
+
+
+def _binders_length(client_hello: bytes) -> int:
+    """How many bytes the binders list (its 2-byte length included) takes at the hello's end."""
+    hello = decode_handshake(client_hello, Context("1.2"))
+    offered = ext_module.value(hello.extensions[-1], "client_hello")
+    return len(offered.encode_binders())
+
+
+def _finished_over(hash_name: str, base_key: bytes, data_: bytes) -> bytes:
+    key = tls13.hkdf_expand_label(hash_name, base_key, "finished", b"", _hash_len(hash_name))
+    return hmac_digest(hash_name, key, digest(hash_name, data_))
+
+
+def _with_psks(client_hello: bytes, rng: random.Random, hash_name: str) -> bytes:
+    """The same ClientHello offering 1 to 3 made-up tickets, with random binders."""
+    import dataclasses
+    hello = decode_handshake(client_hello, Context("1.2"))
+    count = rng.choice([1, 1, 2, 3])
+    offered = ext_module.OfferedPsks(
+        tuple(ext_module.PskIdentity(rbytes(rng, rng.randint(32, 200)), rng.getrandbits(32))
+              for _ in range(count)),
+        tuple(rbytes(rng, _hash_len(hash_name)) for _ in range(count)))
+    psk_ext = ext_module.Extension(hello.extensions[-1].type, offered.encode())
+    return encode_handshake(dataclasses.replace(hello, extensions=(*hello.extensions[:-1],
+                                                                   psk_ext)))
+
+
+# -- resumption_psk -----------------------------------------------------------------------------
+
+def _psk_cases(rng):
+    cases = [Case("RFC 8448 section 3 (its ticket, nonce 00 00)",
+                  (RR("resumption_master_secret"), RR("ticket_nonce"), "SHA256"),
+                  RR("resumption_psk"), "fixed")]
+    own = data.resumption()
+    for i, wire in enumerate(own.new_session_tickets):
+        nonce = _nst(wire).ticket_nonce
+        cases.append(Case(f"your first connection's ticket #{i + 1}",
+                          (own.resumption_master_secret, nonce, own.hash_name),
+                          tls13.resumption_psk(own.hash_name, own.resumption_master_secret,
+                                               nonce), "fixed"))
+    for i in range(5):
+        h = rng.choice(["SHA256", "SHA384"])
+        args = (rbytes(rng, _hash_len(h)), rbytes(rng, rng.choice([1, 2, 8, 32])), h)
+        cases.append(Case(f"random #{i + 1} ({h})", args,
+                          tls13.resumption_psk(h, args[0], args[1])))
+    return cases
+
+
+def _psk_diagnose(case, got):
+    rms, nonce, h = case.args
+    size = _hash_len(h)
+    for label in ("res master", "resumption master", "res binder", "tls13 resumption"):
+        if got == tls13.hkdf_expand_label(h, rms, label, nonce, size):
+            return f'the label is "resumption" (HKDF-Expand-Label adds "tls13 " itself), not {label!r}.'
+    if got == tls13.hkdf_expand_label(h, rms, "resumption", b"", size):
+        return "the ticket_nonce is the context: each ticket gets its own PSK from its own nonce."
+    if got == tls13.hkdf_expand_label(h, rms, "resumption", digest(h, nonce), size):
+        return "the nonce goes in as it is, not hashed."
+    if len(got) != size:
+        return f"the PSK is Hash.length bytes ({size} with {h})."
+    return None
+
+
+_bytes_exercise(
+    name="resumption_psk",
+    signature="resumption_psk(resumption_master_secret: bytes, ticket_nonce: bytes, "
+              "hash_name: str = 'SHA256') -> bytes",
+    params=("resumption_master_secret", "ticket_nonce", "hash_name"),
+    make_cases=_psk_cases,
+    hint='PSK = HKDF-Expand-Label(resumption_master_secret, "resumption", ticket_nonce, '
+         "Hash.length) (RFC 8446 §4.6.1); tls13.hkdf_expand_label(hash_name, secret, label, "
+         "context, length) is allowed.",
+    diagnose=_psk_diagnose,
+)
+
+
+# -- binder_key ---------------------------------------------------------------------------------
+
+def _binder_key_cases(rng):
+    cases = [Case("RFC 8448 section 4 (the resumed handshake's PSK)", (RR("psk"), "SHA256"),
+                  RR("binder_key"), "fixed")]
+    own = data.resumption()
+    nonces = [_nst(w).ticket_nonce for w in own.new_session_tickets]
+    for i, nonce in enumerate(nonces):
+        psk = tls13.resumption_psk(own.hash_name, own.resumption_master_secret, nonce)
+        cases.append(Case(f"the PSK of your ticket #{i + 1}", (psk, own.hash_name),
+                          _binder_key_of(psk, own.hash_name), "fixed"))
+    for i in range(5):
+        h = rng.choice(["SHA256", "SHA384"])
+        psk = rbytes(rng, _hash_len(h))
+        cases.append(Case(f"random #{i + 1} ({h})", (psk, h), _binder_key_of(psk, h)))
+    return cases
+
+
+def _binder_key_diagnose(case, got):
+    psk, h = case.args
+    size, empty = _hash_len(h), digest(h, b"")
+    early = tls13.hkdf_extract(h, b"", psk)
+    if got == _binder_key_of(psk, h, "ext binder"):
+        return ('"ext binder" is for a PSK agreed outside TLS; a ticket\'s binder key is '
+                '"res binder" (RFC 8446 §7.1), so one kind can never pass for the other.')
+    if got == tls13.hkdf_expand_label(h, early, "res binder", b"", size):
+        return 'Derive-Secret\'s context is Hash("") — digest(hash_name, b"") — not b"".'
+    if got == tls13.derive_secret(h, psk, "res binder", empty):
+        return "first the Early Secret = HKDF-Extract(salt = 0, IKM = PSK); the binder key is "\
+               "derived from it, not from the PSK."
+    if got == tls13.derive_secret(h, tls13.hkdf_extract(h, psk, bytes(size)), "res binder",
+                                  empty):
+        return "HKDF-Extract(salt, IKM): the salt is HashLen zeros, the PSK is the IKM."
+    if got == early:
+        return "that is the Early Secret: one more step, Derive-Secret(., \"res binder\", \"\")."
+    return None
+
+
+_bytes_exercise(
+    name="binder_key",
+    signature="binder_key(psk: bytes, hash_name: str = 'SHA256') -> bytes",
+    params=("psk", "hash_name"),
+    make_cases=_binder_key_cases,
+    hint='Early Secret = HKDF-Extract(0, PSK); binder_key = Derive-Secret(Early Secret, '
+         '"res binder", "") (RFC 8446 §7.1); "" means Hash of no messages. '
+         "tls13.hkdf_extract and tls13.derive_secret are allowed.",
+    diagnose=_binder_key_diagnose,
+)
+
+
+# -- truncated_client_hello ---------------------------------------------------------------------
+
+def _truncated(client_hello: bytes) -> bytes:
+    return client_hello[:-_binders_length(client_hello)]
+
+
+def _truncated_cases(rng):
+    own = data.resumption()
+    cases = [Case("RFC 8448 section 4's ClientHello", (RR("client_hello"),),
+                  RR("truncated_client_hello"), "fixed"),
+             Case("your resumed ClientHello", (own.client_hello,), _truncated(own.client_hello),
+                  "fixed")]
+    for i in range(5):
+        h = rng.choice(["SHA256", "SHA384"])
+        hello = _with_psks(own.client_hello, rng, h)
+        cases.append(Case(f"random #{i + 1} ({_count_psks(hello)} PSK(s), {h} binders)",
+                          (hello,), _truncated(hello)))
+    return cases
+
+
+def _count_psks(client_hello: bytes) -> int:
+    hello = decode_handshake(client_hello, Context("1.2"))
+    return len(ext_module.value(hello.extensions[-1], "client_hello").identities)
+
+
+def _truncated_diagnose(case, got):
+    hello = case.args[0]
+    n = _binders_length(hello)
+    expected = hello[:-n]
+    if got == hello[:-n + 2]:
+        return ("the binders list's own 2-byte length is part of the binders: strip it too "
+                "(RFC 8446 §4.2.11.2: up to, not including, PreSharedKeyExtension.binders — "
+                "the whole list, length and all).")
+    if got == hello:
+        return "leave the binders list out: the binders can't be computed over themselves."
+    if got == expected[4:]:
+        return "keep the 4-byte handshake header: the binder covers it, as any transcript does."
+    psk_ext = decode_handshake(hello, Context("1.2")).extensions[-1]
+    if got == hello[:-(4 + len(psk_ext.data))]:
+        return ("only the binders go: the pre_shared_key extension's header and identities "
+                "stay (the lengths in front still count the binders).")
+    if len(got) < len(expected) and expected.startswith(got):
+        return ("you cut too much: the binders list is the last field of the last extension "
+                "(pre_shared_key) — skip the identities with their 2-byte length, and what is "
+                "left is the binders list.")
+    return None
+
+
+_bytes_exercise(
+    name="truncated_client_hello",
+    signature="truncated_client_hello(client_hello: bytes) -> bytes",
+    params=("client_hello",),
+    make_cases=_truncated_cases,
+    hint="pre_shared_key is the last extension; its data is identities<7..2^16-1> (2-byte "
+         "length), then binders<33..2^16-1> (2-byte length, then 1-byte length + binder each): "
+         "the truncated hello is everything before the binders list.",
+    diagnose=_truncated_diagnose,
+)
+
+
+# -- psk_binder ---------------------------------------------------------------------------------
+
+def _binder_cases(rng):
+    own = data.resumption()
+    nonce = _offered_nonce(own)
+    psk = tls13.resumption_psk(own.hash_name, own.resumption_master_secret, nonce)
+    key = _binder_key_of(psk, own.hash_name)
+    cases = [Case("RFC 8448 section 4 (its binder key and ClientHello)",
+                  (RR("binder_key"), RR("client_hello"), "SHA256"), RR("binder"), "fixed"),
+             Case("your resumed ClientHello", (key, own.client_hello, own.hash_name),
+                  _finished_over(own.hash_name, key, _truncated(own.client_hello)), "fixed")]
+    for i in range(5):
+        h = rng.choice(["SHA256", "SHA384"])
+        hello = _with_psks(own.client_hello, rng, h)
+        key = rbytes(rng, _hash_len(h))
+        cases.append(Case(f"random #{i + 1} ({h})", (key, hello, h),
+                          _finished_over(h, key, _truncated(hello))))
+    return cases
+
+
+def _offered_nonce(resumption) -> bytes:
+    """The nonce of the ticket the resumed ClientHello offers."""
+    for wire in resumption.new_session_tickets:
+        ticket = _nst(wire)
+        if ticket.ticket in resumption.client_hello:
+            return ticket.ticket_nonce
+    raise RuntimeError("the ClientHello offers none of the tickets")
+
+
+def _binder_diagnose(case, got):
+    key, hello, h = case.args
+    n = _binders_length(hello)
+    truncated = hello[:-n]
+    size = _hash_len(h)
+    finished_key = tls13.hkdf_expand_label(h, key, "finished", b"", size)
+    if got == _finished_over(h, key, hello):
+        return "the transcript hash covers the TRUNCATED ClientHello (without the binders list), "\
+               "not the whole one."
+    if got == _finished_over(h, key, hello[:-n + 2]):
+        return "the binders list's 2-byte length is left out of the truncated hello too."
+    if got == _finished_over(h, key, truncated[4:]):
+        return "hash the truncated hello with its 4-byte handshake header."
+    if got == hmac_digest(h, key, digest(h, truncated)):
+        return ('a binder is a Finished: the HMAC key is finished_key = HKDF-Expand-Label('
+                'binder_key, "finished", "", Hash.length), not the binder key itself.')
+    if got == hmac_digest(h, finished_key, truncated):
+        return "HMAC over the transcript HASH of the truncated hello, not over its bytes."
+    return None
+
+
+_bytes_exercise(
+    name="psk_binder",
+    signature="psk_binder(binder_key: bytes, client_hello: bytes, hash_name: str = 'SHA256') "
+              "-> bytes",
+    params=("binder_key", "client_hello", "hash_name"),
+    make_cases=_binder_cases,
+    hint='binder = HMAC(finished_key, Hash(truncated ClientHello)), finished_key = '
+         'HKDF-Expand-Label(binder_key, "finished", "", Hash.length) (RFC 8446 §4.2.11.2, '
+         "§4.4.4); use your truncated_client_hello.",
+    diagnose=_binder_diagnose,
+)
+
+
+# -- resumption_binder: the student's own resumed connection -------------------------------------
+
+def _resumption_expected(r) -> bytes:
+    psk = tls13.resumption_psk(r.hash_name, r.resumption_master_secret, _offered_nonce(r))
+    return _finished_over(r.hash_name, _binder_key_of(psk, r.hash_name), _truncated(r.client_hello))
+
+
+def _resumption_cases(rng):
+    own = data.resumption()
+    cases = [Case("your own resumed connection", (own,), _resumption_expected(own), "fixed")]
+    for i in range(3):
+        h = "SHA384" if i == 2 else "SHA256"
+        r = data._resumption(f"tlslesson-check/resumption/{rng.getrandbits(32)}", h)
+        cases.append(Case(f"another student's connection #{i + 1} ({h})", (r,),
+                          _resumption_expected(r)))
+    return cases
+
+
+def _resumption_diagnose(case, got):
+    r = case.args[0]
+    h = r.hash_name
+    verdict = ""
+    if is_bytes(got) and len(got) == _hash_len(h):
+        verdict = f"the lesson server {r.server_accepts(got)[1]}. "
+    hello, n = r.client_hello, _binders_length(r.client_hello)
+    nonces = [_nst(w).ticket_nonce for w in r.new_session_tickets]
+    right = _offered_nonce(r)
+    for nonce in nonces:
+        psk = tls13.resumption_psk(h, r.resumption_master_secret, nonce)
+        key = _binder_key_of(psk, h)
+        if nonce != right and got == _finished_over(h, key, hello[:-n]):
+            return verdict + ("that is the binder of the OTHER ticket: the ClientHello offers "
+                              "one ticket — the one whose ticket bytes are in it — and its "
+                              "nonce makes the PSK.")
+        if nonce != right:
+            continue
+        if got == _finished_over(h, _binder_key_of(psk, h, "ext binder"), hello[:-n]):
+            return verdict + 'a ticket\'s binder key is "res binder", not "ext binder".'
+        if got == _finished_over(h, key, hello[:-n + 2]):
+            return verdict + "the binders list's 2-byte length must go with the binders."
+        if got == _finished_over(h, key, hello):
+            return verdict + "hash the truncated ClientHello, not the whole one."
+    if h != "SHA256":
+        return verdict + f"this connection used {h}: use resumption.hash_name everywhere."
+    return verdict + ("check each step on its own with check(): resumption_psk, binder_key, "
+                      "truncated_client_hello, psk_binder.") if verdict else None
+
+
+_bytes_exercise(
+    name="resumption_binder",
+    signature="resumption_binder(resumption: data.Resumption) -> bytes",
+    params=("resumption",),
+    make_cases=_resumption_cases,
+    hint="find the ticket the ClientHello offers (its ticket bytes are in the hello), read its "
+         "ticket_nonce from its NewSessionTicket, then your resumption_psk, binder_key and "
+         "psk_binder with resumption.hash_name.",
+    diagnose=_resumption_diagnose,
+)
+
+
+# ================================================================================================
+# 08 — an X25519MLKEM768 key share (draft-ietf-tls-ecdhe-mlkem)
+# ================================================================================================
+
+MLKEM_EK, MLKEM_CT, X25519_SIZE = 1184, 1088, 32
+
+
+def _mlkem_pair(rng):
+    from cryptography.hazmat.primitives.asymmetric import mlkem
+    seed = rbytes(rng, 64)
+    return seed, mlkem.MLKEM768PrivateKey.from_seed_bytes(seed)
+
+
+def _x25519_pair(rng):
+    private = rbytes(rng, 32)
+    return private, x25519.X25519PrivateKey.from_private_bytes(private)
+
+
+def _x25519_public(key) -> bytes:
+    return key.public_key().public_bytes_raw()
+
+
+def _random_client_share(rng):
+    seed, kem = _mlkem_pair(rng)
+    xpriv, xkey = _x25519_pair(rng)
+    return seed, xpriv, kem.public_key().public_bytes_raw() + _x25519_public(xkey)
+
+
+def _encapsulate(client_share: bytes, rng):
+    """What a server answers (ciphertext ‖ X25519 public) and the secret (ML-KEM ‖ X25519)."""
+    from cryptography.hazmat.primitives.asymmetric import mlkem
+    public = mlkem.MLKEM768PublicKey.from_public_bytes(client_share[:MLKEM_EK])
+    kem_secret, ciphertext = public.encapsulate()
+    _, server_key = _x25519_pair(rng)
+    x_secret = server_key.exchange(x25519.X25519PublicKey.from_public_bytes(
+        client_share[MLKEM_EK:]))
+    return ciphertext + _x25519_public(server_key), kem_secret + x_secret
+
+
+def _split_share_diagnose(first_size, classical_first_hint):
+    def diagnose(case, got):
+        share = case.args[0]
+        a, b = got
+        if (a, b) == (share[:X25519_SIZE], share[X25519_SIZE:]):
+            return classical_first_hint
+        if (a, b) == (share[-first_size:], share[:-first_size]) or (b, a) == case.expected:
+            return "return (ML-KEM part, X25519 part) in that order."
+        if len(a) == 65 or len(b) == 65:
+            return "65 bytes is a P-256 point: this group's classical half is X25519, 32 bytes."
+        return None
+    return diagnose
+
+
+CLASSICAL_FIRST = ("the classical part first is SecP256r1MLKEM768's layout (P-256 point, then "
+                   "ML-KEM); X25519MLKEM768 puts the ML-KEM part FIRST, then the 32 X25519 "
+                   "bytes (draft-ietf-tls-ecdhe-mlkem §3).")
+
+
+def _client_split_cases(rng):
+    own = data.hybrid_hellos()
+    share = _hybrid_client_share(own)
+    cases = [Case("your ClientHello's X25519MLKEM768 key share", (share,),
+                  (share[:MLKEM_EK], share[MLKEM_EK:]), "fixed")]
+    for i in range(4):
+        _, _, share = _random_client_share(rng)
+        cases.append(Case(f"random #{i + 1}", (share,), (share[:MLKEM_EK], share[MLKEM_EK:])))
+    return cases
+
+
+def _hybrid_shares(hello: bytes) -> dict:
+    """group -> key_exchange of a ClientHello's or ServerHello's key_share extension."""
+    message = decode_handshake(hello, Context("1.3"))
+    from ..constants import ExtensionType
+    found = ext_module.value(message.extension(ExtensionType.key_share),
+                             "client_hello" if hello[0] == 1 else "server_hello")
+    entries = found if isinstance(found, (list, tuple)) else [found]
+    return {e.group: e.key_exchange for e in entries}
+
+
+def _hybrid_client_share(hellos) -> bytes:
+    return _hybrid_shares(hellos.client_hello)[NamedGroup.X25519MLKEM768]
+
+
+def _hybrid_server_share(hellos) -> bytes:
+    return _hybrid_shares(hellos.server_hello)[NamedGroup.X25519MLKEM768]
+
+
+register(Exercise(
+    name="split_client_share",
+    signature="split_client_share(key_exchange: bytes) -> tuple[bytes, bytes]",
+    params=("key_exchange",),
+    returns="a tuple (encapsulation_key: bytes, x25519_public: bytes)",
+    make_cases=_client_split_cases,
+    hint="the client's X25519MLKEM768 share is the 1184-byte ML-KEM-768 encapsulation key, then "
+         "the 32-byte X25519 public key: 1216 bytes.",
+    type_ok=tuple_of(2, is_bytes),
+    normalize=normalize_seq,
+    diagnose=_split_share_diagnose(MLKEM_EK, CLASSICAL_FIRST),
+))
+
+
+def _server_split_cases(rng):
+    own = data.hybrid_hellos()
+    share = _hybrid_server_share(own)
+    cases = [Case("your ServerHello's X25519MLKEM768 key share", (share,),
+                  (share[:MLKEM_CT], share[MLKEM_CT:]), "fixed")]
+    for i in range(4):
+        _, _, client_share = _random_client_share(rng)
+        share, _ = _encapsulate(client_share, rng)
+        cases.append(Case(f"random #{i + 1}", (share,), (share[:MLKEM_CT], share[MLKEM_CT:])))
+    return cases
+
+
+def _server_split_diagnose(case, got):
+    share = case.args[0]
+    a, b = got
+    if len(a) == MLKEM_EK or len(b) == len(share) - MLKEM_EK:
+        return ("the server sends an ML-KEM CIPHERTEXT, 1088 bytes (the client sent the "
+                "1184-byte encapsulation key): 1088 + 32 = 1120.")
+    return _split_share_diagnose(MLKEM_CT, CLASSICAL_FIRST)(case, got)
+
+
+register(Exercise(
+    name="split_server_share",
+    signature="split_server_share(key_exchange: bytes) -> tuple[bytes, bytes]",
+    params=("key_exchange",),
+    returns="a tuple (ciphertext: bytes, x25519_public: bytes)",
+    make_cases=_server_split_cases,
+    hint="the server's X25519MLKEM768 share is the 1088-byte ML-KEM-768 ciphertext, then the "
+         "32-byte X25519 public key: 1120 bytes.",
+    type_ok=tuple_of(2, is_bytes),
+    normalize=normalize_seq,
+    diagnose=_server_split_diagnose,
+))
+
+
+# -- client_shared_secret -----------------------------------------------------------------------
+
+def _hybrid_secret(mlkem_seed: bytes, x25519_private: bytes, server_share: bytes) -> bytes:
+    from cryptography.hazmat.primitives.asymmetric import mlkem
+    from .. import groups
+    private = (mlkem.MLKEM768PrivateKey.from_seed_bytes(mlkem_seed),
+               x25519.X25519PrivateKey.from_private_bytes(x25519_private))
+    return groups.X25519MLKEM768.client_finish(private, server_share)
+
+
+def _client_secret_cases(rng):
+    own = data.hybrid_hellos()
+    share = _hybrid_server_share(own)
+    cases = [Case("your handshake: your keys, the server's share",
+                  (own.mlkem_seed, own.x25519_private, share),
+                  _hybrid_secret(own.mlkem_seed, own.x25519_private, share), "fixed")]
+    for i in range(4):
+        seed, xpriv, client_share = _random_client_share(rng)
+        server_share, secret = _encapsulate(client_share, rng)
+        cases.append(Case(f"random #{i + 1}", (seed, xpriv, server_share), secret))
+    return cases
+
+
+def _secret_order_hint(got, expected):
+    kem, x = expected[:32], expected[32:]
+    if got == x + kem:
+        return ("concatenate ML-KEM's secret FIRST, then X25519's (the same order as the "
+                "shares; SecP256r1MLKEM768 has the curve first).")
+    if got in (kem, x):
+        return "the hybrid secret is both: ML-KEM's 32 bytes ‖ X25519's 32 bytes, 64 in all."
+    if got in (digest("SHA256", kem + x), digest("SHA256", x + kem),
+               bytes(a ^ b for a, b in zip(kem, x))):
+        return ("just concatenate (no hash, no XOR): the key schedule's HKDF-Extract mixes the "
+                "64 bytes in.")
+    return None
+
+
+def _client_secret_diagnose(case, got):
+    seed, xpriv, share = case.args
+    hint = _secret_order_hint(got, case.expected)
+    if hint:
+        return hint
+    if len(got) == 64 and got[32:] == case.expected[32:] and got[:32] != case.expected[:32]:
+        return ("the X25519 part is right; ML-KEM's is not: decapsulate the ciphertext (the "
+                "share's first 1088 bytes) with MLKEM768PrivateKey.from_seed_bytes(seed).")
+    return None
+
+
+_bytes_exercise(
+    name="client_shared_secret",
+    signature="client_shared_secret(mlkem_seed: bytes, x25519_private: bytes, server_share: "
+              "bytes) -> bytes",
+    params=("mlkem_seed", "x25519_private", "server_share"),
+    make_cases=_client_secret_cases,
+    hint="split the server's share (your split_server_share); ML-KEM: MLKEM768PrivateKey."
+         "from_seed_bytes(seed).decapsulate(ciphertext); X25519: X25519PrivateKey."
+         "from_private_bytes(private).exchange(X25519PublicKey.from_public_bytes(public)); the "
+         "secret is the ML-KEM secret ‖ the X25519 secret.",
+    diagnose=_client_secret_diagnose,
+)
+
+
+# -- server_key_share ---------------------------------------------------------------------------
+
+class _OpensWithClientKeys:
+    """What server_key_share must give: a share the client's keys open, to the same secret the
+    server returns. (Encapsulation is randomised: there is no single expected share.)"""
+
+    def __init__(self, mlkem_seed: bytes, client_x25519: bytes, server_x25519: bytes):
+        self.mlkem_seed, self.client_x25519, self.server_x25519 = (mlkem_seed, client_x25519,
+                                                                   server_x25519)
+
+    def __repr__(self):
+        return "(a share the client's keys open, the secret they open it to)"
+
+    def difference(self, got) -> str | None:
+        share, secret = got
+        if len(share) != MLKEM_CT + X25519_SIZE:
+            return f"(the share is {len(share)} bytes, not 1088 + 32 = 1120)"
+        server_public = _x25519_public(x25519.X25519PrivateKey.from_private_bytes(
+            self.server_x25519))
+        if share[MLKEM_CT:] != server_public:
+            if share[:X25519_SIZE] == server_public:
+                return "(the X25519 public key is at the start of the share: it goes last)"
+            return "(the share's last 32 bytes are not the X25519 public key of x25519_private)"
+        opened = _hybrid_secret(self.mlkem_seed, self.client_x25519, share)
+        if secret != opened:
+            return "(the client's keys open your share to another secret than the one you return)"
+        return None
+
+
+def _server_share_cases(rng):
+    own = data.hybrid_hellos()
+    client_share = _hybrid_client_share(own)
+    server_private = rbytes(rng, 32)
+    cases = [Case("your ClientHello's share (and a fresh X25519 key of the server's)",
+                  (client_share, server_private),
+                  _OpensWithClientKeys(own.mlkem_seed, own.x25519_private, server_private),
+                  "fixed")]
+    for i in range(4):
+        seed, xpriv, share = _random_client_share(rng)
+        server_private = rbytes(rng, 32)
+        cases.append(Case(f"random #{i + 1}", (share, server_private),
+                          _OpensWithClientKeys(seed, xpriv, server_private)))
+    return cases
+
+
+def _server_share_diagnose(case, got):
+    share, secret = got
+    check_ = case.expected
+    if len(share) == MLKEM_CT + X25519_SIZE:
+        opened = _hybrid_secret(check_.mlkem_seed, check_.client_x25519, share)
+        hint = _secret_order_hint(secret, opened)
+        if hint:
+            return hint
+    if len(share) == MLKEM_EK + X25519_SIZE:
+        return ("that is as long as the client's share: the server answers with the ML-KEM "
+                "ciphertext from encapsulate(), not a key of its own.")
+    return None
+
+
+register(Exercise(
+    name="server_key_share",
+    signature="server_key_share(client_share: bytes, x25519_private: bytes) -> "
+              "tuple[bytes, bytes]",
+    params=("client_share", "x25519_private"),
+    returns="a tuple (server_share: bytes, shared_secret: bytes)",
+    make_cases=_server_share_cases,
+    hint="split the client's share (your split_client_share); MLKEM768PublicKey."
+         "from_public_bytes(key).encapsulate() gives (secret, ciphertext); X25519 with "
+         "x25519_private; share = ciphertext ‖ X25519 public key, secret = ML-KEM ‖ X25519.",
+    type_ok=tuple_of(2, is_bytes),
+    normalize=normalize_seq,
+    compare=lambda expected, got: expected.difference(got),
+    diagnose=_server_share_diagnose,
+))
+
+
+# -- hybrid_shared_secret: the student's own handshake -------------------------------------------
+
+def _hybrid_own_cases(rng):
+    own = data.hybrid_hellos()
+    cases = [Case("your own handshake", (own,),
+                  _hybrid_secret(own.mlkem_seed, own.x25519_private, _hybrid_server_share(own)),
+                  "fixed")]
+    for i in range(3):
+        h = data._hybrid_hellos(f"tlslesson-check/hybrid/{rng.getrandbits(32)}")
+        cases.append(Case(f"another student's handshake #{i + 1}", (h,),
+                          _hybrid_secret(h.mlkem_seed, h.x25519_private,
+                                         _hybrid_server_share(h))))
+    return cases
+
+
+def _hybrid_own_diagnose(case, got):
+    hint = _secret_order_hint(got, case.expected)
+    if hint:
+        return hint
+    return ("find the key_share extension (type 51) in the ServerHello: group (2 bytes, "
+            "0x11EC = X25519MLKEM768), key_exchange (2-byte length); then your "
+            "client_shared_secret with hellos.mlkem_seed and hellos.x25519_private.")
+
+
+_bytes_exercise(
+    name="hybrid_shared_secret",
+    signature="hybrid_shared_secret(hellos: data.HybridHellos) -> bytes",
+    params=("hellos",),
+    make_cases=_hybrid_own_cases,
+    hint="walk the ServerHello to its extensions; key_share = group (2) + key_exchange (2-byte "
+         "length + bytes); check the group is 0x11EC, then your client_shared_secret.",
+    diagnose=_hybrid_own_diagnose,
+)
+
+
+# ================================================================================================
+# 09 — lab 3's CBC padding oracle: the student's own attack loop
+# ================================================================================================
+
+def _blocks_of(fragment: bytes) -> list[bytes]:
+    return [fragment[i:i + 16] for i in range(0, len(fragment), 16)]
+
+
+def _query_reference(blocks, j, position, guess, known) -> bytes:
+    from ..attacks.cbc_padding_oracle import query_block
+    return query_block(list(blocks), j, position, guess, bytes(known))
+
+
+def _query_variant(blocks, j, position, guess, known, pad=None, block=None, keep_after=False):
+    """A query made the wrong way (for the hints): another padding value, another block."""
+    L = 15 - position if pad is None else pad
+    target = j - 1 if block is None else block
+    out = [bytearray(b) for b in blocks]
+    out[target][position] ^= guess ^ L
+    for offset, value in enumerate(known, start=position + 1):
+        out[target][offset] ^= value ^ L
+    return b"".join(bytes(b) for b in out[:len(blocks) if keep_after else j + 1])
+
+
+def _padding_query_cases(rng):
+    oracle = data.padding_oracle()
+    oracle.ask(lambda f: f)                          # one real record of your victim's
+    fragment = oracle.log[0][0]
+    blocks = _blocks_of(fragment)
+    j = (len(oracle.prefix) + oracle.cookie_length + len(oracle.suffix)) // 16
+    cases = []
+    for position, guess, known in ((15, 0x66, b""), (11, 0x30, oracle.suffix)):
+        args = (blocks, j, position, guess, known)
+        cases.append(Case(f"your victim's request record, block {j}, position {position}", args,
+                          _query_reference(*args), "fixed"))
+    for i in range(6):
+        n = rng.randint(3, 7)
+        blocks = [rbytes(rng, 16) for _ in range(n)]
+        j = rng.randint(1, n - 1)
+        position = rng.randint(0, 15)
+        args = (blocks, j, position, rng.getrandbits(8), rbytes(rng, 15 - position))
+        cases.append(Case(f"random #{i + 1}", args, _query_reference(*args)))
+    return cases
+
+
+def _padding_query_diagnose(case, got):
+    blocks, j, position, guess, known = case.args
+    if got == _query_variant(*case.args, pad=16 - position):
+        return (f"the padding value: TLS padding is L+1 bytes, each of value L (RFC 5246 "
+                f"§6.2.3.2) — for position {position}, L = 15 − {position} = {15 - position}; "
+                f"16 − position is PKCS#7's count, off by one (the last byte alone is valid as "
+                "00, not 01).")
+    if j + 1 <= len(blocks) and got == _query_variant(*case.args, block=j):
+        return ("you changed C_j itself: change the block BEFORE it (blocks[j - 1], the IV when "
+                "j = 1) — CBC XORs it into P_j, so a change of Δ there changes P_j by Δ.")
+    if got == _query_variant(*case.args, keep_after=True):
+        return ("end the record with C_j (blocks[:j + 1]): the server checks the padding at the "
+                "end of the record, so the block you ask about must be last.")
+    if got == _query_variant(blocks, j, position, guess, b""):
+        return ("the bytes after the position (known) must be set to L too: XOR each with "
+                "(its known value ^ L).")
+    return None
+
+
+_bytes_exercise(
+    name="padding_query",
+    signature="padding_query(blocks: list[bytes], j: int, position: int, guess: int, "
+              "known: bytes) -> bytes",
+    params=("blocks", "j", "position", "guess", "known"),
+    make_cases=_padding_query_cases,
+    hint="L = 15 − position; copy blocks[:j + 1]; in blocks[j - 1] XOR byte `position` with "
+         "guess ^ L and each later byte position+1+i with known[i] ^ L.",
+    diagnose=_padding_query_diagnose,
+)
+
+
+# -- a fast oracle for the random cases: the same arithmetic, no handshakes --------------------
+
+class _LocalOracle:
+    """A padding oracle like lab 3's, without the handshakes: a new AES key and IV for every
+    question (like a new connection), MAC-then-encrypt with a 20-byte MAC and TLS padding."""
+
+    def __init__(self, plaintext: bytes, rng: random.Random, max_queries: int = 20_000):
+        self.plaintext, self.rng, self.max_queries = plaintext, rng, max_queries
+        self.queries, self.log = 0, []
+
+    @allowed
+    def ask(self, change) -> bool:
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+        if self.queries >= self.max_queries:
+            raise data.OracleExhausted(f"{self.queries} questions already")
+        self.queries += 1
+        key, iv = rbytes(self.rng, 16), rbytes(self.rng, 16)
+        body = self.plaintext + rbytes(self.rng, 20)
+        pad = 15 - len(body) % 16
+        body += bytes([pad]) * (pad + 1)
+        enc = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+        fragment = iv + enc.update(body) + enc.finalize()
+        changed = bytes(change(fragment))
+        valid = False
+        if len(changed) >= 32 and len(changed) % 16 == 0:
+            dec = Cipher(algorithms.AES(key), modes.CBC(changed[:16])).decryptor()
+            plain = dec.update(changed[16:]) + dec.finalize()
+            p = plain[-1]
+            valid = p + 1 + 20 <= len(plain) and plain[-p - 1:] == bytes([p]) * (p + 1)
+        self.log.append((fragment, changed, valid))
+        return valid
+
+    def __repr__(self):
+        return f"<padding oracle: {self.queries} questions asked>"
+
+
+def _cookie_layout(oracle):
+    """(block, count, known) for the two pieces of the cookie: the end of one block, the start
+    of the next (cookie + suffix end a block)."""
+    first = len(oracle.prefix)
+    j = first // 16 + 1
+    head = 16 - first % 16
+    return [(j, head, b""), (j + 1, oracle.cookie_length - head, oracle.suffix)]
+
+
+def _bytes_right(expected: bytes, got: bytes) -> str | None:
+    if got == expected:
+        return None
+    right = sum(a == b for a, b in zip(expected, got))
+    extra = "" if len(got) == len(expected) else f"; you returned {len(got)} bytes"
+    return f"({right} of {len(expected)} bytes right{extra})"
+
+
+def _recover_cases(rng):
+    cases = []
+    for piece in range(2):
+        oracle = data.padding_oracle()               # one each: the hints read its questions
+        plain = oracle._PaddingOracle__victim.request      # the checker's own knowledge
+        j, count, known = _cookie_layout(oracle)[piece]
+        end = 16 * j - len(known)                    # plaintext block j: bytes 16(j-1)..16j-1
+        cases.append(Case(f"your victim (lab 3's server), block {j}: {count} bytes",
+                          (oracle.ask, j, count, known), plain[end - count:end], "fixed"))
+    for i in range(4):
+        # blocks 3 and later: with the 20-byte MAC, padding of up to 16 bytes needs 48 in all
+        n = rng.randint(3, 5)
+        text = rbytes(rng, 16 * n)
+        if i == 0:                     # "... 01 33": a guess of 32 for byte 15 passes as 01 01
+            j = rng.randint(3, n)
+            block = bytearray(text[16 * (j - 1):16 * j])
+            block[14], block[15] = 0x01, 0x33
+            text = text[:16 * (j - 1)] + bytes(block) + text[16 * j:]
+            count, known = 16, b""
+        else:
+            j = rng.randint(3, n)
+            count = rng.randint(1, 16)
+            known = text[16 * j - (16 - count) + rng.randint(0, 16 - count):16 * j] \
+                if count < 16 else b""
+            count = min(count, 16 - len(known))
+        end = 16 * j - len(known)
+        local = _LocalOracle(text, random.Random(rng.getrandbits(64)))
+        label = "random #1 (byte 14 of the block is 01)" if i == 0 else f"random #{i + 1}"
+        cases.append(Case(label, (local.ask, j, count, known), text[end - count:end]))
+    return cases
+
+
+def _oracle_of(case):
+    return getattr(case.args[0], "__self__", None)
+
+
+def _plain_block(case, j):
+    oracle = _oracle_of(case)
+    if isinstance(oracle, _LocalOracle):
+        text = oracle.plaintext
+    else:
+        text = oracle._PaddingOracle__victim.request
+    return text[16 * (j - 1):16 * j]
+
+
+def _oracle_hint(case) -> str | None:
+    """A hint from the questions the answer asked (the oracle logs them), never the answer."""
+    oracle = _oracle_of(case)
+    if oracle is None or not oracle.log:
+        return None
+    j = case.args[1]
+    p_j = _plain_block(case, j)
+    for fragment, changed, _ in oracle.log:
+        blocks = _blocks_of(fragment)
+        if len(changed) % 16 or len(changed) < 32:
+            return "a question must be whole 16-byte blocks, the IV first, C_j last."
+        if len(changed) > 16 * (j + 1):
+            return ("end the record with C_j (blocks[:j + 1]): the server checks the padding at "
+                    "the end, so the block you ask about must be last.")
+        if len(changed) < 16 * (j + 1):
+            return f"keep the blocks up to C_j: blocks[:j + 1] ({16 * (j + 1)} bytes)."
+        if changed[-16:] != blocks[j]:
+            return ("you changed C_j itself: change the block BEFORE it (blocks[j - 1], the IV "
+                    "when j = 1); C_j stays as it is, last.")
+        if changed[:-32] != b"".join(blocks[:j - 1]):
+            return "change only blocks[j - 1]: the blocks before it stay as they are."
+    # the padding value the answer aimed at, from the bytes after the guessed one
+    fp = _false_positive(case, oracle, p_j)
+    if fp:
+        return fp
+    previous = None
+    for fragment, changed, valid in oracle.log:
+        delta = bytes(a ^ b for a, b in zip(changed[-32:-16], _blocks_of(fragment)[j - 1]))
+        made = bytes(a ^ b for a, b in zip(p_j, delta))
+        moved = [k for k in range(16) if delta[k]]
+        asked_again = (previous is not None and previous[0] and not any(previous[1][:15])
+                       and previous[1][15] == delta[15])     # position 15's second question
+        previous = (valid, delta)
+        if not moved or asked_again:
+            continue
+        position = moved[0]
+        tail = made[position + 1:]
+        if tail and len(set(tail)) == 1 and tail[0] != 15 - position:
+            return (f"in a question about position {position} the bytes after it are made "
+                    f"{tail[0]:02x}; TLS padding for L = 15 − {position} = {15 - position} is "
+                    f"L+1 bytes all of value L (RFC 5246 §6.2.3.2) — the last byte alone is "
+                    "valid as 00 (PKCS#7's 01 is off by one).")
+    return None
+
+
+def _false_positive(case, oracle, p_j) -> str | None:
+    """Did the answer take "01 01" for "00" at position 15 without asking again?"""
+    j = case.args[1]
+    for index, (fragment, changed, valid) in enumerate(oracle.log):
+        delta = bytes(a ^ b for a, b in zip(changed[-32:-16], _blocks_of(fragment)[j - 1]))
+        if not valid or any(delta[:15]) or delta[15] == p_j[15]:
+            continue
+        later = oracle.log[index + 1:index + 2]
+        again = None
+        if later and len(later[0][1]) >= 32:
+            again = bytes(a ^ b for a, b in zip(later[0][1][-32:-16],
+                                                _blocks_of(later[0][0])[j - 1]))
+        if again is None or again[15] != delta[15] or not again[14]:
+            return ("position 15: a guess can also pass when the block ends in 01 01 (or "
+                    "02 02 02 …), not 00. When a guess passes there, change byte 14 of "
+                    "blocks[j - 1] too and ask again: only the real 00 passes both.")
+    return None
+
+
+def _recover_diagnose(case, got):
+    specific = _oracle_hint(case)
+    if specific:
+        return specific
+    return None
+
+
+def _recover_explain(case, exc, seen):
+    if isinstance(exc, data.OracleExhausted):
+        return (f"{exc}. For each position try each byte value once (the alphabet first), stop "
+                "at the first that passes; a whole block needs at most 16 × 256 questions, the "
+                "hex cookie about 16 × 9.")
+    return _oracle_hint(case)
+
+
+_bytes_exercise(
+    name="recover_bytes",
+    signature="recover_bytes(ask, j: int, count: int, known: bytes = b'') -> bytes",
+    params=("ask", "j", "count", "known"),
+    make_cases=_recover_cases,
+    hint="from position 15 − len(known) down, count positions: for each guess (the hex digits "
+         "first, then every other byte value) ask(lambda f: padding_query(blocks of f, j, "
+         "position, guess, found so far + known)); the first True is the byte — at position 15 "
+         "ask once more with byte 14 of blocks[j - 1] changed.",
+    compare=_bytes_right,
+    diagnose=_recover_diagnose,
+    explain=_recover_explain,
+    reveal=False,
+)
+
+
+def _steal_cases(rng):
+    own = data.padding_oracle()
+    cases = [Case("your victim's cookie", (own,), _cookie_of(own), "fixed")]
+    for i in range(3):
+        other = data.PaddingOracle(f"tlslesson-check/cbc/{rng.getrandbits(32)}")
+        cases.append(Case(f"another victim #{i + 1} (its path is {len(other.prefix)} bytes "
+                          "before the cookie)", (other,), _cookie_of(other)))
+    return cases
+
+
+def _cookie_of(oracle) -> bytes:
+    request = oracle._PaddingOracle__victim.request
+    return request[len(oracle.prefix):len(oracle.prefix) + oracle.cookie_length]
+
+
+def _steal_diagnose(case, got):
+    oracle = case.args[0]
+    expected = case.expected
+    pieces = _cookie_layout(oracle)
+    head = pieces[0][1]
+    if got == expected[head:] + expected[:head]:
+        return "the piece of the earlier block comes first."
+    if len(got) != len(expected):
+        return (f"the cookie is {oracle.cookie_length} bytes: {head} at the end of block "
+                f"{pieces[0][0]} and {pieces[1][1]} at the start of block {pieces[1][0]}, before "
+                "the suffix.")
+    return ("work out the blocks from len(oracle.prefix): the cookie starts at that offset; "
+            "plaintext block j holds bytes 16(j − 1) … 16j − 1.")
+
+
+_bytes_exercise(
+    name="steal_cookie",
+    signature="steal_cookie(oracle: data.PaddingOracle) -> bytes",
+    params=("oracle",),
+    make_cases=_steal_cases,
+    hint="the cookie follows oracle.prefix and ends a block with oracle.suffix: one or two "
+         "calls of your recover_bytes(oracle.ask, j, count, known).",
+    compare=_bytes_right,
+    diagnose=_steal_diagnose,
+    explain=lambda case, exc, seen: _recover_explain(case, exc, seen),
+    reveal=False,
+)
+
+
 # ------------------------------------------------------------------------------------------------
 # The package functions that solve each exercise: an answer calling one is not the student's own.
 # (The assignments package itself, with the checker's reference answers, is always off limits.)
@@ -1275,6 +2227,19 @@ _DECODERS = ("tlslesson.messages", "tlslesson.extensions", "tlslesson.wire", "tl
 _TLS12_PRF = ("tlslesson.tls12", "tlslesson.connection")
 _TLS13 = ("tlslesson.tls13", "tlslesson.connection",
           "cryptography.hazmat.primitives.kdf.hkdf")
+# 07: the HKDF primitives are the building blocks (assignment 05 had the student write them);
+# the resumption functions, the binder's Finished and the key schedule object are not
+_RESUMPTION = ("tlslesson.tls13:resumption_psk", "tlslesson.tls13:truncated_client_hello",
+               "tlslesson.tls13:psk_binder", "tlslesson.tls13:finished_verify_data",
+               "tlslesson.tls13:KeySchedule.start", "tlslesson.tls13:KeySchedule.resumption",
+               "tlslesson.messages", "tlslesson.extensions", "tlslesson.connection",
+               "tlslesson.client", "tlslesson.server", "tlslesson.sessions")
+# 08: cryptography's ML-KEM and X25519 are the tools; the package's groups are the solution
+_HYBRID = ("tlslesson.groups", "tlslesson.messages", "tlslesson.extensions",
+           "tlslesson.connection", "tlslesson.client", "tlslesson.server")
+# 09: the lab's own attack (its query_block and its loop) is the solution
+_CBC_LAB = ("tlslesson.attacks.cbc_padding_oracle:query_block",
+            "tlslesson.attacks.cbc_padding_oracle:attack")
 _FINISHED = ("tlslesson.tls12:verify_data", "tlslesson.tls12:finished", "tlslesson.connection")
 OWN = {
     "record_header": (_DECODERS, "int.from_bytes and slicing."),
@@ -1300,6 +2265,24 @@ OWN = {
     "derive_secret": (_TLS13, "your hkdf_expand_label."),
     "traffic_keys": (_TLS13, "your hkdf_expand_label."),
     "handshake_traffic_secrets": (_TLS13, "hmac_digest, digest and your derive_secret."),
+    "resumption_psk": (_RESUMPTION, "tls13.hkdf_expand_label (allowed here)."),
+    "binder_key": (_RESUMPTION, "tls13.hkdf_extract and tls13.derive_secret (allowed here)."),
+    "truncated_client_hello": (_RESUMPTION, "int.from_bytes, slicing and an offset you move "
+                                            "along."),
+    "psk_binder": (_RESUMPTION, "tls13.hkdf_expand_label, hmac_digest, digest and your "
+                                "truncated_client_hello."),
+    "resumption_binder": (_RESUMPTION, "slicing for the NewSessionTicket, and your four "
+                                       "functions."),
+    "split_client_share": (_HYBRID, "slicing."),
+    "split_server_share": (_HYBRID, "slicing."),
+    "client_shared_secret": (_HYBRID, "cryptography's MLKEM768PrivateKey and X25519PrivateKey, "
+                                      "and your split_server_share."),
+    "server_key_share": (_HYBRID, "cryptography's MLKEM768PublicKey and X25519PrivateKey, and "
+                                  "your split_client_share."),
+    "hybrid_shared_secret": (_HYBRID, "int.from_bytes, slicing and your client_shared_secret."),
+    "padding_query": (_CBC_LAB, "bytearray and ^."),
+    "recover_bytes": (_CBC_LAB, "ask and your padding_query."),
+    "steal_cookie": (_CBC_LAB, "your recover_bytes."),
 }
 
 

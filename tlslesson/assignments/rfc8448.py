@@ -149,3 +149,85 @@ def value(name: str) -> bytes:
 def source(name: str) -> str:
     """Where the value is printed in RFC 8448 (section, page, step and label)."""
     return VALUES[name][1]
+
+
+# Section 3's ticket and section 4 ("Resumed 0-RTT Handshake"), which resumes it: the values
+# assignment 07 is checked against. Copied by tests/rfc8448_trace.py from the RFC text (octet
+# counts checked); each says the section and the line of the RFC text it is printed on.
+RESUMED: dict[str, tuple[str, str]] = {
+    "resumption_master_secret": (
+        "7df235f2031d2a051287d02b0241b0bfdaf86cc856231f2d5aba46c434ec196c",
+        'section 3, line 739: {client} derive secret "tls13 res master": "expanded"'),
+    "ticket_nonce": (
+        "0000",
+        'section 3, line 754: {server} generate resumption secret "tls13 resumption": "hash"'),
+    "resumption_psk": (
+        "4ecd0eb6ec3b4d87f5d6028f922ca4c5851a277fd41311c9e62d2c9492e1c4f3",
+        'section 3, line 759: {server} generate resumption secret "tls13 resumption": "expanded"'),
+    "psk": (
+        "4ecd0eb6ec3b4d87f5d6028f922ca4c5851a277fd41311c9e62d2c9492e1c4f3",
+        'section 4, line 878: {client} extract secret "early": "IKM"'),
+    "early_secret": (
+        "9b2188e9b2fc6d64d71dc329900e20bb41915000f678aa839cbb797cb7d8332c",
+        'section 4, line 881: {client} extract secret "early": "secret"'),
+    "binder_key": (
+        "69fe131a3bbad5d63c64eebcc30e395b9d8107726a13d074e389dbc8a4e47256",
+        'section 4, line 949: {client} calculate PSK binder: "PRK"'),
+    "truncated_client_hello": (
+        "010001fc03031bc3ceb6bbe39cff938355b5a50adb6db21b7a6af649d7b4bc41"
+        "9d7876487d95000006130113031302010001cd0000000b000900000673657276"
+        "6572ff01000100000a00140012001d0017001800190100010101020103010400"
+        "3300260024001d0020e4ffb68ac05f8d96c99da26698346c6be16482badddafe"
+        "051a66b4f18d668f0b002a0000002b0003020304000d0020001e040305030603"
+        "020308040805080604010501060102010402050206020202002d00020101001c"
+        "0002400100150057000000000000000000000000000000000000000000000000"
+        "0000000000000000000000000000000000000000000000000000000000000000"
+        "0000000000000000000000000000000000000000000000000000000000000000"
+        "2900dd00b800b22c035d829359ee5ff7af4ec900000000262a6494dc486d2c8a"
+        "34cb33fa90bf1b0070ad3c498883c9367c09a2be785abc55cd226097a3a98211"
+        "7283f82a03a143efd3ff5dd36d64e861be7fd61d2827db279cce145077d454a3"
+        "664d4e6da4d29ee03725a6a4dafcd0fc67d2aea70529513e3da2677fa5906c5b"
+        "3f7d8f92f228bda40dda721470f9fbf297b5aea617646fac5c03272e970727c6"
+        "21a79141ef5f7de6505e5bfbc388e93343694093934ae4d357fad6aacb",
+        'section 4, line 921: {client} calculate PSK binder: "ClientHello prefix"'),
+    "binder_hash": (
+        "63224b2e4573f2d3454ca84b9d009a04f6be9e05711a8396473aefa01e924a14",
+        'section 4, line 946: {client} calculate PSK binder: "binder hash"'),
+    "binder_finished_key": (
+        "5588673e72cb59c87d220caffe94f2dea9a3b1609f7d50e90a48227db9ed7eaa",
+        'section 4, line 964: {client} calculate PSK binder: "expanded"'),
+    "binder": (
+        "3add4fb2d8fdf822a0ca3cf7678ef5e88dae990141c5924d57bb6fa31b9e5f9d",
+        'section 4, line 967: {client} calculate PSK binder: "finished"'),
+    "client_hello": (
+        "010001fc03031bc3ceb6bbe39cff938355b5a50adb6db21b7a6af649d7b4bc41"
+        "9d7876487d95000006130113031302010001cd0000000b000900000673657276"
+        "6572ff01000100000a00140012001d0017001800190100010101020103010400"
+        "3300260024001d0020e4ffb68ac05f8d96c99da26698346c6be16482badddafe"
+        "051a66b4f18d668f0b002a0000002b0003020304000d0020001e040305030603"
+        "020308040805080604010501060102010402050206020202002d00020101001c"
+        "0002400100150057000000000000000000000000000000000000000000000000"
+        "0000000000000000000000000000000000000000000000000000000000000000"
+        "0000000000000000000000000000000000000000000000000000000000000000"
+        "2900dd00b800b22c035d829359ee5ff7af4ec900000000262a6494dc486d2c8a"
+        "34cb33fa90bf1b0070ad3c498883c9367c09a2be785abc55cd226097a3a98211"
+        "7283f82a03a143efd3ff5dd36d64e861be7fd61d2827db279cce145077d454a3"
+        "664d4e6da4d29ee03725a6a4dafcd0fc67d2aea70529513e3da2677fa5906c5b"
+        "3f7d8f92f228bda40dda721470f9fbf297b5aea617646fac5c03272e970727c6"
+        "21a79141ef5f7de6505e5bfbc388e93343694093934ae4d357fad6aacb002120"
+        "3add4fb2d8fdf822a0ca3cf7678ef5e88dae990141c5924d57bb6fa31b9e5f9d",
+        'section 4, line 972: {client} send handshake record: "payload"'),
+}
+
+
+def resumed(name: str) -> bytes:
+    """One value of the resumption trace (``RESUMED``), e.g. ``resumed("binder")``."""
+    try:
+        return bytes.fromhex(RESUMED[name][0])
+    except KeyError:
+        raise KeyError(f"no RFC 8448 resumption value {name!r}; known: "
+                       f"{', '.join(RESUMED)}") from None
+
+
+def resumed_source(name: str) -> str:
+    return RESUMED[name][1]
