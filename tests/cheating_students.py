@@ -4,7 +4,8 @@ Each cheat replaces the solution region of one answer cell of an instructor note
 cell keeps the reference solution. Three students:
 
 * "delegator" answers by calling the package's own solution of the exercise;
-* "neighbour" copies the value answers of student "solution" (and types that id in STUDENT);
+* "neighbour" copies the value answers of student "solution" (and types that id in STUDENT) —
+  in assignment 06 a diagnosis keyed by the chain labels of the "solution" variant;
 * "reader" answers with what the notebook shows: printed bytes, RFC 8448's values, the key log
   line, the Finished in the view — and, in assignment 06, what pki's validation says; in 07-09
   the blank binder, the ServerHello's last bytes, the alphabet the setup cell prints.
@@ -92,10 +93,10 @@ DELEGATOR = {
     },
     "06-certificate-diagnosis": {
         "diagnosis": ("from tlslesson.errors import CertificateError\nanswers = {}\n"
-                      "for letter, chain in chains.items():\n    try:\n"
+                      "for label, chain in chains.items():\n    try:\n"
                       "        pki.validate_chain(list(chain.certificates), trusted, "
-                      "hostname=chain.hostname)\n        answers[letter] = 'accepted'\n"
-                      "    except CertificateError as err:\n        answers[letter] = err.step"),
+                      "hostname=chain.hostname)\n        answers[label] = 'accepted'\n"
+                      "    except CertificateError as err:\n        answers[label] = err.step"),
     },
     "07-tls13-psk-binder": {
         "resumption-psk": _indent("return tls13.resumption_psk(hash_name, "

@@ -719,31 +719,37 @@ def _validator_says(chain):
 
 def test_chain_diagnosis():
     chains = data.chains()
-    right = {letter: _validator_says(chain) for letter, chain in chains.items()}
+    right = {label: _validator_says(chain) for label, chain in chains.items()}
     assert set(right.values()) == set(data.CHOICES), "every step (and 'accepted') is an answer"
+    assert list(chains) == data.chain_labels() and len(chains) == 9
+    assert all(re.fullmatch(r"[2-9A-HJKMNP-Z]{2}-[2-9A-HJKMNP-Z]{2}", k) for k in chains)
     assert check("chain_diagnosis", right, show=False)
+    typed = {f" {k.lower()} ": v for k, v in right.items()}      # as a student may type them
+    assert check("chain_diagnosis", typed, show=False)
     assert check("chain_diagnosis", {}, show=False).status == checker.UNANSWERED
-    bad = check("chain_diagnosis", dict(right, B="expired"), show=False)
+    bad = check("chain_diagnosis", dict(right, **{list(chains)[1]: "expired"}), show=False)
     assert "not one of the choices" in bad.text
-    assert check("chain_diagnosis", ["A"], show=False).status == checker.WRONG_TYPE
+    wrong_type = check("chain_diagnosis", list(chains), show=False)
+    assert wrong_type.status == checker.WRONG_TYPE
+    assert not any(repr(choice) in wrong_type.text for choice in data.CHOICES)
 
 
 def test_chain_diagnosis_feedback_counts_and_hints_by_the_mistake():
     """The report says how many are right — not which — and the hint depends on what the student
     said, not on the right answer."""
     chains = data.chains()
-    right = {letter: _validator_says(chain) for letter, chain in chains.items()}
+    right = {label: _validator_says(chain) for label, chain in chains.items()}
     texts = []
-    for letter in ("A", "E"):
-        claim = "accepted" if right[letter] != "accepted" else "name"
-        report = check("chain_diagnosis", dict(right, **{letter: claim}), show=False)
+    for label in (list(chains)[0], list(chains)[4]):
+        claim = "accepted" if right[label] != "accepted" else "name"
+        report = check("chain_diagnosis", dict(right, **{label: claim}), show=False)
         assert report.status == checker.FAIL and report.passed == len(chains) - 1
         assert f"{len(chains) - 1} of {len(chains)}" in report.text
         assert f"you diagnosed as {claim!r}" in report.text
-        assert right[letter] not in report.text.split("hint:")[1]
+        assert right[label] not in report.text.split("hint:")[1]
         texts.append((claim, report.text))
-    for letter in chains:                                   # no letter named: which is wrong?
-        assert f" {letter}," not in texts[0][1] and f": {letter}" not in texts[0][1]
+    for label in chains:                                    # no label named: which is wrong?
+        assert label not in texts[0][1]
     if texts[0][0] == texts[1][0]:
         assert texts[0][1] == texts[1][1], "same mistake, same feedback, whatever the answer"
 
@@ -751,24 +757,25 @@ def test_chain_diagnosis_feedback_counts_and_hints_by_the_mistake():
 def test_chain_diagnosis_by_the_validator_gets_no_marks():
     from tlslesson import pki
     chains = data.chains()
-    right = {letter: _validator_says(chain) for letter, chain in chains.items()}
+    right = {label: _validator_says(chain) for label, chain in chains.items()}
     assert check("chain_diagnosis", right, show=False)
     student = dict(right)
+    asked = list(chains)[2]
     try:                                  # what the old "check yourself" cell printed
-        pki.validate_chain(list(chains["C"].certificates), data.trusted(),
-                           hostname=chains["C"].hostname)
+        pki.validate_chain(list(chains[asked].certificates), data.trusted(),
+                           hostname=chains[asked].hostname)
     except Exception:
         pass
     report = check("chain_diagnosis", student, show=False)
     assert report.status == checker.FAIL and report.passed == len(chains) - 1
-    assert "chains C: you asked pki's validation" in report.text
+    assert f"chains {asked}: you asked pki's validation" in report.text
 
 
 def test_chains_fail_where_they_should():
     from tlslesson import pki
     from tlslesson.errors import CertificateError
     seen = set()
-    for letter, chain in data.chains("someone").items():
+    for label, chain in data.chains("someone").items():
         expected = exercises._diagnosis(chain)
         seen.add(expected)
         if expected == "accepted":
@@ -804,20 +811,34 @@ def test_every_student_has_their_own_data():
     assert data.tls12_session(one).keylog != data.tls12_session(other).keylog
     assert data.tampered_handshake(one).master_secret != data.tampered_handshake(other).master_secret
     assert data.tls13_hellos(one).client_hello != data.tls13_hellos(other).client_hello
-    letters = [{letter: exercises._diagnosis(c) for letter, c in data.chains(who).items()}
-               for who in ("s0001", "s0002", "s0003")]
-    assert len({tuple(sorted(d.items())) for d in letters}) > 1
+    labels = {who: set(data.chains(who)) for who in ("s0001", "s0002", "s0003")}
+    assert all(len(one) == 9 for one in labels.values())
+    assert not (labels["s0001"] & labels["s0002"] or labels["s0001"] & labels["s0003"]
+                or labels["s0002"] & labels["s0003"]), "each variant names its own chains"
+    assert data.chain_labels("s0001") == data.chain_labels("s0001")       # stable for a student
     assert data.tls12_session(one) is data.tls12_session(one)          # cached, same bytes
 
 
 def test_a_neighbours_answers_fail(monkeypatch):
     from tlslesson.assignments import variant
-    chains_of = {who: {letter: _validator_says(c) for letter, c in data.chains(who).items()}
+    chains_of = {who: {label: _validator_says(c) for label, c in data.chains(who).items()}
                  for who in ("s0001", "s0002")}
     assert chains_of["s0001"] != chains_of["s0002"]
     monkeypatch.setattr(variant, "_current", "s0001")
     assert check("chain_diagnosis", chains_of["s0001"], show=False)
-    assert not check("chain_diagnosis", chains_of["s0002"], show=False)
+    copied = check("chain_diagnosis", chains_of["s0002"], show=False)
+    assert not copied and copied.passed == 0, "a copied diagnosis earns nothing"
+    assert "not in your assignment" in copied.text and "'s0001'" in copied.text
+    for label in list(chains_of["s0002"])[:5]:    # the neighbour's labels are named (the first
+        assert repr(label) in copied.text          # five), not their defects
+    assert not any(repr(choice) in copied.text for choice in data.CHOICES)
+    mixed = dict(chains_of["s0001"])        # one typo'd label: that chain only is unanswered
+    first = next(iter(mixed))
+    mixed["ZZ-ZZ"] = mixed.pop(first)
+    report = check("chain_diagnosis", mixed, show=False)
+    assert report.passed == 8 and "'ZZ-ZZ'" in report.text
+    assert f"not answered (your chains): {first}" in report.text
+    assert "another id" not in report.text
     from cryptography.hazmat.primitives.asymmetric.x25519 import (X25519PrivateKey,
                                                                     X25519PublicKey)
 

@@ -235,7 +235,7 @@ def trusted() -> list[x509.Certificate]:
     return pki.lesson_pki().trusted
 
 
-# scenario -> how it is made (letters are assigned in a shuffled, fixed order below)
+# scenario -> how it is made (each student's chains get labels of their own, see ``chains``)
 def _flip_signature(cert: x509.Certificate) -> x509.Certificate:
     """The same certificate with one bit of its signature flipped (the last byte of the DER)."""
     der = bytearray(cert.public_bytes(serialization.Encoding.DER))
@@ -283,10 +283,34 @@ CHOICES = (*pki.STEPS, "accepted")
 "accepted" when every step passes."""
 
 
+LABEL_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+"""What a chain label is made of: digits and capitals, without the look-alikes 0/O, 1/I/L."""
+
+
+def chain_labels(student: str | None = None) -> list[str]:
+    """The labels of a student's nine chains, e.g. ``["3F-K7", "9Q-TM", ...]`` (sorted): four
+    characters from ``LABEL_ALPHABET`` drawn with the student's seed, so another student's labels
+    are others (two variants share a label about once in ten thousand pairs of students, and even
+    then it rarely names the same defect). A copied diagnosis names chains this variant does not
+    have."""
+    rng = _random.Random(variant.seed("06", "labels", _who(student)))
+    labels: set[str] = set()
+    while len(labels) < len(_SCENARIO_NAMES):
+        a, b, c, d = (rng.choice(LABEL_ALPHABET) for _ in range(4))
+        labels.add(f"{a}{b}-{c}{d}")
+    return sorted(labels)
+
+
+def label_key(label) -> str:
+    """A label as the student may type it (" k7-3f") in the form ``chains`` uses ("K7-3F")."""
+    return "".join(str(label).split()).upper()
+
+
 def chains(student: str | None = None) -> dict[str, Chain]:
-    """Chains "A", "B", ...: each fails one validation step (or none). Made fresh at run time with
-    ``tlslesson.pki`` (new keys, the lesson CA signs), cached for the session; which letter each
-    defect gets is shuffled with the student's seed, so every student has their own key.
+    """The student's nine chains by label (``chain_labels``: e.g. "K7-3F"): each fails one
+    validation step (or none). Made fresh at run time with ``tlslesson.pki`` (new keys, the
+    lesson CA signs), cached for the session; the labels, and which defect each labelled chain
+    has, come from the student's seed, so every student has their own chains and their own key.
 
     From the first call on, the notebook's calls to ``pki``'s validation are remembered: the
     checker does not count a chain the student handed to the validator itself."""
@@ -295,12 +319,18 @@ def chains(student: str | None = None) -> dict[str, Chain]:
     return _chains(_who(student))
 
 
+_SCENARIO_NAMES = ("expired", "wrong name", "missing intermediate", "unknown root",
+                   "client certificate", "leaf signed a leaf", "no digitalSignature",
+                   "bad signature", "accepted")
+
+
 @functools.lru_cache(maxsize=None)
 def _chains(student: str) -> dict[str, Chain]:
     made = _scenarios()
+    assert set(made) == set(_SCENARIO_NAMES)
     names = sorted(made)
-    _random.Random(variant.seed("06", "letters", student)).shuffle(names)
-    return {chr(ord("A") + i): made[name] for i, name in enumerate(names)}
+    _random.Random(variant.seed("06", "order", student)).shuffle(names)
+    return {label: made[name] for label, name in zip(chain_labels(student), names)}
 
 
 # -- assignment 05: a TLS 1.3 handshake of the student's own -----------------------------------

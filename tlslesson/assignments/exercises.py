@@ -22,7 +22,7 @@ from ..messages import Context, decode_handshake, encode_handshake
 from ..prf import HASHES, digest, hmac_digest
 from ..record import AEAD12, Record, additional_data_12, nonce_12_gcm
 from ..wire import opaque, u16
-from . import data, rfc8448
+from . import data, rfc8448, variant
 from .guard import allowed
 from .checker import (BAD_ANSWER, FAIL, PASS, UNANSWERED, Case, Exercise, Report, as_bytes,
                       as_dict, is_bytes, is_int, normalize_seq, register, short, tuple_of,
@@ -1137,7 +1137,7 @@ def _diagnosis(chain) -> str:
 
 
 def _asked_validator(chains) -> list[str]:
-    """The letters whose chain the notebook handed to pki's validation itself."""
+    """The labels of the chains the notebook handed to pki's validation itself."""
     from .guard import calls_made
 
     def certs(value):
@@ -1148,54 +1148,71 @@ def _asked_validator(chains) -> list[str]:
             yield value
     seen = [c for _, args, kwargs in calls_made()
             for c in certs(list(args) + list(kwargs.values()))]
-    return [letter for letter, chain in chains.items() if chain.certificates[0] in seen]
+    return [label for label, chain in chains.items() if chain.certificates[0] in seen]
 
 
 def _diagnosis_check(answers) -> Report:
     name = "chain_diagnosis"
     chains = data.chains()
+    labels = list(chains)
+    yours = ", ".join(labels)
     if not isinstance(answers, dict):
         return Report(name, "wrong type", lines=[
-            f"✘ {name}: expected a dict {{letter: step name}}, got {type_name(answers)}.",
-            f"  Like: {{'A': 'name', 'B': 'accepted', ...}} with one entry per chain "
-            f"({', '.join(chains)})."])
+            f"✘ {name}: expected a dict {{chain label: step name}}, got {type_name(answers)}.",
+            f"  Like: {{{labels[0]!r}: <step>, {labels[1]!r}: <step>, ...}} with one entry "
+            f"per chain ({yours}), each step one of data.CHOICES."])
     if not answers:
         return Report(name, UNANSWERED, 0, len(chains), [
-            f"… {name}: not answered yet. Fill in `answers` ({{letter: step name}} for chains "
-            f"{', '.join(chains)}), run that cell, then check again."])
+            f"… {name}: not answered yet. Fill in `answers` ({{label: step name}} for your chains "
+            f"{yours}), run that cell, then check again."])
     total = len(chains)
-    missing = [k for k in chains if k not in answers]
-    unknown = [(k, v) for k, v in answers.items() if k in chains and v not in data.CHOICES]
+    # labels as the student may have typed them (" k7-3f"); the first spelling of a label counts
+    given: dict = {}
+    for key, value in answers.items():
+        given.setdefault(data.label_key(key), value)
+    foreign = [k for k in given if k not in chains]
+    missing = [k for k in chains if k not in given]
+    unknown = [(k, v) for k, v in given.items() if k in chains and v not in data.CHOICES]
     asked = _asked_validator(chains)
     right, wrong_claims = 0, []
-    for letter, chain in chains.items():
-        if letter not in answers or letter in asked or answers[letter] not in data.CHOICES:
+    for label, chain in chains.items():
+        if label not in given or label in asked or given[label] not in data.CHOICES:
             continue
-        if answers[letter] == _diagnosis(chain):
+        if given[label] == _diagnosis(chain):
             right += 1
         else:
-            wrong_claims.append(answers[letter])
+            wrong_claims.append(given[label])
     if right == total:
         return Report(name, PASS, total, total, [
             f"✔ {name}: all {total} chains diagnosed right. Well done!"])
     lines = [f"✘ {name}: {right} of {total} chains right."]
+    if foreign:
+        shown = ", ".join(repr(k) for k in foreign[:5]) + (", …" if len(foreign) > 5 else "")
+        one = len(foreign) == 1
+        lines.append(f"  not in your assignment: {shown} — no chain of yours has "
+                     f"{'that label' if one else 'those labels'}, so "
+                     f"{'it counts' if one else 'they count'} as not answered.")
+        if len(foreign) == len(given):
+            lines.append("  Your chains' labels come from your student id "
+                         f"({variant.current()!r}): answers made for another id name other "
+                         "chains. Diagnose the chains the setup cell lists, with its labels.")
     if asked:
         lines.append(f"  chains {', '.join(asked)}: you asked pki's validation itself about them — "
                      "it is the check this exercise asks you to do by hand, so they count as not "
                      "answered. Diagnose them from pki.describe(...) and the certificates "
                      "(then restart the kernel: the calls are remembered until it restarts).")
     if missing:
-        lines.append(f"  not answered: {', '.join(missing)}")
+        lines.append(f"  not answered{' (your chains)' if foreign else ''}: {', '.join(missing)}")
     if unknown:
-        letter, value = unknown[0]
-        lines.append(f"  {letter}: {value!r} is not one of the choices: "
+        label, value = unknown[0]
+        lines.append(f"  {label}: {value!r} is not one of the choices: "
                      + ", ".join(repr(c) for c in data.CHOICES))
     if wrong_claims:
         claim = sorted(set(wrong_claims), key=wrong_claims.index)[0]
         lines.append(f"  hint: a chain you diagnosed as {claim!r} is not rejected there (or not "
                      f"first). {IF_YOU_SAID[claim]} And run the earlier steps too: the first "
                      "step that fails is the answer.")
-    status = BAD_ANSWER if (unknown and not wrong_claims) else FAIL
+    status = BAD_ANSWER if ((unknown or foreign) and not wrong_claims) else FAIL
     return Report(name, status, right, total, lines)
 
 
