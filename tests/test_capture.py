@@ -5,7 +5,8 @@ key log — and every decrypted record compared with what tshark decrypts from t
 One capture holds every case (several connections per file is one of them): TLS 1.2 AES-GCM,
 ChaCha20-Poly1305, AES-CBC with and without encrypt-then-MAC, RSA key exchange; TLS 1.3 with a
 HelloRetryRequest, client authentication, KeyUpdate both ways, ChaCha20, resumption with 0-RTT
-data and TLS 1.2 resumption.
+data and TLS 1.2 resumption. A copy of it with the TCP segments split, overlapping, out of order
+and retransmitted (``mangle_capture``) decrypts to the same records, for us and for tshark.
 """
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ import pytest
 
 import peers
 
-from capture_helpers import Recorder, needs_recorder, needs_tshark, tshark_decrypted
+from capture_helpers import (TSHARK_OUT_OF_ORDER, Recorder, mangle_capture, needs_recorder,
+                             needs_tshark, tshark_decrypted)
 from peers import OpenSSLServer, free_port, lesson, needs_openssl  # noqa: F401 (fixture)
 from tlslesson import net
 from tlslesson.capture import open_capture
@@ -189,6 +191,51 @@ def test_every_decrypted_record_is_what_tshark_decrypts(recorded):
     capture = open_capture(pcap, keylog=keys)
     compared = 0
     for conn in capture:
+        ours = [r.plaintext for r in conn.records if r.protected and r.plaintext]
+        assert ours == theirs.get(conn.number), conn.summary()
+        compared += len(ours)
+    assert compared > 50
+
+
+@pytest.fixture(scope="module")
+def mangled(recorded):
+    """The recorded capture again, its segments split with overlaps, shuffled within each
+    flight and retransmitted (some late, after the other side's answer)."""
+    pcap, keys, _, _ = recorded
+    path = pcap.with_name("mangled.pcapng")
+    done = mangle_capture(pcap, path)
+    assert done["pieces"] > 2 * done["segments"] and done["reordered_flights"] > 20
+    assert done["duplicates"] > 50
+    return path, keys
+
+
+def _records(capture):
+    return {c.number: [(r.sender, r.content_type, r.plaintext) for r in c.records
+                       if r.plaintext is not None] for c in capture}
+
+
+@needs_openssl
+@needs_recorder("dumpcap")
+def test_reordered_duplicated_overlapping_segments_decrypt_the_same(recorded, mangled):
+    pcap, keys, _, _ = recorded
+    clean = open_capture(pcap, keylog=keys)
+    capture = open_capture(mangled[0], keylog=keys)
+    assert capture.problems == []
+    assert [c.summary() for c in capture] == [c.summary() for c in clean]
+    assert _records(capture) == _records(clean)          # record by record, both directions
+    assert sum(map(len, _records(capture).values())) > 100
+
+
+@needs_openssl
+@needs_recorder("dumpcap")
+@needs_tshark
+def test_tshark_decrypts_the_same_from_the_mangled_capture(mangled):
+    path, keys = mangled
+    # tcp.reassemble_out_of_order (off by default): without it tshark decrypts almost none of
+    # this file, its records' first segments having come late
+    theirs = tshark_decrypted(path, keys, TSHARK_OUT_OF_ORDER)
+    compared = 0
+    for conn in open_capture(path, keylog=keys):
         ours = [r.plaintext for r in conn.records if r.protected and r.plaintext]
         assert ours == theirs.get(conn.number), conn.summary()
         compared += len(ours)
