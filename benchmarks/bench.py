@@ -106,7 +106,8 @@ def our_handshake(suite):
             ClientConfig(versions=(suite.version,), suites=(suite,), groups=groups,
                          server_name="localhost", ems=True),
             ServerConfig(identities=(identity,), versions=(suite.version,), suites=(suite,),
-                         groups=groups, ems=True))
+                         groups=groups, ems=True,
+                         tickets=0))       # like the OpenSSL side (num_tickets = 0)
         if not result.ok:
             raise RuntimeError(f"{suite.name}: our handshake failed: {result.error}")
         return result
