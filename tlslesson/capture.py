@@ -30,7 +30,9 @@ record or frame, why) and the rest is still explained.
 from __future__ import annotations
 
 import collections
+import functools
 import re
+import socket
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,15 +73,27 @@ class Segment:
 FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
 
 
+@functools.lru_cache(maxsize=4096)
 def _address(raw: bytes) -> str:
-    import socket
+    """"127.0.0.1" / "::1" (a capture has few addresses: each is formatted once)."""
     return socket.inet_ntop(socket.AF_INET6 if len(raw) == 16 else socket.AF_INET, raw)
+
+
+ETHERTYPE_IP, ETHERTYPE_IP6 = b"\x08\x00", b"\x86\xdd"
 
 
 def _network_layer(linktype: int, buf: bytes):
     """The IP / IPv6 packet inside one frame (None for anything else)."""
     import dpkt
     if linktype == dpkt.pcap.DLT_EN10MB:
+        # the common case first: an untagged frame's type is at bytes 12-13, the packet right
+        # after (dpkt's Ethernet class, which also knows VLAN tags and the rest, costs as much
+        # as the IP and TCP headers together)
+        ethertype = buf[12:14]
+        if ethertype == ETHERTYPE_IP:
+            return dpkt.ip.IP(buf[14:])
+        if ethertype == ETHERTYPE_IP6:
+            return dpkt.ip6.IP6(buf[14:])
         packet = dpkt.ethernet.Ethernet(buf).data
     elif linktype in (dpkt.pcap.DLT_NULL, dpkt.pcap.DLT_LOOP):
         packet = dpkt.loopback.Loopback(buf).data      # BSD null/loopback: the family, 4 bytes
@@ -141,14 +155,15 @@ def segments(path, problems: list[str]) -> Iterator[Segment]:
             tcp = packet.data
             if not isinstance(tcp, dpkt.tcp.TCP):
                 continue
+            tcp_header = (tcp._off_flags >> 12) * 4          # data offset, in 32-bit words
             if isinstance(packet, dpkt.ip.IP):
-                if packet.mf or packet.offset:
+                if packet._flags_offset & 0x3FFF:                 # MF or a fragment offset
                     problems.append(f"frame {frame}: an IP fragment (not reassembled), skipped")
                     continue
-                expected = packet.len - packet.hl * 4 - tcp.off * 4
+                expected = packet.len - (packet._v_hl & 0xF) * 4 - tcp_header
             else:
                 expected = packet.plen - (len(bytes(packet)) - len(packet.data) - 40) \
-                    - tcp.off * 4
+                    - tcp_header
             payload = bytes(tcp.data)
             yield Segment(frame, float(timestamp), (_address(packet.src), tcp.sport),
                           (_address(packet.dst), tcp.dport), tcp.seq, tcp.flags, payload,
