@@ -166,7 +166,7 @@ class ClientConnection(Connection):
         truncated = tls13.truncated_client_hello(encode_handshake(message),
                                                  ext.value(message.extensions[-1], "client_hello"))
         binder = tls13.psk_binder(suite, schedule.binder_key,
-                                  hash_after(hs.transcript, truncated, suite.hash))
+                                  hash_after(hs.transcript.messages, truncated, suite.hash))
         hs.schedule = schedule        # for early data; replaced once the server has answered
         self._show({"psk": session.secret, "ticket_age_ms": age_ms,
                     "obfuscated_ticket_age": identity.obfuscated_ticket_age, **derived,

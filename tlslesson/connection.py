@@ -801,11 +801,11 @@ def _context(version: str, kx: str | None, etm: bool = False) -> Context:
     return Context(version, kx, etm)
 
 
-def hash_after(transcript: Transcript, extra: bytes, hash_name: str) -> bytes:
-    """Transcript-Hash(messages so far + ``extra``), leaving the transcript as it is: what a
-    PSK binder covers (RFC 8446 §4.2.11.2)."""
+def hash_after(messages, extra: bytes, hash_name: str) -> bytes:
+    """Transcript-Hash(``messages`` + ``extra``), leaving the transcript they came from as it
+    is: what a PSK binder covers (RFC 8446 §4.2.11.2)."""
     copy = Transcript()
-    for message in transcript.messages:
+    for message in messages:
         copy.add(message)
     copy.add(extra)
     return copy.hash(hash_name)

@@ -342,12 +342,9 @@ def chosen_parameters(conn) -> list[tuple[str, str]]:
     return rows
 
 
-def http_response(conn) -> bytes:
-    """``serve --explain``'s answer to any request on ``conn``: the page, as HTTP/1.1."""
-    body = page_html(conn.log, chosen_parameters(conn)).encode()
-    head = (f"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
-    return head + body
+def page_for(conn) -> bytes:
+    """``serve --explain``'s page for any request on ``conn`` (net.py frames it as HTTP)."""
+    return page_html(conn.log, chosen_parameters(conn)).encode()
 
 
 # =================================================================================================

@@ -352,16 +352,21 @@ class ConnectionReport:
 MAX_HTTP_REQUEST = 16384        # header bytes we wait for before answering anyway
 
 
+def http_ok(body: bytes) -> bytes:
+    """An HTTP/1.1 200 response carrying the HTML ``body``, the connection closed after it."""
+    head = (f"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+    return head + body
+
+
 def http_page(conn: ServerConnection) -> bytes:
     """``serve --http``: what a browser gets — an HTML page saying what its connection
     negotiated, and images on the same server, so the browser opens more connections
     (``Connection: close``) that resume the first (RFC 8446 §2.2): reload to see it."""
-    rows = [("version", f"TLS {conn.version}"), ("cipher suite", conn.suite.name),
-            ("key exchange", conn.values.get("group") or "none (psk_ke)"),
-            ("ALPN", conn.alpn_protocol or "none"),
-            ("resumed", conn.values.get("resumption") or ("yes" if conn.resumed else "no")),
-            ("0-RTT data", f"{conn.hs.early_data_received} bytes" if conn.hs.early_data_received
-             else "none")]
+    from .explain_page import chosen_parameters
+    rows = chosen_parameters(conn) + [
+        ("0-RTT data", f"{conn.hs.early_data_received} bytes" if conn.hs.early_data_received
+         else "none")]
     table = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
                     for k, v in rows)
     body = (f"<!doctype html><meta charset=utf-8><title>tlslesson serve</title>"
@@ -370,9 +375,7 @@ def http_page(conn: ServerConnection) -> bytes:
             # came (Chromium preconnects), so the second image comes on one that resumes
             f'<img src="/second-connection.svg" alt="" width=1 height=1>'
             f'<img src="/third-connection.svg" alt="" width=1 height=1>').encode()
-    head = (f"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
-    return head + body
+    return http_ok(body)
 
 
 class Server:
@@ -542,8 +545,8 @@ class Server:
             line = bytes(request).split(b"\r\n", 1)[0]
             report.http_request = line.decode("ascii", "replace")[:200] or "(empty)"
             if self.explain:
-                from .explain_page import http_response
-                conn.send(http_response(conn))
+                from .explain_page import page_for
+                conn.send(http_ok(page_for(conn)))
             else:
                 conn.send(http_page(conn))
             conn.close()

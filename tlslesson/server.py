@@ -478,11 +478,8 @@ class ServerConnection(Connection):
         schedule.start(session.secret)
         prefix = hs.transcript.messages[:-1]        # before this ClientHello (HRR: message_hash, HRR)
         truncated = tls13.truncated_client_hello(hs.transcript.messages[-1], offered)
-        before = type(hs.transcript)()
-        for message in prefix:
-            before.add(message)
         expected = tls13.psk_binder(hs.suite, schedule.binder_key,
-                                    hash_after(before, truncated, hs.suite.hash))
+                                    hash_after(prefix, truncated, hs.suite.hash))
         if offered.binders[index] != expected:
             raise AlertError(AD.decrypt_error, f"PSK binder {index} does not match the "
                              "ClientHello", check="psk_binder")

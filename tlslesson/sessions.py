@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import time
 from collections import OrderedDict
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -267,7 +267,3 @@ class SessionStore:
         with open(path, encoding="utf-8") as f:
             return cls.loads(f.read())
 
-
-def received_now(session: Session, at_ms: int | None = None) -> Session:
-    """The client's copy of a session: the same, stamped with when it arrived."""
-    return replace(session, issued_ms=now_ms() if at_ms is None else at_ms)
