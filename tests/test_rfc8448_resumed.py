@@ -333,7 +333,6 @@ def test_client_derived_every_secret_the_rfc_prints(rfc, run):
         "client_handshake": (rfc["client_handshake_key"], rfc["client_handshake_iv"]),
         "server_application": (rfc["server_application_key"], rfc["server_application_iv"]),
         "client_application": (rfc["client_application_key"], rfc["client_application_iv"]),
-        "client_early": (rfc["client_early_key"], rfc["client_early_iv"]),   # kept from the hello
     }
     assert v["server_verify_data"] == rfc["server_verify_data"]
     assert v["client_verify_data"] == rfc["client_verify_data"]
