@@ -26,6 +26,7 @@ import struct
 import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -859,10 +860,11 @@ def test_serve_survives_100_bad_clients_then_serves_a_good_one(lesson):
                              timeout=BOUND)
         assert settle(lambda: len(srv.reports) >= 101, BOUND)
         good = srv.reports[100]
-        # while serving: the accept thread and the listening socket, nothing else
+        # while serving: the accept thread, the listening socket and the accept loop's wake-up
+        # socket pair, nothing else
         assert settle(lambda: set(threading.enumerate()) - threads_before == {srv._thread}), \
             set(threading.enumerate()) - threads_before
-        assert settle(lambda: open_fds() <= fds_before + 1), (open_fds(), fds_before)
+        assert settle(lambda: open_fds() <= fds_before + 3), (open_fds(), fds_before)
     finally:
         for sock in held:
             sock.close()
@@ -878,6 +880,33 @@ def test_serve_survives_100_bad_clients_then_serves_a_good_one(lesson):
         set(threading.enumerate()) - threads_before
     assert settle(lambda: open_fds() <= fds_before), (open_fds(), fds_before)
     assert not srv._threads and not srv._sockets
+
+
+def _voluntary_switches(thread: threading.Thread) -> int:
+    path = Path(f"/proc/self/task/{thread.native_id}/status")
+    for line in path.read_text().splitlines():
+        if line.startswith("voluntary_ctxt_switches:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no voluntary_ctxt_switches in {path}")
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux's /proc/self/task")
+def test_an_idle_server_sleeps_until_a_client_or_stop(lesson):
+    """The accept loop waits in select() with no timeout (stop() wakes it through a socket
+    pair): a server serving nobody does not wake up at all — it used to poll five times a
+    second, and each wake-up of a cold process cost ~1 ms of CPU on the benchmark machine."""
+    srv = net.serve_in_background(server(lesson), timeout=1.0)
+    try:
+        assert settle(lambda: srv._thread.native_id is not None, BOUND)
+        time.sleep(0.1)                                   # into select()
+        before = _voluntary_switches(srv._thread)
+        time.sleep(1.0)                                   # five polls, with the old loop
+        assert _voluntary_switches(srv._thread) - before == 0
+        result = net.connect("127.0.0.1", srv.port, client(lesson), send=b"awake", timeout=BOUND)
+        assert result.data == b"awake"
+    finally:
+        srv.stop()
+    assert not srv._thread.is_alive()
 
 
 def test_stalled_clients_do_not_block_others(lesson):

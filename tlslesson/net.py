@@ -18,6 +18,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import html
+import select
 import socket
 import threading
 import time
@@ -413,26 +414,34 @@ class Server:
         except OSError as exc:
             raise TransportError(f"cannot listen on {host}:{port}: {_reason(exc)}") from None
         self.host, self.port = self.listener.getsockname()[:2]
+        # stop() writes a byte here to wake the accept loop, which waits in select() on this and
+        # the listener with no timeout: an idle server takes no CPU at all (no polling)
+        self._wake_r, self._wake_w = socket.socketpair()
 
     # -- life cycle ---------------------------------------------------------------------------
     def serve_forever(self, once: bool = False) -> None:
         """Accept clients until ``stop()`` (or, with ``once``, until the first one is done)."""
-        self.listener.settimeout(0.2)       # wake up now and then to notice stop()
+        self.listener.setblocking(False)    # readable in select() yet gone (a client that left)
         try:
             while not self._stopping.is_set():
-                if not self._slots.acquire(timeout=0.2):
+                if not self._slots.acquire(timeout=1.0):
                     continue                # all slots busy: let the backlog wait
                 try:
+                    readable = select.select([self.listener, self._wake_r], [], [])[0]
+                    if self._wake_r in readable or self._stopping.is_set():
+                        self._slots.release()
+                        break
                     sock, addr = self.listener.accept()
-                except (socket.timeout, BlockingIOError):
+                except BlockingIOError:     # the client was gone before we took it
                     self._slots.release()
                     continue
-                except OSError:
+                except (OSError, ValueError):
                     self._slots.release()
                     if self._stopping.is_set():
                         break
                     time.sleep(0.05)        # e.g. out of file descriptors: keep serving
                     continue
+                sock.setblocking(True)      # not the listener's mode: _Link sets timeouts
                 if once:
                     self.listener.close()
                     self._handle(sock, addr)
@@ -456,7 +465,7 @@ class Server:
         """Stop accepting, wake every connection, and join the threads."""
         self._stopping.set()
         try:
-            self.listener.shutdown(socket.SHUT_RDWR)    # wakes a thread blocked in accept()
+            self._wake_w.send(b"x")         # wakes the accept loop in select()
         except OSError:
             pass
         try:
@@ -474,6 +483,8 @@ class Server:
         for thread in threads + ([self._thread] if self._thread else []):
             if thread is not threading.current_thread():
                 thread.join(max(0.0, end - time.monotonic()))
+        for wake in (self._wake_r, self._wake_w):
+            wake.close()
 
     def __enter__(self) -> "Server":
         return self
