@@ -299,6 +299,21 @@ PARSERS = {
 }
 
 
+_LABELS: dict[int, tuple[str, str]] = {}     # extension type -> its name, its data field's name
+
+
+def _labels(ext_type: int) -> tuple[str, str]:
+    """("key_share", "key_share extension_data"): the names errors and the hex view use, made
+    once per type rather than once per extension read."""
+    labels = _LABELS.get(ext_type)
+    if labels is None:
+        label = name_of(ExtensionType, ext_type)
+        labels = (label, f"{label} extension_data")
+        if len(_LABELS) < 1024:                  # GREASE and unknown types: a bounded cache
+            _LABELS[ext_type] = labels
+    return labels
+
+
 def read_extensions(r: Reader, where: str, name: str = "extensions") -> tuple[Extension, ...]:
     """Read ``Extension extensions<0..2^16-1>``; parse the known ones; refuse duplicates."""
     block = r.block(2, name)
@@ -306,8 +321,8 @@ def read_extensions(r: Reader, where: str, name: str = "extensions") -> tuple[Ex
     while not block.at_end():
         at = block.base + block.pos
         ext_type = block.uint16("extension_type")
-        label = name_of(ExtensionType, ext_type)
-        body = block.block(2, f"{label} extension_data")
+        label, data_label = _labels(ext_type)
+        body = block.block(2, data_label)
         if ext_type in seen:   # RFC 8446 §4.2: "There MUST NOT be more than one extension of the same type"
             raise DecodeError(label, at, "the same extension appears twice")
         seen.add(ext_type)
