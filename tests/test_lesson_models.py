@@ -240,6 +240,22 @@ def test_fields_cover_every_byte_of_every_message_exactly_once(version, suite):
         _leaves_tile(m.record_fields(i), len(step.record))
 
 
+def test_a_length_followed_by_an_empty_deeper_field_is_a_leaf_with_its_value():
+    """A block whose one item is empty: its length (0) is a leaf that shows 0, not "2 bytes"
+    because the empty item starts where the length ends."""
+    from tlslesson.lesson.models import _with_leaves
+    from tlslesson.wire import Reader, Span
+    r = Reader(b"\x00\x00")
+    r.block(2, "outer").rest("inner")
+    assert r.spans == [Span("outer length", 0, 2, 0), Span("outer", 2, 2, 0),
+                       Span("inner", 2, 2, 1)]
+    assert [leaf for _, leaf in _with_leaves(r.spans)] == [True, False, True]
+    nested = Reader(b"\x00\x02\x00\x00")                       # an item that is itself a length
+    nested.block(2, "outer").opaque(2, "inner")
+    assert [(s.name, leaf) for s, leaf in _with_leaves(nested.spans)] == [
+        ("outer length", True), ("outer", False), ("inner length", True), ("inner", True)]
+
+
 def test_fields_decode_values_a_student_can_read():
     m = ExplorerModel(suite=ECDHE)
     fields = {f.name: f for f in m.fields(0)}

@@ -191,7 +191,8 @@ def _with_leaves(spans) -> list:
     out = []
     for i, s in enumerate(spans):
         inner = any(t.depth > s.depth and s.start <= t.start and t.end <= s.end
-                    for t in spans[i + 1:])
+                    and not (t.start == t.end == s.end > s.start)   # an empty field just after
+                    for t in spans[i + 1:])                         # s is not inside it
         out.append((s, not inner))
     return out
 
