@@ -70,7 +70,7 @@ if str(ROOT) not in sys.path:                       # `python benchmarks/bench.p
     sys.path.insert(0, str(ROOT))
 
 TARGET_SUITES = ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256")
-HANDSHAKE_TARGET = 1.5          # ours / OpenSSL, at most
+HANDSHAKE_TARGET = 1.25         # ours / OpenSSL, at most (issue 12: "handshakes still <= 1.25x"; 1.5x before)
 RECORD_TARGET = 0.85            # ours / raw AES-GCM throughput, at least
 IMPORT_TARGET_MS = 150.0
 EXPLORER_TARGET_MS = 100.0
