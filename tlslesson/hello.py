@@ -6,12 +6,11 @@ server's decisions, each a small function a notebook can call on its own.
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from . import extensions as ext
-from . import groups, signatures
+from . import groups, pki, signatures
 from .constants import (AlertDescription, ExtensionType as ET, ProtocolVersion,
                         TLS_EMPTY_RENEGOTIATION_INFO_SCSV, TLS_FALLBACK_SCSV)
 from .errors import AlertError
@@ -51,11 +50,7 @@ def peer_record_size_limit(extensions, version: str) -> int | None:
 
 
 def is_ip(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name)
-        return True
-    except ValueError:
-        return False
+    return pki.ip_literal(name) is not None
 
 
 def default_key_share_groups(offer) -> tuple[int, ...]:

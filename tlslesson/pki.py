@@ -682,10 +682,13 @@ def _name(cert: x509.Certificate) -> str:
 
 
 def _extension(cert: x509.Certificate, ext_type, step: str):
-    """One extension's value or None; a malformed extension fails ``step``."""
+    """One extension's value or None; a malformed extension fails ``step``. (Found by its OID:
+    get_extension_for_class does the same with an isinstance check per extension and an
+    exception when there is none.)"""
     try:
-        return cert.extensions.get_extension_for_class(ext_type).value
-    except x509.ExtensionNotFound:
+        for ext in cert.extensions:
+            if ext.oid == ext_type.oid:
+                return ext.value
         return None
     except Exception as exc:  # cryptography parses extensions lazily, here
         raise _fail(step, f"{_name(cert)} has a malformed extension: {_one_line(exc)}",
@@ -865,7 +868,12 @@ def _dns_matches(pattern: str, host: str) -> bool:
     return bool(first) and rest == pattern[2:]
 
 
-def _ip_literal(hostname: str):
+def ip_literal(hostname: str):
+    """The address if ``hostname`` is an IPv4 or IPv6 literal, else None. A name that neither
+    starts with a digit nor has a colon cannot be one: it skips ipaddress's two failed parses
+    (most names we check are DNS names)."""
+    if not hostname or not (hostname[0].isdigit() or ":" in hostname):
+        return None
     try:
         return ipaddress.ip_address(hostname)
     except ValueError:
@@ -876,7 +884,7 @@ def check_name(leaf: x509.Certificate, hostname: str) -> str:
     """The name we connected to is in subjectAltName: a DNS name, or an IP address when we
     connected to an address (RFC 6125 §6; the CN is not checked: RFC 6125 §6.4.4 / RFC 9525)."""
     san = _extension(leaf, x509.SubjectAlternativeName, STEP_NAME)
-    address = _ip_literal(hostname)
+    address = ip_literal(hostname)
     if address is not None:
         ips = san.get_values_for_type(x509.IPAddress) if san else []
         if address in ips:
