@@ -41,14 +41,22 @@ def test_validation_stops_the_mitm_at_the_chain_step():
 # -- lab 2 ------------------------------------------------------------------------------------------
 MESSAGES = [("client", b"GET / HTTP/1.1\r\nCookie: session=0123456789abcdef\r\n\r\n"),
             ("server", b"HTTP/1.1 200 OK\r\n\r\nhello")]
+# The queries the seeded lessons take (notebook 14, attacks.lab): the same on every run, so a change
+# to the attack, the oracle or the padding shows here (fresh padding: median 2,428 in 80 runs).
+LAB2_QUERIES, LAB6_QUERIES = 2539, 2361
+
+
+def lesson_recording(padding_seed=bleichenbacher.LESSON_PADDING_SEED):
+    """Notebook 14's recording: its seeds and key (its messages leave the CKE unchanged)."""
+    client, server = lesson_configs("attack-lab/bleichenbacher", versions=("1.2",),
+                                    suites=(bleichenbacher.RSA_SUITE,),
+                                    server={"identities": (identities.victim_rsa(),)})
+    return bleichenbacher.record_session(client, server, MESSAGES, padding_seed)
 
 
 @pytest.fixture(scope="module")
 def recording():
-    client, server = lesson_configs("test-bleichenbacher", versions=("1.2",),
-                                    suites=(bleichenbacher.RSA_SUITE,),
-                                    server={"identities": (identities.victim_rsa(),)})
-    return bleichenbacher.record_session(client, server, MESSAGES)
+    return lesson_recording()
 
 
 def test_installed_cryptography_does_implicit_rejection():
@@ -72,8 +80,32 @@ def test_bleichenbacher_recovers_the_pre_master_and_decrypts_the_session(recordi
     assert result.block[:2] == b"\x00\x02" and result.block[-49] == 0
     assert result.block[-48:-46] == b"\x03\x03"
     assert result.plaintexts == MESSAGES
-    assert counts and counts == sorted(counts) and result.queries < 20_000
+    assert counts and counts == sorted(counts) and result.queries == LAB2_QUERIES
     assert result.seconds < 30
+
+
+def test_the_seeded_recording_repeats_and_is_an_rfc8017_block(recording):
+    """SeededPaddingClient changes PS only: the same pre-master, a valid block (the default server
+    took it: the session finished), the same bytes every run — and padding_seed=None is fresh."""
+    again = lesson_recording()
+    fresh = [lesson_recording(None).encrypted_pre_master for _ in range(2)]
+    assert again.encrypted_pre_master == recording.encrypted_pre_master
+    assert fresh[0] != fresh[1] != recording.encrypted_pre_master
+    assert lesson_recording(None).pre_master_secret == recording.pre_master_secret
+    key = identities.victim_rsa().key
+    block = bleichenbacher.raw_rsa_decrypt(key, recording.encrypted_pre_master)
+    assert block[:2] == b"\x00\x02" and 0 not in block[2:-49] and block[-49] == 0
+    assert block[-48:] == recording.pre_master_secret
+
+
+def test_bleichenbacher_stops_at_its_query_budget(recording):
+    with pytest.raises(bleichenbacher.AttackFailed) as failed:
+        bleichenbacher.recover(recording, max_queries=300)
+    assert failed.value.queries == 300 and "budget of 300 oracle queries" in str(failed.value)
+    stopped = downgrade.downgrade(check_sentinel=False, max_queries=300)
+    assert not stopped.succeeded and stopped.oracle_queries == 300 and stopped.check == "finished"
+    assert "Mallory gave up: the budget of 300 oracle queries (max_queries) is spent" \
+        in stopped.notes
 
 
 def test_bleichenbacher_against_the_default_server_finds_no_oracle(recording):
@@ -252,7 +284,7 @@ def test_gcm_unique_nonces_make_the_forgery_fail_at_record_mac():
 def test_downgrade_succeeds_against_a_client_ignoring_the_sentinel():
     result = downgrade.downgrade(check_sentinel=False)
     assert result.succeeded and result.version == "1.2"
-    assert result.cookie == b"5be0c41d27a9f836" and result.oracle_queries > 0
+    assert result.cookie == b"5be0c41d27a9f836" and result.oracle_queries == LAB6_QUERIES
 
 
 def test_the_sentinel_stops_the_downgrade():

@@ -26,11 +26,19 @@ decrypts PKCS#1 v1.5 with *implicit rejection* — on bad padding it returns a p
 message instead of raising (the Marvin attack countermeasure, draft-irtf-cfrg-rsa-guidance) — so no
 call of it tells a server whether the padding was valid. A server of 1998 checked the padding
 itself; this lesson server does the same, on the key's own numbers: ``raw_rsa_decrypt``.
+
+Why the recorded client pads from a seed: how many queries the attack needs depends on ``m``,
+padding and all — usually two to three thousand, now and then several times as many.
+``cryptography`` draws PS itself, afresh, and takes no rng; so the lesson's recorded client
+(``SeededPaddingClient``) builds the same RFC 8017 block from a named seed and encrypts it with
+``m^e mod n`` — the arithmetic the oracle's queries use anyway — and the lab takes the same number
+of queries every run. ``padding_seed=None`` records with ``cryptography``'s fresh padding instead,
+as a real client does; ``max_queries`` bounds such a run.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .. import suites, tls12
 from ..client import ClientConnection
@@ -39,12 +47,17 @@ from ..errors import AlertError
 from ..messages import ClientKeyExchange, encode_handshake
 from ..prf import Transcript
 from ..record import AEAD12, Record
+from ..rng import LessonRandom
 from ..server import ServerConnection
 from . import identities
 from .inmemory import alerts, run, send_data
 
 RSA_SUITE = suites.get("TLS_RSA_WITH_AES_128_GCM_SHA256")
-MAX_QUERIES = 200_000          # every search below stops here: the attack fails, bounded
+MAX_QUERIES = 10_000           # the default budget: the search stops here, the attack fails (~15 s)
+# The lesson recording's padding: the first of "…/padding-0", "…/padding-1", … whose attack takes
+# within 5% of the median of 80 runs with fresh padding (2,428 queries; half of them 2,156–2,787;
+# one, 14,176, over the budget). This one takes 2,539; tests/test_attacks.py holds the count.
+LESSON_PADDING_SEED = "attack-lab/bleichenbacher/padding-3"
 
 
 class AttackFailed(Exception):
@@ -89,6 +102,44 @@ class PaddingOracleServer(ServerConnection):
 
 
 # -- the recorded session -------------------------------------------------------------------------
+def pkcs1_v15_block(rng, message: bytes, k: int) -> bytes:
+    """RFC 8017 §7.2.1 step 2: ``00 02 | PS | 00 | message``, k bytes, PS non-zero bytes from
+    ``rng`` (its zero bytes skipped)."""
+    ps = b""
+    while len(ps) < k - 3 - len(message):
+        ps += bytes(byte for byte in rng.bytes(k) if byte)
+    return b"\x00\x02" + ps[:k - 3 - len(message)] + b"\x00" + message
+
+
+def raw_rsa_encrypt(public_key, block: bytes) -> bytes:
+    """``m^e mod n`` as a k-byte ciphertext (RFC 8017 §5.1.1 RSAEP): what each oracle query
+    computes for its ``s``, here for the whole block."""
+    numbers = public_key.public_numbers()
+    m = int.from_bytes(block, "big")
+    return pow(m, numbers.e, numbers.n).to_bytes((numbers.n.bit_length() + 7) // 8, "big")
+
+
+class SeededPaddingClient(ClientConnection):
+    """LESSON ONLY — the package's client, but its RSA ClientKeyExchange is padded from
+    ``padding_seed`` instead of by ``cryptography`` (fresh PS every time): the same pre-master
+    (the client's rng), the same RFC 8017 block, decrypted by the server as any other — only PS
+    repeats, so a recorded session and the queries to break it repeat too. A real client must
+    draw PS afresh; ``padding_seed=None`` leaves ``cryptography``'s padding alone."""
+
+    def __init__(self, config=None, padding_seed: str | None = None):
+        super().__init__(config)
+        self.padding_rng = None if padding_seed is None else LessonRandom(padding_seed)
+
+    def _send_stage(self, stage) -> None:
+        cke = stage.message        # tls12.client_key_exchange encrypted it with cryptography's PS
+        if self.padding_rng is not None and isinstance(cke, ClientKeyExchange) and cke.kx == "RSA":
+            k = (self.hs.peer_key.key_size + 7) // 8
+            block = pkcs1_v15_block(self.padding_rng, stage.values["pre_master_secret"], k)
+            stage = replace(stage, message=ClientKeyExchange(
+                "RSA", raw_rsa_encrypt(self.hs.peer_key, block)))
+        super()._send_stage(stage)
+
+
 @dataclass
 class Recording:
     """What an eavesdropper kept of one RSA-key-exchange session."""
@@ -102,10 +153,13 @@ class Recording:
     pre_master_secret: bytes = b""     # the secret itself — NOT seen by the attacker; for checks
 
 
-def record_session(client_config, server_config, messages=((b"client", b""),)) -> Recording:
+def record_session(client_config, server_config, messages=((b"client", b""),),
+                   padding_seed: str | None = LESSON_PADDING_SEED) -> Recording:
     """Run one session between the package's client and server (any configs using RSA key
-    exchange) and keep what a passive attacker on the wire sees."""
-    session = run(ClientConnection(client_config), ServerConnection(server_config))
+    exchange) and keep what a passive attacker on the wire sees. The client pads its
+    ClientKeyExchange from ``padding_seed`` (``SeededPaddingClient``); ``None``: afresh."""
+    session = run(SeededPaddingClient(client_config, padding_seed),
+                  ServerConnection(server_config))
     if not session.ok:
         raise ValueError(f"the session to record failed: {session.error}")
     start = len(session.records)
@@ -131,8 +185,10 @@ class Oracle:
     chosen ciphertext, ChangeCipherSpec and a Finished record of random bytes (we know no keys).
     The answer is the alert on the wire: ``decrypt_error`` at once means "not 00 02"."""
 
-    def __init__(self, server_class, server_config, client_config, public_key):
+    def __init__(self, server_class, server_config, client_config, public_key,
+                 max_queries: int = MAX_QUERIES):
         self.server_class, self.server_config = server_class, server_config
+        self.max_queries = max_queries
         hello = ClientConnection(client_config)
         hello.start()
         self.client_hello = hello.data_to_send()          # the same ClientHello every time
@@ -143,9 +199,10 @@ class Oracle:
 
     def ask_raw(self, ciphertext: int) -> tuple:
         """The alerts the server sent for this ClientKeyExchange ciphertext."""
+        if self.queries >= self.max_queries:
+            raise AttackFailed(f"gave up: the budget of {self.max_queries:,} oracle queries "
+                               "(max_queries) is spent", queries=self.queries)
         self.queries += 1
-        if self.queries > MAX_QUERIES:
-            raise AttackFailed(f"no result after {MAX_QUERIES} queries", queries=self.queries)
         server = self.server_class(self.server_config)
         server.receive(self.client_hello)
         server.data_to_send()
@@ -270,17 +327,20 @@ def decrypt_recording(recording: Recording, pre_master: bytes) -> list:
 
 
 def recover(recording: Recording, server_class=PaddingOracleServer, server_config=None,
-            client_config=None, on_query=None, on_step=None) -> Result:
+            client_config=None, on_query=None, on_step=None,
+            max_queries: int = MAX_QUERIES) -> Result:
     """The whole lab: ask ``server_class`` (the weakened one, or the package's default server)
     about the recorded ClientKeyExchange until the pre-master is known, then decrypt the
-    recorded data. Raises ``AttackFailed`` when the server gives nothing away."""
+    recorded data. Raises ``AttackFailed`` when the server gives nothing away, or when
+    ``max_queries`` questions were not enough."""
     from ..lesson.configs import lesson_client, lesson_server
     identity = identities.victim_rsa()
     server_config = server_config or lesson_server(versions=("1.2",), suites=(RSA_SUITE,),
                                                    identities=(identity,))
     client_config = client_config or lesson_client(versions=("1.2",), suites=(RSA_SUITE,))
     public = identity.certificate.public_key().public_numbers()
-    oracle = Oracle(server_class, server_config, client_config, identity.certificate.public_key())
+    oracle = Oracle(server_class, server_config, client_config, identity.certificate.public_key(),
+                    max_queries)
     oracle.on_query = on_query
     result = attack(oracle, int.from_bytes(recording.encrypted_pre_master, "big"),
                     public.e, public.n, on_step)

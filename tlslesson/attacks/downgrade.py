@@ -34,12 +34,16 @@ from . import bleichenbacher, identities
 from .inmemory import Run, run, send_data
 
 RSA_SUITE = bleichenbacher.RSA_SUITE
+# the client's PKCS#1 v1.5 padding, picked as lab 2's (bleichenbacher.LESSON_PADDING_SEED): the
+# attack takes 2,361 queries
+PADDING_SEED = "attack-lab/downgrade/padding-0"
 REQUEST = b"GET /inbox HTTP/1.1\r\nHost: localhost\r\nCookie: session=5be0c41d27a9f836\r\n\r\n"
 
 
-class SentinelIgnoringClient(ClientConnection):
+class SentinelIgnoringClient(bleichenbacher.SeededPaddingClient):
     """LESSON ONLY — a TLS 1.3 client that takes a TLS 1.2 ServerHello without looking at the
-    last 8 bytes of its random (the check RFC 8446 §4.1.3 makes a MUST). Never a default."""
+    last 8 bytes of its random (the check RFC 8446 §4.1.3 makes a MUST). Never a default. Its
+    RSA ClientKeyExchange is padded from a seed, as lab 2's, so Mallory's queries repeat."""
 
     def _negotiated_version(self, sh: ServerHello) -> str:
         if (sh.extension(ET.supported_versions) is None and "1.2" in self.config.versions
@@ -72,8 +76,10 @@ class Result:
 class Mallory:
     """The man in the middle, as a ``tamper`` function of the in-memory driver."""
 
-    def __init__(self, rewrite_sentinel: bool = False, rsa_only: bool = True, on_query=None):
+    def __init__(self, rewrite_sentinel: bool = False, rsa_only: bool = True, on_query=None,
+                 max_queries: int = bleichenbacher.MAX_QUERIES):
         self.rewrite_sentinel, self.rsa_only, self.on_query = rewrite_sentinel, rsa_only, on_query
+        self.max_queries = max_queries
         self.client_view, self.server_view = Transcript(), Transcript()   # what each side hashed
         self.randoms = [b"", b""]
         self.master = None
@@ -124,10 +130,15 @@ class Mallory:
             bleichenbacher.PaddingOracleServer,
             lesson_server(versions=("1.2",), suites=(RSA_SUITE,), identities=(identity,)),
             lesson_client(versions=("1.2",), suites=(RSA_SUITE,)),
-            identity.certificate.public_key())
+            identity.certificate.public_key(), self.max_queries)
         oracle.on_query = self.on_query
-        found = bleichenbacher.attack(oracle, int.from_bytes(encrypted, "big"), public.e,
-                                      public.n)
+        try:
+            found = bleichenbacher.attack(oracle, int.from_bytes(encrypted, "big"), public.e,
+                                          public.n)
+        except bleichenbacher.AttackFailed as failed:    # no master secret: Finished catches her
+            self.queries = failed.queries
+            self.notes.append(f"Mallory {failed}")
+            return
         self.queries = found.queries
         pre_master = bleichenbacher.pre_master_from_block(found.block)
         self.master = tls12.master_secret(pre_master, *self.randoms, RSA_SUITE)
@@ -151,18 +162,21 @@ class Mallory:
 
 
 def downgrade(check_sentinel: bool, rewrite_sentinel: bool = False, rsa_only: bool = True,
-              seed: str = "attack-lab/downgrade", on_query=None) -> Result:
+              seed: str = "attack-lab/downgrade", on_query=None,
+              padding_seed: str | None = PADDING_SEED,
+              max_queries: int = bleichenbacher.MAX_QUERIES) -> Result:
     """A TLS 1.3 client (checking the sentinel or not) meets a 1.3 server that still speaks
     TLS 1.2 with RSA key exchange — through Mallory. ``rewrite_sentinel``: she also zeroes the
     sentinel (and, to keep it short, stops there); ``rsa_only`` False: she leaves the (EC)DHE
-    suites in, so the server signs the randoms in its ServerKeyExchange."""
+    suites in, so the server signs the randoms in its ServerKeyExchange. ``padding_seed``: the
+    sentinel-ignoring client's RSA padding (``None``: fresh); ``max_queries``: Mallory's budget."""
     client_rng, server_rng = lesson_rngs(seed)
-    client_class = ClientConnection if check_sentinel else SentinelIgnoringClient
-    client = client_class(lesson_client(rng=client_rng,
-                                        suites=suites.SUITES + (RSA_SUITE,)))
+    config = lesson_client(rng=client_rng, suites=suites.SUITES + (RSA_SUITE,))
+    client = (ClientConnection(config) if check_sentinel
+              else SentinelIgnoringClient(config, padding_seed))
     server = bleichenbacher.PaddingOracleServer(lesson_server(
         rng=server_rng, identities=(identities.victim_rsa(),)))
-    mallory = Mallory(rewrite_sentinel, rsa_only, on_query)
+    mallory = Mallory(rewrite_sentinel, rsa_only, on_query, max_queries)
     session = run(client, server, tamper=mallory)
     if not session.ok:
         return Result(False, client.version, session.check, None, mallory.queries, session,
