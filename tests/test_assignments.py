@@ -31,6 +31,7 @@ import pytest
 from tlslesson import keylog, suites, tls12, tls13
 from tlslesson.assignments import check, checker, data, exercises, release, rfc8448
 from tlslesson.assignments.checker import EXERCISES
+from tlslesson.lesson import tasks as lesson_tasks      # registers the lessons' tasks too
 from tlslesson.prf import digest
 from tlslesson.record import AEAD12, RecordBuffer, additional_data_12, nonce_12_gcm
 
@@ -468,15 +469,21 @@ def _reference_functions():
     with contextlib.redirect_stdout(io.StringIO()):
         for name in NAMES:
             namespace = _instructor_namespace(name)
-            for exercise in {e.name for e in EXERCISES.values() if e.takes == "function"}:
+            for exercise in {e.name for e in EXERCISES.values() if e.takes == "function"} - LESSON_TASKS:
                 fn = namespace.get(SOLUTION_NAMES.get(exercise, exercise))
                 if callable(fn) and getattr(fn, "__module__", None) == namespace["__name__"]:
                     found[exercise] = fn
     return found
 
 
+# The lessons' tasks share the registry: tlslesson.lesson.tasks registers them when it is imported,
+# which a test module collected before this one may have done. The assignments' exercises are the
+# rest, whatever the order.
+LESSON_TASKS = set(lesson_tasks.TASKS.values()) | {n for names in lesson_tasks.MORE_TASKS.values()
+                                                  for n in names}
 REFERENCE = _reference_functions()
-FUNCTION_EXERCISES = sorted({e.name for e in EXERCISES.values() if e.takes == "function"})
+FUNCTION_EXERCISES = sorted({e.name for e in EXERCISES.values() if e.takes == "function"}
+                            - LESSON_TASKS)
 
 
 def _perturb(value):

@@ -672,6 +672,14 @@ def _one_line(exc: BaseException) -> str:
     return text[:200]
 
 
+# cryptography builds new Python objects (Name, each extension) every time a certificate is asked
+# for its subject, issuer or extensions, and a client, a server or a capture sees the same few
+# certificates again and again: what is read from a certificate's contents alone is kept for the
+# last 512 of them (keyed by the certificate, which hashes and compares by its DER bytes).
+_CERTIFICATE_CACHE = 512
+
+
+@functools.lru_cache(maxsize=_CERTIFICATE_CACHE)
 def _name(cert: x509.Certificate) -> str:
     """The CN, or the whole subject when there is no CN: how the report names a certificate."""
     try:
@@ -681,15 +689,17 @@ def _name(cert: x509.Certificate) -> str:
         return "<unreadable subject>"
 
 
+@functools.lru_cache(maxsize=_CERTIFICATE_CACHE)
+def _extensions_by_oid(cert: x509.Certificate) -> dict:
+    """Every extension's value by its OID (cryptography parses them here, lazily: a malformed one
+    raises, and nothing is kept)."""
+    return {ext.oid: ext.value for ext in cert.extensions}
+
+
 def _extension(cert: x509.Certificate, ext_type, step: str):
-    """One extension's value or None; a malformed extension fails ``step``. (Found by its OID:
-    get_extension_for_class does the same with an isinstance check per extension and an
-    exception when there is none.)"""
+    """One extension's value or None; a malformed extension fails ``step``."""
     try:
-        for ext in cert.extensions:
-            if ext.oid == ext_type.oid:
-                return ext.value
-        return None
+        return _extensions_by_oid(cert).get(ext_type.oid)
     except Exception as exc:  # cryptography parses extensions lazily, here
         raise _fail(step, f"{_name(cert)} has a malformed extension: {_one_line(exc)}",
                     "X509_V_ERR_INVALID_EXTENSION") from None
@@ -710,6 +720,7 @@ def _key_id(cert: x509.Certificate, ext_type):
     return ext.key_identifier if ext_type is x509.AuthorityKeyIdentifier else ext.digest
 
 
+@functools.lru_cache(maxsize=_CERTIFICATE_CACHE)
 def _could_issue(issuer: x509.Certificate, cert: x509.Certificate) -> bool:
     """§6.1: issuer's subject is cert's issuer; when both key identifiers exist they agree."""
     if issuer.subject != cert.issuer:
