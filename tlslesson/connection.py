@@ -414,7 +414,7 @@ class Connection:
     def _send_record(self, content_type: int, payload: bytes, name: str, message,
                      context: Context | None = None, values: dict | None = None) -> None:
         protected = self.records.write_protected
-        if self.hs.peer_record_size_limit is not None:
+        if self.hs.peer_record_size_limit is not None and len(payload) > self._max_fragment():
             # RFC 8449 §4 limits protected records only, but GnuTLS 3.7 holds a TLS 1.2 server's
             # plaintext Certificate to it too: cut every record; a message may span several
             rec = b"".join(self.records.seal(content_type, piece)
