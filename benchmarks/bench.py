@@ -877,7 +877,7 @@ def render(results: dict) -> str:
                      f"AEAD12 {last['AEAD12_floor_ratio']:.2f}, AEAD13 {last['AEAD13_floor_ratio']:.2f}; "
                      f"with every buffer reused (encrypt_into / decrypt_into): AEAD12 "
                      f"{last['AEAD12_into_floor_ratio']:.2f} (no copy at all), AEAD13 "
-                     f"{last.get('AEAD13_into_floor_ratio', float('nan')):.2f} (the content is "
+                     f"{last['AEAD13_into_floor_ratio']:.2f} (the content is "
                      f"still copied in front of its type byte)")
         lines.append(f"linear in size: AEAD12 {rec['AEAD12_linear']}, AEAD13 {rec['AEAD13_linear']}; "
                      f"target {rec['target']}: AEAD12 {'ok' if rec['AEAD12_meets_target'] else 'MISSED'}, "

@@ -7,6 +7,7 @@ stack answers a malformed extension with decode_error) and records nested spans 
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -299,19 +300,12 @@ PARSERS = {
 }
 
 
-_LABELS: dict[int, tuple[str, str]] = {}     # extension type -> its name, its data field's name
-
-
+@functools.lru_cache(maxsize=1024)              # bounded: GREASE and unknown types too
 def _labels(ext_type: int) -> tuple[str, str]:
     """("key_share", "key_share extension_data"): the names errors and the hex view use, made
     once per type rather than once per extension read."""
-    labels = _LABELS.get(ext_type)
-    if labels is None:
-        label = name_of(ExtensionType, ext_type)
-        labels = (label, f"{label} extension_data")
-        if len(_LABELS) < 1024:                  # GREASE and unknown types: a bounded cache
-            _LABELS[ext_type] = labels
-    return labels
+    label = name_of(ExtensionType, ext_type)
+    return label, f"{label} extension_data"
 
 
 def read_extensions(r: Reader, where: str, name: str = "extensions") -> tuple[Extension, ...]:
